@@ -1,0 +1,65 @@
+/// What is remembered about one upload: enough to resume it safely.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(any(feature = "json", feature = "redb"), derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct UploadRecord {
+    /// The upload URL (for a parallel upload, the final upload's URL once it exists, else empty).
+    pub url: String,
+    /// The source's size in bytes, when known; resuming checks it against the server's.
+    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    pub size: Option<u64>,
+    /// When the server said the upload expires (`Upload-Expires`), as seconds since the Unix epoch.
+    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    pub expires_unix: Option<u64>,
+    /// The partial uploads of a parallel upload, in source order.
+    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    pub partial_urls: Vec<String>,
+    /// A human-readable name of the source (a path), for listings.
+    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    pub source: Option<String>,
+    /// The endpoint the upload was created at.
+    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    pub endpoint: Option<String>,
+}
+
+impl UploadRecord {
+    /// A record for `url` with nothing else known.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), ..Self::default() }
+    }
+
+    /// Sets the source size.
+    #[must_use]
+    pub fn with_size(mut self, size: u64) -> Self {
+        self.size = Some(size);
+        self
+    }
+
+    /// Sets the expiry (seconds since the Unix epoch).
+    #[must_use]
+    pub fn with_expires_unix(mut self, expires_unix: u64) -> Self {
+        self.expires_unix = Some(expires_unix);
+        self
+    }
+
+    /// Sets the partial upload URLs.
+    #[must_use]
+    pub fn with_partial_urls(mut self, partial_urls: Vec<String>) -> Self {
+        self.partial_urls = partial_urls;
+        self
+    }
+
+    /// Sets the source's display name.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Sets the endpoint.
+    #[must_use]
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+}
