@@ -197,13 +197,19 @@ async fn list_ok<S: Storage + ?Sized>(store: &S, scenario: &str) -> Vec<(String,
 /// `get` of a key never stored is `Ok(None)`, not an error.
 pub async fn get_missing_is_none<S: Storage + ?Sized>(store: &S) {
     let found = get_ok(store, "get_missing_is_none", TUSPY_KEY).await;
-    assert_eq!(found, None, "get_missing_is_none: a fresh store returned a record");
+    assert_eq!(
+        found, None,
+        "get_missing_is_none: a fresh store returned a record"
+    );
 }
 
 /// A fresh store lists nothing.
 pub async fn empty_store_lists_nothing<S: Storage + ?Sized>(store: &S) {
     let list = list_ok(store, "empty_store_lists_nothing").await;
-    assert!(list.is_empty(), "empty_store_lists_nothing: a fresh store listed {list:?}");
+    assert!(
+        list.is_empty(),
+        "empty_store_lists_nothing: a fresh store listed {list:?}"
+    );
 }
 
 /// `set` then `get` gives back every field: size and expiry up to `u64::MAX`, partial URLs
@@ -213,12 +219,20 @@ pub async fn round_trips_every_field<S: Storage + ?Sized>(store: &S, fidelity: F
     const SCENARIO: &str = "round_trips_every_field";
     let records = [
         ("full", full_record(1)),
-        ("url only", UploadRecord::new("https://tus.example/files/abc")),
-        ("zero size, no url", UploadRecord::new("").with_size(0).with_expires_unix(0)),
+        (
+            "url only",
+            UploadRecord::new("https://tus.example/files/abc"),
+        ),
+        (
+            "zero size, no url",
+            UploadRecord::new("").with_size(0).with_expires_unix(0),
+        ),
         (
             "parallel",
-            UploadRecord::new("")
-                .with_partial_urls(vec!["https://a.example/1".into(), "https://a.example/2".into()]),
+            UploadRecord::new("").with_partial_urls(vec![
+                "https://a.example/1".into(),
+                "https://a.example/2".into(),
+            ]),
         ),
     ];
     for (key, record) in &records {
@@ -252,8 +266,15 @@ pub async fn round_trips_awkward_keys<S: Storage + ?Sized>(store: &S, fidelity: 
     }
     let mut want: Vec<String> = keys.clone();
     want.sort();
-    let listed: Vec<String> = list_ok(store, SCENARIO).await.into_iter().map(|(k, _)| k).collect();
-    assert_eq!(listed, want, "{SCENARIO}: list() did not return exactly the keys stored, sorted");
+    let listed: Vec<String> = list_ok(store, SCENARIO)
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        listed, want,
+        "{SCENARIO}: list() did not return exactly the keys stored, sorted"
+    );
 }
 
 /// A second `set` under the same key replaces the first record whole (fields the second
@@ -312,10 +333,24 @@ pub async fn remove_missing_is_ok<S: Storage + ?Sized>(store: &S) {
     const SCENARIO: &str = "remove_missing_is_ok";
     remove_ok(store, SCENARIO, "never-stored").await;
     remove_ok(store, SCENARIO, "never-stored").await;
-    set_ok(store, SCENARIO, "present", UploadRecord::new("https://tus.example/p")).await;
+    set_ok(
+        store,
+        SCENARIO,
+        "present",
+        UploadRecord::new("https://tus.example/p"),
+    )
+    .await;
     remove_ok(store, SCENARIO, "never-stored").await;
-    let keys: Vec<String> = list_ok(store, SCENARIO).await.into_iter().map(|(k, _)| k).collect();
-    assert_eq!(keys, ["present"], "{SCENARIO}: removing a missing key changed the store");
+    let keys: Vec<String> = list_ok(store, SCENARIO)
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        keys,
+        ["present"],
+        "{SCENARIO}: removing a missing key changed the store"
+    );
 }
 
 /// `list` returns every record with its key, sorted by key (byte order), whatever the order
@@ -333,7 +368,10 @@ pub async fn list_is_sorted_by_key<S: Storage + ?Sized>(store: &S, fidelity: Fid
         .collect();
     want.sort_by(|a, b| a.0.cmp(&b.0));
     let list = list_ok(store, SCENARIO).await;
-    assert_eq!(list, want, "{SCENARIO}: list() is not every record sorted by key");
+    assert_eq!(
+        list, want,
+        "{SCENARIO}: list() is not every record sorted by key"
+    );
 }
 
 /// 200 keys are all kept, each with its own record.
@@ -341,7 +379,13 @@ pub async fn many_keys<S: Storage + ?Sized>(store: &S, fidelity: Fidelity) {
     const SCENARIO: &str = "many_keys";
     const N: u64 = 200;
     for n in 0..N {
-        set_ok(store, SCENARIO, &format!("size:{n}--md5:{n:032x}"), full_record(n)).await;
+        set_ok(
+            store,
+            SCENARIO,
+            &format!("size:{n}--md5:{n:032x}"),
+            full_record(n),
+        )
+        .await;
     }
     for n in (0..N).step_by(7) {
         let key = format!("size:{n}--md5:{n:032x}");
@@ -353,7 +397,12 @@ pub async fn many_keys<S: Storage + ?Sized>(store: &S, fidelity: Fidelity) {
     }
     let list = list_ok(store, SCENARIO).await;
     let want: BTreeMap<String, UploadRecord> = (0..N)
-        .map(|n| (format!("size:{n}--md5:{n:032x}"), fidelity.expected(&full_record(n))))
+        .map(|n| {
+            (
+                format!("size:{n}--md5:{n:032x}"),
+                fidelity.expected(&full_record(n)),
+            )
+        })
         .collect();
     assert_eq!(list.len(), want.len(), "{SCENARIO}: list() length");
     assert_eq!(
@@ -376,7 +425,13 @@ pub async fn concurrent_sets<S: Storage + ?Sized + 'static>(store: Arc<S>, fidel
         handles.push(tokio::spawn(async move {
             for i in 0..PER_TASK {
                 let n = task * PER_TASK + i;
-                set_ok(&*store, SCENARIO, &format!("task-{task}-key-{i}"), full_record(n)).await;
+                set_ok(
+                    &*store,
+                    SCENARIO,
+                    &format!("task-{task}-key-{i}"),
+                    full_record(n),
+                )
+                .await;
                 set_ok(&*store, SCENARIO, "shared", full_record(1000 + n)).await;
             }
         }));
@@ -409,7 +464,8 @@ pub async fn concurrent_sets<S: Storage + ?Sized + 'static>(store: Arc<S>, fidel
     }
     let shared = got.get("shared");
     assert!(
-        (1000..1000 + TASKS * PER_TASK).any(|n| shared == Some(&fidelity.expected(&full_record(n)))),
+        (1000..1000 + TASKS * PER_TASK)
+            .any(|n| shared == Some(&fidelity.expected(&full_record(n)))),
         "{SCENARIO}: the shared key holds none of the values written: {shared:?}"
     );
 }

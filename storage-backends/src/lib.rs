@@ -11,6 +11,8 @@
 //! backend (Redis, say) can run too.
 #![warn(missing_docs)]
 
+#[cfg(feature = "json")]
+mod atomic_file;
 mod error;
 mod memory;
 mod record;

@@ -1,0 +1,152 @@
+//! Read-modify-write of a small file, safe against other processes and crashes.
+//!
+//! Writers serialise on an exclusive lock of a sidecar file `<path>.lock` (never deleted:
+//! deleting a lock file lets two writers lock two different files). Under the lock the
+//! current contents are read, the change is computed, and the new contents are written to
+//! `<path>.tusky-tmp` in the same directory, fsynced, renamed over `<path>`, and the
+//! directory is fsynced. Readers take no lock: a rename is atomic, so they see either the old
+//! or the new file, never a torn one.
+//!
+//! Everything here blocks; callers run it in `spawn_blocking` (see [`run_blocking`]).
+
+use std::ffi::OsString;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::StorageError;
+
+/// What an update decided to do with the file.
+pub(crate) enum Change {
+    /// Leave the file exactly as it is (the change was a no-op).
+    Keep,
+    /// Replace the file's contents with these bytes.
+    Write(Vec<u8>),
+}
+
+fn io_error<'a>(
+    path: &'a Path,
+    operation: &'static str,
+) -> impl FnOnce(io::Error) -> StorageError + 'a {
+    move |source| StorageError::Io {
+        path: path.to_owned(),
+        operation,
+        source,
+    }
+}
+
+/// `path` with `suffix` appended to its file name (`store.json` → `store.json.lock`).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(path.file_name().unwrap_or(path.as_os_str()));
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// The sidecar lock file of `path`.
+pub(crate) fn lock_path(path: &Path) -> PathBuf {
+    sibling(path, ".lock")
+}
+
+/// The temporary file a new version of `path` is written to before the rename.
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
+    sibling(path, ".tusky-tmp")
+}
+
+/// The file's bytes, or `None` when it does not exist.
+pub(crate) fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, StorageError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(io_error(path, "read")(err)),
+    }
+}
+
+/// Under the writers' lock, reads `path` (`None` when missing), lets `change` decide the new
+/// contents, and writes them atomically. When `change` fails, nothing is written.
+pub(crate) fn update<T>(
+    path: &Path,
+    change: impl FnOnce(Option<&[u8]>) -> Result<(Change, T), StorageError>,
+) -> Result<T, StorageError> {
+    if let Some(parent) = parent_dir(path) {
+        fs::create_dir_all(parent).map_err(io_error(path, "create the parent directory"))?;
+    }
+    let lock_file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path(path))
+        .map_err(io_error(path, "open the lock file"))?;
+    lock_file.lock().map_err(io_error(path, "lock"))?;
+
+    let current = read_if_exists(path)?;
+    let (change, outcome) = change(current.as_deref())?;
+    if let Change::Write(bytes) = change {
+        replace(path, &bytes)?;
+    }
+    // The lock is released when `lock_file` is dropped, after the rename and the fsyncs.
+    drop(lock_file);
+    Ok(outcome)
+}
+
+/// The directory holding `path`, when it names one (`store.json` alone has none to create).
+fn parent_dir(path: &Path) -> Option<&Path> {
+    path.parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+}
+
+/// Writes `bytes` to the temp file, fsyncs it, renames it over `path`, fsyncs the directory.
+/// On failure the temp file is removed and `path` is untouched.
+fn replace(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    let temp = temp_path(path);
+    let written = write_synced(&temp, bytes, path).and_then(|()| {
+        fs::rename(&temp, path).map_err(io_error(path, "rename the new version into place"))
+    });
+    if let Err(err) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(err);
+    }
+    sync_dir(path)
+}
+
+fn write_synced(temp: &Path, bytes: &[u8], path: &Path) -> Result<(), StorageError> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(temp)
+        .map_err(io_error(path, "create the temporary file"))?;
+    // Keep the store's permissions (a user may have made it private).
+    if let Ok(metadata) = fs::metadata(path) {
+        file.set_permissions(metadata.permissions())
+            .map_err(io_error(path, "copy permissions to the temporary file"))?;
+    }
+    file.write_all(bytes)
+        .map_err(io_error(path, "write the temporary file"))?;
+    file.sync_all()
+        .map_err(io_error(path, "fsync the temporary file"))
+}
+
+/// Makes the rename durable: fsync the directory entry (Unix; elsewhere the rename is all).
+fn sync_dir(path: &Path) -> Result<(), StorageError> {
+    #[cfg(unix)]
+    {
+        let dir = parent_dir(path).unwrap_or(Path::new("."));
+        fs::File::open(dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(io_error(path, "fsync the directory"))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Runs blocking file work on tokio's blocking pool.
+pub(crate) async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        Err(join) => Err(StorageError::Backend(Box::new(join))),
+    }
+}
