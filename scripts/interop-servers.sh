@@ -102,11 +102,11 @@ running_pid() { # running_pid NAME -> prints the pid if that server is running
 }
 
 stop_all() {
-  local name pid i stopped=0
+  local name pid stopped=0
   for name in "${SERVERS[@]}"; do
     if pid=$(running_pid "$name"); then
       kill "$pid" 2>/dev/null || true
-      for i in $(seq 50); do
+      for _ in $(seq 50); do
         pid_alive "$pid" || break
         sleep 0.1
       done
