@@ -19,7 +19,9 @@ impl MemoryStorage {
 
     fn records(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, UploadRecord>> {
         // A panic elsewhere while holding the lock cannot leave a map half-written.
-        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.records
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -37,6 +39,10 @@ impl Storage for MemoryStorage {
         Ok(())
     }
     async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError> {
-        Ok(self.records().iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        Ok(self
+            .records()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 }

@@ -1,6 +1,9 @@
 /// What is remembered about one upload: enough to resume it safely.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[cfg_attr(any(feature = "json", feature = "redb"), derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    any(feature = "json", feature = "redb"),
+    derive(serde::Serialize, serde::Deserialize)
+)]
 #[non_exhaustive]
 pub struct UploadRecord {
     /// The upload URL (for a parallel upload, the final upload's URL once it exists, else empty).
@@ -25,7 +28,10 @@ pub struct UploadRecord {
 impl UploadRecord {
     /// A record for `url` with nothing else known.
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), ..Self::default() }
+        Self {
+            url: url.into(),
+            ..Self::default()
+        }
     }
 
     /// Sets the source size.

@@ -1,0 +1,347 @@
+use std::fmt;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::{Storage, StorageError, UploadRecord};
+
+/// The one table: fingerprint key → the record as versioned JSON ([`StoredRecord`]).
+const UPLOADS: TableDefinition<&str, &[u8]> = TableDefinition::new("tusky_uploads");
+
+/// The version of the record encoding this code writes and the newest it reads.
+const RECORD_VERSION: u64 = 1;
+
+/// The first bytes of every redb file (redb's header magic number).
+const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
+
+/// Upload records in a [redb](https://docs.rs/redb) embedded database file.
+///
+/// One table, `tusky_uploads`, maps each key to the record encoded as JSON inside a versioned
+/// wrapper (`{"version": 1, "record": {...}}`), so a later tusky can change the encoding and an
+/// older one refuses what it cannot read ([`StorageError::Corrupt`]) instead of misreading it.
+/// Every write is its own durable redb transaction.
+///
+/// **One handle per file.** redb locks the file for as long as a `Database` is open, in this
+/// process or another: a second [`open`] of the same file fails with a [`StorageError::Io`]
+/// whose source has kind [`io::ErrorKind::ResourceBusy`] and says the database is already open
+/// (redb's `DatabaseAlreadyOpen`). To share a store, clone the `RedbStorage` (it is an `Arc`
+/// inside) rather than opening the file again. Processes that must share one store file at
+/// the same time should use `JsonFileStorage` instead.
+///
+/// Every operation runs on tokio's blocking pool (`spawn_blocking`); [`open`] blocks the
+/// calling thread while it opens the file.
+///
+/// [`open`]: RedbStorage::open
+///
+/// ```
+/// use tusky_storage::{RedbStorage, Storage, UploadRecord};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("uploads.redb");
+/// let store = RedbStorage::open(&path)?;
+/// store.set("size:11--md5:5eb63bbbe01eeed093cb22bb8f5acdc3",
+///           UploadRecord::new("https://tus.example/files/1")).await?;
+///
+/// // The file is locked while `store` (or a clone of it) lives...
+/// assert!(RedbStorage::open(&path).is_err());
+/// drop(store);
+/// // ...and the records are there when it is opened again.
+/// let store = RedbStorage::open(&path)?;
+/// assert_eq!(store.list().await?.len(), 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedbStorage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    path: PathBuf,
+}
+
+impl fmt::Debug for RedbStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedbStorage")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a record is stored: versioned, so the encoding can change.
+#[derive(Serialize, Deserialize)]
+struct StoredRecord {
+    version: u64,
+    record: serde_json::Value,
+}
+
+impl RedbStorage {
+    /// Opens the database file at `path`, creating it (and its parent directories) when missing.
+    ///
+    /// Synchronous. Fails with [`StorageError::Corrupt`] when the file exists but is not a redb
+    /// database (the file is not touched), and with [`StorageError::Io`] (kind
+    /// [`io::ErrorKind::ResourceBusy`]) when the database is already open.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, StorageError> {
+        let path = path.into();
+        refuse_foreign_file(&path)?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StorageError::Io {
+                path: path.clone(),
+                operation: "create the parent directory",
+                source,
+            })?;
+        }
+        let db = Database::create(&path).map_err(|err| map_error(&path, "open", err.into()))?;
+        Ok(Self {
+            inner: Arc::new(Inner { db, path }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `work` on the blocking pool with the database.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let inner = Arc::clone(&self.inner);
+        match tokio::task::spawn_blocking(move || work(&inner)).await {
+            Ok(result) => result,
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Err(join) => Err(StorageError::Backend(Box::new(join))),
+        }
+    }
+}
+
+impl Inner {
+    fn error(&self, operation: &'static str) -> impl FnOnce(redb::Error) -> StorageError + '_ {
+        move |err| map_error(&self.path, operation, err)
+    }
+
+    fn decode(&self, key: &str, bytes: &[u8]) -> Result<UploadRecord, StorageError> {
+        let corrupt = |reason: String| StorageError::Corrupt {
+            path: self.path.clone(),
+            reason,
+        };
+        let stored: StoredRecord = serde_json::from_slice(bytes)
+            .map_err(|err| corrupt(format!("the record under {key:?} is not readable: {err}")))?;
+        if stored.version != RECORD_VERSION {
+            let newer = if stored.version > RECORD_VERSION {
+                " (written by a newer tusky)"
+            } else {
+                ""
+            };
+            return Err(corrupt(format!(
+                "the record under {key:?} has encoding version {}{newer}; this tusky reads \
+                 version {RECORD_VERSION}",
+                stored.version
+            )));
+        }
+        UploadRecord::deserialize(&stored.record)
+            .map_err(|err| corrupt(format!("the record under {key:?} is invalid: {err}")))
+    }
+
+    fn encode(record: &UploadRecord) -> Result<Vec<u8>, StorageError> {
+        let record =
+            serde_json::to_value(record).map_err(|err| StorageError::Backend(Box::new(err)))?;
+        serde_json::to_vec(&StoredRecord {
+            version: RECORD_VERSION,
+            record,
+        })
+        .map_err(|err| StorageError::Backend(Box::new(err)))
+    }
+}
+
+#[async_trait]
+impl Storage for RedbStorage {
+    async fn get(&self, key: &str) -> Result<Option<UploadRecord>, StorageError> {
+        let key = key.to_owned();
+        self.blocking(move |inner| {
+            let read = inner
+                .db
+                .begin_read()
+                .map_err(|e| inner.error("begin a read")(e.into()))?;
+            let table = match read.open_table(UPLOADS) {
+                Ok(table) => table,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+                Err(err) => return Err(inner.error("open the table")(err.into())),
+            };
+            let found = table
+                .get(key.as_str())
+                .map_err(|e| inner.error("read")(e.into()))?;
+            found
+                .map(|bytes| inner.decode(&key, bytes.value()))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn set(&self, key: &str, record: UploadRecord) -> Result<(), StorageError> {
+        let key = key.to_owned();
+        let bytes = Inner::encode(&record)?;
+        self.blocking(move |inner| {
+            let write = inner
+                .db
+                .begin_write()
+                .map_err(|e| inner.error("begin a write")(e.into()))?;
+            {
+                let mut table = write
+                    .open_table(UPLOADS)
+                    .map_err(|e| inner.error("open the table")(e.into()))?;
+                table
+                    .insert(key.as_str(), bytes.as_slice())
+                    .map_err(|e| inner.error("write")(e.into()))?;
+            }
+            write.commit().map_err(|e| inner.error("commit")(e.into()))
+        })
+        .await
+    }
+
+    async fn remove(&self, key: &str) -> Result<(), StorageError> {
+        let key = key.to_owned();
+        self.blocking(move |inner| {
+            let write = inner
+                .db
+                .begin_write()
+                .map_err(|e| inner.error("begin a write")(e.into()))?;
+            {
+                let mut table = write
+                    .open_table(UPLOADS)
+                    .map_err(|e| inner.error("open the table")(e.into()))?;
+                table
+                    .remove(key.as_str())
+                    .map_err(|e| inner.error("remove")(e.into()))?;
+            }
+            write.commit().map_err(|e| inner.error("commit")(e.into()))
+        })
+        .await
+    }
+
+    async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError> {
+        self.blocking(move |inner| {
+            let read = inner
+                .db
+                .begin_read()
+                .map_err(|e| inner.error("begin a read")(e.into()))?;
+            let table = match read.open_table(UPLOADS) {
+                Ok(table) => table,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                Err(err) => return Err(inner.error("open the table")(err.into())),
+            };
+            let mut records = Vec::new();
+            for entry in table.iter().map_err(|e| inner.error("list")(e.into()))? {
+                let (key, bytes) = entry.map_err(|e| inner.error("list")(e.into()))?;
+                let key = key.value().to_owned();
+                let record = inner.decode(&key, bytes.value())?;
+                records.push((key, record));
+            }
+            // redb orders `&str` keys bytewise already; sort anyway so `list` never depends on it.
+            records.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(records)
+        })
+        .await
+    }
+}
+
+/// Refuses, without writing to it, a non-empty file that does not start like a redb database.
+fn refuse_foreign_file(path: &Path) -> Result<(), StorageError> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(StorageError::Io {
+                path: path.to_owned(),
+                operation: "open",
+                source,
+            })
+        }
+    };
+    let mut head = Vec::with_capacity(REDB_MAGIC.len());
+    file.by_ref()
+        .take(REDB_MAGIC.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(|source| StorageError::Io {
+            path: path.to_owned(),
+            operation: "read",
+            source,
+        })?;
+    if head.is_empty() || head == REDB_MAGIC {
+        return Ok(());
+    }
+    Err(StorageError::Corrupt {
+        path: path.to_owned(),
+        reason: "it is not a redb database".into(),
+    })
+}
+
+/// A redb failure, with the file and the operation, for [`StorageError::Backend`].
+#[derive(Debug)]
+struct RedbError {
+    path: PathBuf,
+    operation: &'static str,
+    source: redb::Error,
+}
+
+impl fmt::Display for RedbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "redb database {}: {}: {}",
+            self.path.display(),
+            self.operation,
+            self.source
+        )
+    }
+}
+
+impl std::error::Error for RedbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Turns a redb error into the storage error that says best what happened.
+fn map_error(path: &Path, operation: &'static str, err: redb::Error) -> StorageError {
+    match err {
+        redb::Error::DatabaseAlreadyOpen => StorageError::Io {
+            path: path.to_owned(),
+            operation: "open",
+            source: io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                "the redb database is already open (in this process or another); redb allows one \
+                 handle per file, so share one RedbStorage (clone it) instead of opening the file \
+                 twice",
+            ),
+        },
+        redb::Error::Io(source) => StorageError::Io {
+            path: path.to_owned(),
+            operation,
+            source,
+        },
+        redb::Error::Corrupted(reason) => StorageError::Corrupt {
+            path: path.to_owned(),
+            reason,
+        },
+        redb::Error::UpgradeRequired(version) => StorageError::Corrupt {
+            path: path.to_owned(),
+            reason: format!(
+                "the redb file format {version} needs an upgrade this tusky does not do"
+            ),
+        },
+        source => StorageError::Backend(Box::new(RedbError {
+            path: path.to_owned(),
+            operation,
+            source,
+        })),
+    }
+}
