@@ -1,0 +1,294 @@
+//! [`Client`]: the endpoint, default headers, TLS and timeouts shared by uploaders.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use url::Url;
+
+use crate::error::{Context, Error, Operation, Result};
+use crate::protocol::{names, ServerCapabilities, TUS_VERSION};
+use crate::transport::{Body, ReqwestTransport, Request, Response, TlsOptions, Transport, TransportOptions};
+
+/// A tus client: the endpoint uploads are created at, headers sent with every request (auth,
+/// say), and the transport. Cheap to clone: clones share headers, transport and the cached
+/// server capabilities.
+///
+/// ```
+/// # fn main() -> Result<(), tusky::Error> {
+/// let client = tusky::Client::builder()
+///     .endpoint("https://tus.example/files/")
+///     .header("Authorization", "Bearer secret")
+///     .build()?;
+/// client.set_header("Authorization", "Bearer rotated")?; // later requests see this
+/// assert_eq!(client.endpoint().map(|u| u.as_str()), Some("https://tus.example/files/"));
+/// # Ok(()) }
+/// ```
+pub struct Client<T: Transport = ReqwestTransport> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T: Transport> Clone for Client<T> {
+    fn clone(&self) -> Self {
+        Self { inner: Arc::clone(&self.inner) }
+    }
+}
+
+impl<T: Transport> std::fmt::Debug for Client<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint.as_ref().map(Url::as_str))
+            .field("method_override", &self.inner.method_override)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner<T> {
+    endpoint: Option<Url>,
+    headers: RwLock<HeaderMap>,
+    transport: T,
+    method_override: bool,
+    capabilities: Mutex<HashMap<Url, ServerCapabilities>>,
+}
+
+/// Builds a [`Client`]; nothing is checked until [`build`](ClientBuilder::build).
+#[must_use]
+#[derive(Debug, Default)]
+pub struct ClientBuilder {
+    endpoint: Option<String>,
+    headers: Vec<(String, String)>,
+    options: TransportOptions,
+    method_override: bool,
+}
+
+fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
+    let name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| Error::Config(format!("{name:?} is not a valid header name")))?;
+    let value = HeaderValue::from_str(value)
+        .map_err(|_| Error::Config(format!("the value of header {name} is not a valid header value")))?;
+    Ok((name, value))
+}
+
+pub(crate) fn parse_url(what: &str, url: &str) -> Result<Url> {
+    let parsed = Url::parse(url).map_err(|e| Error::Config(format!("{what} {url:?} is not a URL: {e}")))?;
+    match parsed.scheme() {
+        "http" | "https" => Ok(parsed),
+        other => Err(Error::Config(format!("{what} {url:?} has scheme {other:?}; tus needs http or https"))),
+    }
+}
+
+impl ClientBuilder {
+    /// The creation endpoint, e.g. `https://tus.example/files/`.
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// A header sent with every request (replaces an earlier one of the same name).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Trusts an extra root certificate (PEM) beside the built-in ones.
+    pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.options.tls.root_certificates_pem.push(pem.into());
+        self
+    }
+
+    /// Presents this client identity (PEM with certificate chain and private key) for mutual TLS.
+    pub fn client_identity_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.options.tls.client_identity_pem = Some(pem.into());
+        self
+    }
+
+    /// Turns TLS certificate verification off. Dangerous: anyone between you and the server can
+    /// read and change the upload. For tests against self-signed servers only.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.options.tls.danger_accept_invalid_certs = accept;
+        self
+    }
+
+    /// How long connecting may take (default 30 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.options.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a read may wait for the server (default 60 s).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.options.read_timeout = timeout;
+        self
+    }
+
+    /// Sends PATCH and DELETE as POST with `X-HTTP-Method-Override`, for proxies that block them.
+    pub fn method_override(mut self, enabled: bool) -> Self {
+        self.method_override = enabled;
+        self
+    }
+
+    /// The TLS settings so far (what the transport will get).
+    pub fn tls_options(&self) -> &TlsOptions {
+        &self.options.tls
+    }
+
+    /// Builds the client with the default [`ReqwestTransport`].
+    pub fn build(self) -> Result<Client> {
+        let transport = ReqwestTransport::new(self.options.clone()).map_err(|source| Error::Transport {
+            context: Context::new(Operation::Configure, None, None),
+            source,
+        })?;
+        self.build_with_transport(transport)
+    }
+
+    /// Builds the client over a custom transport (TLS and timeout settings are then the
+    /// transport's business).
+    pub fn build_with_transport<T: Transport>(self, transport: T) -> Result<Client<T>> {
+        let endpoint = self.endpoint.as_deref().map(|e| parse_url("the endpoint", e)).transpose()?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let (name, value) = header_pair(name, value)?;
+            headers.insert(name, value);
+        }
+        Ok(Client {
+            inner: Arc::new(Inner {
+                endpoint,
+                headers: RwLock::new(headers),
+                transport,
+                method_override: self.method_override,
+                capabilities: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+}
+
+impl Client {
+    /// A builder for a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client for `endpoint` with default settings.
+    pub fn new(endpoint: impl Into<String>) -> Result<Self> {
+        Self::builder().endpoint(endpoint).build()
+    }
+}
+
+impl<T: Transport> Client<T> {
+    /// The creation endpoint, if set.
+    pub fn endpoint(&self) -> Option<&Url> {
+        self.inner.endpoint.as_ref()
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.inner.transport
+    }
+
+    /// Sets a default header: replaces the value of an existing name, adds a new one. Requests
+    /// made after the call (by any clone or uploader of this client) carry it.
+    pub fn set_header(&self, name: &str, value: &str) -> Result<()> {
+        let (name, value) = header_pair(name, value)?;
+        self.write_headers().insert(name, value);
+        Ok(())
+    }
+
+    /// Sets several default headers at once (see [`set_header`](Client::set_header)).
+    pub fn set_headers<'a>(&self, headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<()> {
+        let pairs = headers.into_iter().map(|(n, v)| header_pair(n, v)).collect::<Result<Vec<_>>>()?;
+        let mut map = self.write_headers();
+        for (name, value) in pairs {
+            map.insert(name, value);
+        }
+        Ok(())
+    }
+
+    /// Removes a default header.
+    pub fn remove_header(&self, name: &str) {
+        self.write_headers().remove(name);
+    }
+
+    /// The default headers now in force.
+    pub fn headers(&self) -> HeaderMap {
+        self.inner.headers.read().map(|h| h.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn write_headers(&self) -> std::sync::RwLockWriteGuard<'_, HeaderMap> {
+        self.inner.headers.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends one tus request: adds `Tus-Resumable` (except on OPTIONS) and the default headers,
+    /// applies the method override, and turns a transport failure or a 412 into an [`Error`].
+    /// The status is otherwise returned as is, for the caller to judge.
+    pub(crate) async fn send(
+        &self,
+        context: &Context,
+        method: Method,
+        url: &Url,
+        extra: HeaderMap,
+        body: Body,
+    ) -> Result<Response> {
+        let mut headers = self.headers();
+        if method != Method::OPTIONS {
+            headers.insert(names::TUS_RESUMABLE, HeaderValue::from_static(TUS_VERSION));
+        }
+        for (name, value) in &extra {
+            headers.insert(name.clone(), value.clone());
+        }
+        let mut method = method;
+        if self.inner.method_override && (method == Method::PATCH || method == Method::DELETE) {
+            headers.insert(names::METHOD_OVERRIDE, HeaderValue::from_str(method.as_str()).unwrap_or(HeaderValue::from_static("PATCH")));
+            method = Method::POST;
+        }
+        tracing::debug!(%method, %url, "tus request");
+        let request = Request { method, url: url.clone(), headers, body };
+        let response = self
+            .inner
+            .transport
+            .send(request)
+            .await
+            .map_err(|source| Error::Transport { context: context.clone(), source })?;
+        if response.status == http::StatusCode::PRECONDITION_FAILED {
+            let server_versions = response
+                .headers
+                .get(names::TUS_VERSION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_else(|| "no Tus-Version header".to_owned());
+            return Err(Error::UnsupportedVersion { context: context.clone(), server_versions });
+        }
+        Ok(response)
+    }
+
+    /// The server's capabilities from an OPTIONS request on the endpoint, cached per client.
+    /// A server that does not answer OPTIONS with 200/204 is taken to advertise nothing.
+    pub async fn capabilities(&self) -> Result<ServerCapabilities> {
+        let endpoint = self
+            .endpoint()
+            .ok_or_else(|| Error::Config("discovering capabilities needs an endpoint".to_owned()))?
+            .clone();
+        self.capabilities_of(&endpoint).await
+    }
+
+    pub(crate) async fn capabilities_of(&self, endpoint: &Url) -> Result<ServerCapabilities> {
+        if let Some(cached) = self.cached_capabilities(endpoint) {
+            return Ok(cached);
+        }
+        let context = Context::new(Operation::Discover, Some(endpoint), None);
+        let response = self.send(&context, Method::OPTIONS, endpoint, HeaderMap::new(), Body::Empty).await?;
+        let capabilities = if response.status.is_success() {
+            ServerCapabilities::from_headers(&response.headers).map_err(|e| Error::header(context, e))?
+        } else {
+            tracing::debug!(status = %response.status, %endpoint, "OPTIONS not answered; assuming no extensions");
+            ServerCapabilities::default()
+        };
+        if let Ok(mut cache) = self.inner.capabilities.lock() {
+            cache.insert(endpoint.clone(), capabilities.clone());
+        }
+        Ok(capabilities)
+    }
+
+    fn cached_capabilities(&self, endpoint: &Url) -> Option<ServerCapabilities> {
+        self.inner.capabilities.lock().ok()?.get(endpoint).cloned()
+    }
+}

@@ -1,0 +1,92 @@
+//! # tusky — resumable uploads over tus 1.0
+//!
+//! tusky uploads files over networks that fail: when a connection drops, a process dies or a
+//! laptop sleeps, the next attempt continues where the server stopped, and never loses or
+//! corrupts a byte. It speaks [tus 1.0](https://tus.io/protocols/resumable-upload).
+//!
+//! ```
+//! # #[cfg(feature = "mock-server")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use tusky::mock::TusMockServer;
+//!
+//! let server = TusMockServer::start().await; // a tus server on 127.0.0.1, for tests
+//! let client = tusky::Client::new(server.endpoint())?;
+//! let mut uploader = client
+//!     .uploader()
+//!     .reader(std::io::Cursor::new(b"hello, tus".to_vec()))
+//!     .metadata("filename", "hello.txt")
+//!     .chunk_size(4)
+//!     .build()?;
+//! let summary = uploader.upload().await?;
+//! assert_eq!(server.upload_bytes(summary.url.as_str()).as_deref(), Some(&b"hello, tus"[..]));
+//! # Ok(()) }
+//! # #[cfg(not(feature = "mock-server"))]
+//! # fn main() {}
+//! ```
+//!
+//! ## Features
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `rustls-tls` | yes | TLS through rustls |
+//! | `native-tls` | no | TLS through the platform library |
+//! | `fingerprint-md5` | yes | [`fingerprint::Md5Fingerprint`], tuspy-compatible keys |
+//! | `fingerprint-sha256` | no | `fingerprint::Sha256Fingerprint` |
+//! | `storage-json` | no | `storage::JsonFileStorage`, `storage::TuspyFileStorage` |
+//! | `storage-redb` | no | `storage::RedbStorage` |
+//! | `mock-server` | no | `mock::TusMockServer`, a strict, stateful tus server for tests |
+#![warn(missing_docs)]
+
+mod client;
+pub mod error;
+pub mod progress;
+pub mod protocol;
+pub mod retry;
+mod source;
+pub mod transport;
+mod uploader;
+
+pub use client::{Client, ClientBuilder};
+pub use error::{Error, Result};
+pub use progress::{CancellationToken, ProgressEvent};
+pub use protocol::ChecksumAlgorithm;
+pub use retry::{ExponentialBackoff, NoRetry, RetryPolicy};
+pub use source::{SeekableReader, StreamReader, PIECE};
+pub use uploader::{UploadSummary, Uploader, UploaderBuilder, DEFAULT_CHUNK_SIZE};
+
+/// URL storage: where upload URLs are remembered between runs (crate `tusky-storage`).
+pub mod storage {
+    pub use tusky_storage::*;
+}
+
+/// Fingerprints: stable keys for sources (crate `tusky-fingerprint`).
+pub mod fingerprint {
+    pub use tusky_fingerprint::*;
+
+    /// The fingerprint uploaders use unless told otherwise: MD5 (tuspy-compatible) with
+    /// `fingerprint-md5`, else SHA-256 with `fingerprint-sha256`, else the weak head-bytes key.
+    #[cfg(feature = "fingerprint-md5")]
+    pub type DefaultFingerprint = tusky_fingerprint::Md5Fingerprint;
+    /// The fingerprint uploaders use unless told otherwise.
+    #[cfg(all(not(feature = "fingerprint-md5"), feature = "fingerprint-sha256"))]
+    pub type DefaultFingerprint = tusky_fingerprint::Sha256Fingerprint;
+    /// The fingerprint uploaders use unless told otherwise.
+    #[cfg(not(any(feature = "fingerprint-md5", feature = "fingerprint-sha256")))]
+    pub type DefaultFingerprint = tusky_fingerprint::HeadBytesFingerprint;
+}
+
+/// A strict, stateful tus server on wiremock, for tests (crate `tusky-mock-server`).
+#[cfg(feature = "mock-server")]
+pub mod mock {
+    pub use tusky_mock_server::*;
+}
+
+#[allow(dead_code)]
+fn _assert_public_types_are_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Client>();
+    is::<Error>();
+    fn send<T: Send>(_: T) {}
+    send::<Option<Uploader>>(None);
+    let _ = |uploader: &'static mut Uploader| send(uploader.upload());
+}

@@ -1,0 +1,99 @@
+use std::time::SystemTime;
+
+/// The protocol version tusky speaks.
+pub const TUS_VERSION: &str = "1.0.0";
+
+/// A header the server sent could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderError {
+    /// The header was required but absent.
+    #[error("the {0} header is missing")]
+    Missing(&'static str),
+    /// The header was present but its value is not valid.
+    #[error("the {name} header {value:?} is not valid: {reason}")]
+    Invalid {
+        /// Which header.
+        name: &'static str,
+        /// Its value, lossily decoded and truncated to 100 characters.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// Parses a non-negative decimal integer as tus sends it (`Upload-Offset`, `Upload-Length`,
+/// `Tus-Max-Size`): digits only, no sign, no spaces inside, at most `u64::MAX`.
+fn parse_u64(name: &'static str, value: Option<&[u8]>) -> Result<u64, HeaderError> {
+    let value = value.ok_or(HeaderError::Missing(name))?;
+    let invalid = |reason| HeaderError::Invalid {
+        name,
+        value: String::from_utf8_lossy(value).chars().take(100).collect(),
+        reason,
+    };
+    let trimmed = value.trim_ascii();
+    if trimmed.is_empty() {
+        return Err(invalid("empty"));
+    }
+    if !trimmed.iter().all(u8::is_ascii_digit) {
+        return Err(invalid("not a non-negative decimal integer"));
+    }
+    trimmed.iter().try_fold(0u64, |acc, digit| {
+        acc.checked_mul(10)
+            .and_then(|acc| acc.checked_add(u64::from(digit - b'0')))
+            .ok_or_else(|| invalid("larger than 2^64-1"))
+    })
+}
+
+/// Parses an `Upload-Offset` header value (`None` when the header is absent).
+pub fn parse_upload_offset(value: Option<&[u8]>) -> Result<u64, HeaderError> {
+    parse_u64("Upload-Offset", value)
+}
+
+/// Parses an `Upload-Length` header value (`None` when the header is absent).
+pub fn parse_upload_length(value: Option<&[u8]>) -> Result<u64, HeaderError> {
+    parse_u64("Upload-Length", value)
+}
+
+/// Parses a `Tus-Max-Size` header value.
+pub(crate) fn parse_max_size(value: Option<&[u8]>) -> Result<u64, HeaderError> {
+    parse_u64("Tus-Max-Size", value)
+}
+
+/// Parses an `Upload-Expires` header value (an RFC 9110 HTTP date, e.g.
+/// `Wed, 25 Jun 2025 16:00:00 GMT`).
+pub fn parse_expires(value: &[u8]) -> Result<SystemTime, HeaderError> {
+    let invalid = |reason| HeaderError::Invalid {
+        name: "Upload-Expires",
+        value: String::from_utf8_lossy(value).chars().take(100).collect(),
+        reason,
+    };
+    let text = std::str::from_utf8(value).map_err(|_| invalid("not UTF-8"))?;
+    httpdate::parse_http_date(text.trim()).map_err(|_| invalid("not an HTTP date"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_parse_strictly() {
+        assert_eq!(parse_upload_offset(Some(b"300")), Ok(300));
+        assert_eq!(parse_upload_offset(Some(b" 42 ")), Ok(42));
+        assert_eq!(parse_upload_offset(Some(b"18446744073709551615")), Ok(u64::MAX));
+        assert!(parse_upload_offset(Some(b"18446744073709551616")).is_err());
+        assert!(parse_upload_offset(Some(b"-1")).is_err());
+        assert!(parse_upload_offset(Some(b"+1")).is_err());
+        assert!(parse_upload_offset(Some(b"1 2")).is_err());
+        assert!(parse_upload_offset(Some(b"")).is_err());
+        assert_eq!(parse_upload_offset(None), Err(HeaderError::Missing("Upload-Offset")));
+    }
+
+    #[test]
+    fn expires_parses_http_dates() {
+        let t = parse_expires(b"Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(), 784111777);
+        assert!(parse_expires(b"tomorrow").is_err());
+        assert!(parse_expires(&[0xff, 0xfe]).is_err());
+    }
+}

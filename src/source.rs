@@ -1,0 +1,267 @@
+//! What is uploaded: a file path, a seekable reader, or a stream of unknown length.
+//!
+//! Seekable sources are streamed straight from the source in [`PIECE`]-sized reads, so memory
+//! does not grow with the chunk size. A stream of unknown length keeps at most one chunk, only
+//! until the server acknowledges it, so that it can be resent.
+
+use std::io;
+use std::io::SeekFrom;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt};
+use tokio::sync::mpsc;
+
+use crate::protocol::ChecksumAlgorithm;
+use crate::transport::Body;
+
+/// How much is read from a seekable source at a time while streaming a PATCH body.
+pub const PIECE: usize = 128 * 1024;
+
+/// A reader tusky can seek in: files, `std::io::Cursor`, anything `AsyncRead + AsyncSeek`.
+pub trait SeekableReader: AsyncRead + AsyncSeek + Send + Unpin {}
+impl<T: AsyncRead + AsyncSeek + Send + Unpin + ?Sized> SeekableReader for T {}
+
+/// A reader of unknown length (stdin, a pipe, a socket).
+pub trait StreamReader: AsyncRead + Send + Unpin {}
+impl<T: AsyncRead + Send + Unpin + ?Sized> StreamReader for T {}
+
+/// Where the bytes come from, as given to the builder.
+pub(crate) enum SourceSpec {
+    Path(PathBuf),
+    Reader(Box<dyn SeekableReader>),
+    Stream(Box<dyn StreamReader>),
+}
+
+impl std::fmt::Debug for SourceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Path(p) => write!(f, "Path({})", p.display()),
+            Self::Reader(_) => f.write_str("Reader"),
+            Self::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+/// An opened source.
+pub(crate) enum Source {
+    Seekable {
+        reader: Box<dyn SeekableReader>,
+        size: u64,
+    },
+    Stream {
+        reader: Box<dyn StreamReader>,
+        /// Bytes read but not yet acknowledged; `pending[0]` is at `pending_offset`.
+        pending: BytesMut,
+        pending_offset: u64,
+        eof: bool,
+    },
+}
+
+/// What to send in one PATCH.
+pub(crate) struct ChunkPlan {
+    pub len: u64,
+    pub checksum: Option<String>,
+    /// For a stream that reaches its end in this chunk: the total length to declare.
+    pub declare_length: Option<u64>,
+}
+
+impl Source {
+    pub(crate) async fn open(spec: SourceSpec) -> io::Result<Self> {
+        match spec {
+            SourceSpec::Path(path) => {
+                let file = tokio::fs::File::open(&path).await.map_err(|e| {
+                    io::Error::new(e.kind(), format!("opening {}: {e}", path.display()))
+                })?;
+                let size = file.metadata().await?.len();
+                Ok(Self::Seekable { reader: Box::new(file), size })
+            }
+            SourceSpec::Reader(mut reader) => {
+                let size = reader.seek(SeekFrom::End(0)).await?;
+                reader.seek(SeekFrom::Start(0)).await?;
+                Ok(Self::Seekable { reader, size })
+            }
+            SourceSpec::Stream(reader) => {
+                Ok(Self::Stream { reader, pending: BytesMut::new(), pending_offset: 0, eof: false })
+            }
+        }
+    }
+
+    /// Gives back what [`open`](Source::open) took, so that a caller's reader is never closed.
+    pub(crate) fn into_spec(self) -> SourceSpec {
+        match self {
+            Self::Seekable { reader, .. } => SourceSpec::Reader(reader),
+            Self::Stream { reader, .. } => SourceSpec::Stream(reader),
+        }
+    }
+
+    /// The total size, when known (a stream's once its end was reached).
+    pub(crate) fn size(&self) -> Option<u64> {
+        match self {
+            Self::Seekable { size, .. } => Some(*size),
+            Self::Stream { pending, pending_offset, eof, .. } => {
+                eof.then(|| pending_offset + pending.len() as u64)
+            }
+        }
+    }
+
+    pub(crate) fn is_seekable(&self) -> bool {
+        matches!(self, Self::Seekable { .. })
+    }
+
+    /// The first `len` bytes (fewer if the source is shorter), for fingerprinting.
+    pub(crate) async fn head(&mut self, len: usize) -> io::Result<Option<Vec<u8>>> {
+        let Self::Seekable { reader, .. } = self else { return Ok(None) };
+        reader.seek(SeekFrom::Start(0)).await?;
+        let mut head = Vec::with_capacity(len.min(1 << 20));
+        (&mut *reader).take(len as u64).read_to_end(&mut head).await?;
+        Ok(Some(head))
+    }
+
+    /// Decides the next PATCH from `offset` of at most `max_len` bytes: for a stream, reads up
+    /// to `max_len` bytes ahead; with a checksum, digests the range (reading it once more for a
+    /// seekable source, without keeping it).
+    pub(crate) async fn plan(
+        &mut self,
+        offset: u64,
+        max_len: u64,
+        checksum: Option<ChecksumAlgorithm>,
+    ) -> io::Result<ChunkPlan> {
+        match self {
+            Self::Seekable { reader, size } => {
+                let len = max_len.min(size.saturating_sub(offset));
+                let checksum = match checksum {
+                    Some(algorithm) => Some(digest_range(reader, offset, len, algorithm).await?),
+                    None => None,
+                };
+                Ok(ChunkPlan { len, checksum, declare_length: None })
+            }
+            Self::Stream { reader, pending, pending_offset, eof } => {
+                let start = offset
+                    .checked_sub(*pending_offset)
+                    .filter(|s| *s <= pending.len() as u64)
+                    .ok_or_else(|| {
+                        io::Error::other(format!(
+                            "the server's offset {offset} is outside the bytes still held ({}..{}) of a stream that cannot seek",
+                            pending_offset,
+                            *pending_offset + pending.len() as u64
+                        ))
+                    })?;
+                pending.advance(start as usize);
+                *pending_offset = offset;
+                let want = usize::try_from(max_len).unwrap_or(usize::MAX);
+                while pending.len() < want && !*eof {
+                    pending.reserve((want - pending.len()).min(PIECE));
+                    let room = want - pending.len();
+                    let read = (&mut *reader).take(room as u64).read_buf(pending).await?;
+                    if read == 0 {
+                        *eof = true;
+                    }
+                }
+                let len = pending.len().min(want) as u64;
+                let checksum = checksum.map(|a| a.header_for(&pending[..len as usize]));
+                let declare_length = (*eof && len == pending.len() as u64).then_some(offset + len);
+                Ok(ChunkPlan { len, checksum, declare_length })
+            }
+        }
+    }
+
+    /// Sends `len` bytes from `offset` through `send`, streaming a seekable source piece by
+    /// piece while the request is in flight. `sent` counts the bytes handed over. Returns the
+    /// request's result and, if reading the source failed, that error.
+    pub(crate) async fn send_range<R, Fut>(
+        &mut self,
+        offset: u64,
+        len: u64,
+        sent: Arc<AtomicU64>,
+        send: impl FnOnce(Body) -> Fut,
+    ) -> (R, Option<io::Error>)
+    where
+        Fut: std::future::Future<Output = R>,
+    {
+        match self {
+            Self::Stream { pending, pending_offset, .. } => {
+                let start = (offset - *pending_offset) as usize;
+                let bytes = Bytes::copy_from_slice(&pending[start..start + len as usize]);
+                sent.fetch_add(len, Ordering::Relaxed);
+                (send(Body::Bytes(bytes)).await, None)
+            }
+            Self::Seekable { reader, .. } => {
+                if len == 0 {
+                    return (send(Body::Empty).await, None);
+                }
+                let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(2);
+                let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                    rx.recv().await.map(|item| (item, rx))
+                });
+                let body = Body::Stream { length: len, stream: Box::pin(stream) };
+                let pump = pump(reader, offset, len, tx, sent);
+                let (result, pumped) = tokio::join!(send(body), pump);
+                (result, pumped.err())
+            }
+        }
+    }
+}
+
+async fn pump(
+    reader: &mut Box<dyn SeekableReader>,
+    offset: u64,
+    len: u64,
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    sent: Arc<AtomicU64>,
+) -> io::Result<()> {
+    let result = async {
+        reader.seek(SeekFrom::Start(offset)).await?;
+        let mut remaining = len;
+        while remaining > 0 {
+            let want = remaining.min(PIECE as u64) as usize;
+            let mut piece = BytesMut::with_capacity(want);
+            while piece.len() < want {
+                let n = (&mut *reader).take((want - piece.len()) as u64).read_buf(&mut piece).await?;
+                if n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the source ended at {} bytes, before the expected {}", offset + len - remaining + piece.len() as u64, offset + len),
+                    ));
+                }
+            }
+            remaining -= piece.len() as u64;
+            let n = piece.len() as u64;
+            if tx.send(Ok(piece.freeze())).await.is_err() {
+                // The request ended (answered or failed) before taking everything.
+                return Ok(());
+            }
+            sent.fetch_add(n, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = &result {
+        let _ = tx.send(Err(io::Error::new(e.kind(), e.to_string()))).await;
+    }
+    result
+}
+
+async fn digest_range(
+    reader: &mut Box<dyn SeekableReader>,
+    offset: u64,
+    len: u64,
+    algorithm: ChecksumAlgorithm,
+) -> io::Result<String> {
+    reader.seek(SeekFrom::Start(offset)).await?;
+    let mut digest = algorithm.digest();
+    let mut buf = vec![0u8; PIECE.min(len as usize).max(1)];
+    let mut remaining = len;
+    while remaining > 0 {
+        let want = remaining.min(buf.len() as u64) as usize;
+        let n = reader.read(&mut buf[..want]).await?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the source ended while computing its checksum"));
+        }
+        digest.update(&buf[..n]);
+        remaining -= n as u64;
+    }
+    Ok(digest.header_value())
+}

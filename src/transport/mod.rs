@@ -1,0 +1,39 @@
+//! How requests reach the server: the [`Transport`] trait and [`ReqwestTransport`].
+//!
+//! A transport sends one request and returns the status, the headers and a bounded body.
+//! Cross-cutting behaviour (faults, throttling, logging) belongs in decorators that wrap
+//! another transport.
+
+mod error;
+mod reqwest_transport;
+mod request;
+
+pub use error::{TransportError, TransportErrorKind};
+pub use request::{Body, BodyStream, Request, Response, MAX_RESPONSE_BODY};
+pub use reqwest_transport::{ReqwestTransport, TlsOptions, TransportOptions};
+
+use async_trait::async_trait;
+
+/// Sends one HTTP request.
+///
+/// Object-safe: `Box<dyn Transport>` and `Arc<dyn Transport>` are transports too.
+#[async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// Sends `request` and returns the server's answer, whatever its status. Response bodies
+    /// are read up to [`MAX_RESPONSE_BODY`] bytes and the rest is dropped.
+    async fn send(&self, request: Request) -> Result<Response, TransportError>;
+}
+
+#[async_trait]
+impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
+    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+        (**self).send(request).await
+    }
+}
+
+#[async_trait]
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+        (**self).send(request).await
+    }
+}

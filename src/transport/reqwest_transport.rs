@@ -1,0 +1,166 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+
+use super::{Body, Request, Response, Transport, TransportError, TransportErrorKind, MAX_RESPONSE_BODY};
+
+/// TLS settings. Certificate verification is on unless
+/// [`danger_accept_invalid_certs`](TlsOptions::danger_accept_invalid_certs) is set.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct TlsOptions {
+    /// Extra root certificates (PEM), trusted beside the built-in roots.
+    pub root_certificates_pem: Vec<Vec<u8>>,
+    /// A client identity for mutual TLS: a PEM holding the certificate chain and the private key.
+    pub client_identity_pem: Option<Vec<u8>>,
+    /// Accept any server certificate. Dangerous: anyone on the path can read and change the upload.
+    pub danger_accept_invalid_certs: bool,
+}
+
+impl std::fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("root_certificates", &self.root_certificates_pem.len())
+            .field("client_identity", &self.client_identity_pem.is_some())
+            .field("danger_accept_invalid_certs", &self.danger_accept_invalid_certs)
+            .finish()
+    }
+}
+
+/// Settings of a [`ReqwestTransport`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TransportOptions {
+    /// TLS settings.
+    pub tls: TlsOptions,
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
+    /// How long a read from the server may wait for data.
+    pub read_timeout: Duration,
+}
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        Self {
+            tls: TlsOptions::default(),
+            connect_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The default [`Transport`], on reqwest (rustls by default). Request bodies stream.
+#[derive(Debug, Clone)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+    options: TransportOptions,
+}
+
+impl ReqwestTransport {
+    /// A transport with these options.
+    pub fn new(options: TransportOptions) -> Result<Self, TransportError> {
+        let config_error = |what: &str, e: reqwest::Error| {
+            TransportError::new(TransportErrorKind::Other, format!("{what}: {e}")).with_source(e)
+        };
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .read_timeout(options.read_timeout)
+            .user_agent(concat!("tusky/", env!("CARGO_PKG_VERSION")));
+        #[cfg(feature = "rustls-tls")]
+        {
+            builder = builder.use_rustls_tls();
+        }
+        for pem in &options.tls.root_certificates_pem {
+            let cert = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| config_error("reading a root certificate", e))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        if let Some(pem) = &options.tls.client_identity_pem {
+            builder = builder.identity(identity_from_pem(pem).map_err(|e| config_error("reading the client identity", e))?);
+        }
+        if options.tls.danger_accept_invalid_certs {
+            tracing::warn!("TLS certificate verification is OFF: the connection can be read and changed by anyone on the path");
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let client = builder.build().map_err(|e| config_error("building the HTTP client", e))?;
+        Ok(Self { client, options })
+    }
+
+    /// A transport over an existing reqwest client (its own TLS and timeout settings apply).
+    pub fn from_client(client: reqwest::Client) -> Self {
+        Self { client, options: TransportOptions::default() }
+    }
+
+    /// The options this transport was built with.
+    pub fn options(&self) -> &TransportOptions {
+        &self.options
+    }
+}
+
+#[cfg(feature = "rustls-tls")]
+fn identity_from_pem(pem: &[u8]) -> reqwest::Result<reqwest::Identity> {
+    reqwest::Identity::from_pem(pem)
+}
+
+#[cfg(all(not(feature = "rustls-tls"), feature = "native-tls"))]
+fn identity_from_pem(pem: &[u8]) -> reqwest::Result<reqwest::Identity> {
+    reqwest::Identity::from_pkcs8_pem(pem, pem)
+}
+
+#[cfg(not(any(feature = "rustls-tls", feature = "native-tls")))]
+fn identity_from_pem(_pem: &[u8]) -> reqwest::Result<reqwest::Identity> {
+    compile_error!("tusky needs a TLS backend: enable the `rustls-tls` or `native-tls` feature")
+}
+
+fn classify(error: reqwest::Error) -> TransportError {
+    let kind = if error.is_connect() {
+        TransportErrorKind::Connect
+    } else if error.is_timeout() {
+        TransportErrorKind::Timeout
+    } else if error.is_body() {
+        TransportErrorKind::Body
+    } else if error.is_request() {
+        TransportErrorKind::Connection
+    } else {
+        TransportErrorKind::Other
+    };
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    TransportError::new(kind, message).with_source(error)
+}
+
+#[async_trait]
+impl Transport for ReqwestTransport {
+    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+        let mut builder = self.client.request(request.method, request.url).headers(request.headers);
+        builder = match request.body {
+            Body::Empty => builder,
+            Body::Bytes(bytes) => builder.body(bytes),
+            Body::Stream { length, stream } => builder
+                .header(http::header::CONTENT_LENGTH, length)
+                .body(reqwest::Body::wrap_stream(stream)),
+        };
+        let mut response = builder.send().await.map_err(classify)?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = BytesMut::new();
+        while body.len() < MAX_RESPONSE_BODY {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = MAX_RESPONSE_BODY - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                Ok(None) => break,
+                // The status and headers arrived; a broken body only loses the error text.
+                Err(_) => break,
+            }
+        }
+        Ok(Response { status, headers, body: Bytes::from(body) })
+    }
+}

@@ -1,0 +1,312 @@
+//! The requests of one upload: POST (create), HEAD (offset), PATCH (bytes), DELETE.
+//! Each checks the answer strictly and turns anything unexpected into a clear error.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use url::Url;
+
+use super::recovery::UrlOrigin;
+use super::{ChecksumMode, Uploader};
+use crate::error::{Context, Operation};
+use crate::fingerprint::Fingerprint;
+use crate::progress::{ProgressCallback, ProgressEvent};
+use crate::protocol::{self, names, ChecksumAlgorithm, Extension};
+use crate::storage::Storage;
+use crate::transport::{Body, Response, Transport, TransportError, TransportErrorKind};
+use crate::{Error, Result};
+
+fn header_value(value: impl ToString) -> HeaderValue {
+    // Only used for values tusky formats itself (numbers, base64, names): always valid.
+    HeaderValue::from_str(&value.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn status_error(context: Context, response: &Response) -> Error {
+    Error::Status { context, status: response.status, body: response.body_text() }
+}
+
+fn parse_expires(response: &Response) -> Option<SystemTime> {
+    let value = response.header(names::UPLOAD_EXPIRES)?;
+    match protocol::parse_expires(value) {
+        Ok(time) => Some(time),
+        Err(error) => {
+            tracing::warn!(%error, "ignoring a malformed Upload-Expires");
+            None
+        }
+    }
+}
+
+impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
+    fn request_headers(&self) -> HeaderMap {
+        self.settings.headers.clone()
+    }
+
+    /// The checksum algorithm for PATCHes, decided once.
+    async fn checksum_algorithm(&mut self) -> Result<Option<ChecksumAlgorithm>> {
+        if let Some(decided) = self.checksum {
+            return Ok(decided);
+        }
+        let decided = match &self.settings.checksum {
+            ChecksumMode::Off => None,
+            ChecksumMode::Always(algorithm) => Some(*algorithm),
+            ChecksumMode::Negotiate(preference) => match self.client.endpoint().cloned() {
+                Some(endpoint) => {
+                    let capabilities = self.client.capabilities_of(&endpoint).await?;
+                    let chosen = preference.iter().copied().find(|a| capabilities.checksum_algorithms.contains(a));
+                    if chosen.is_none() {
+                        tracing::info!("the server lists none of the preferred checksum algorithms; sending none");
+                    }
+                    chosen
+                }
+                None => None,
+            },
+        };
+        self.checksum = Some(decided);
+        Ok(decided)
+    }
+
+    /// POST: creates the upload (with its first bytes when the server allows) and records it.
+    pub(super) async fn create_upload(&mut self) -> Result<()> {
+        let endpoint = self
+            .client
+            .endpoint()
+            .cloned()
+            .ok_or_else(|| Error::Config("creating an upload needs an endpoint".to_owned()))?;
+        let context = Context::new(Operation::Create, Some(&endpoint), Some(0));
+        let capabilities = self.client.capabilities_of(&endpoint).await?;
+        let with_upload = self.settings.creation_with_upload && capabilities.supports(Extension::CreationWithUpload);
+        let chunk_size = self.chunk_size;
+        let source = self.source_mut()?;
+        // A stream is read ahead by one chunk: if it ends within it, its length is known now.
+        let first = if with_upload || !source.is_seekable() {
+            Some(source.plan(0, chunk_size, None).await.map_err(|e| Error::Source { context: context.clone(), source: e })?)
+        } else {
+            None
+        };
+        let size = source.size();
+        if let (Some(max_size), Some(size)) = (capabilities.max_size, size) {
+            if size > max_size {
+                return Err(Error::TooLarge { context, size, max_size });
+            }
+        }
+        let mut headers = self.request_headers();
+        match size {
+            Some(size) => headers.insert(names::UPLOAD_LENGTH, header_value(size)),
+            None => headers.insert(names::UPLOAD_DEFER_LENGTH, HeaderValue::from_static("1")),
+        };
+        if let Some(metadata) = &self.settings.metadata {
+            let value = HeaderValue::from_str(metadata).map_err(|_| Error::Config("metadata is not a valid header".to_owned()))?;
+            headers.insert(names::UPLOAD_METADATA, value);
+        }
+        let send_len = match &first {
+            Some(plan) if with_upload && plan.len > 0 => plan.len,
+            _ => 0,
+        };
+        if send_len > 0 {
+            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(names::OFFSET_OCTET_STREAM));
+        }
+        let client = self.client.clone();
+        let sent = Arc::new(AtomicU64::new(0));
+        let (response, read_error) = {
+            let context = context.clone();
+            let endpoint = endpoint.clone();
+            self.source_mut()?
+                .send_range(0, send_len, sent, move |body| async move {
+                    client.send(&context, Method::POST, &endpoint, headers, body).await
+                })
+                .await
+        };
+        if let Some(source) = read_error {
+            return Err(Error::Source { context, source });
+        }
+        let response = response?;
+        if response.status != StatusCode::CREATED {
+            return Err(status_error(context, &response));
+        }
+        let location = response
+            .header("location")
+            .ok_or_else(|| Error::protocol(context.clone(), "the 201 answer has no Location header"))?;
+        let url = protocol::resolve_location(&endpoint, location).map_err(|reason| Error::protocol(context.clone(), reason))?;
+        tracing::info!(%url, "created upload");
+        self.url = Some(url);
+        self.origin = Some(UrlOrigin::Created);
+        self.resumed_from = None;
+        self.length_declared = size.is_some();
+        self.expires = parse_expires(&response);
+        self.offset = 0;
+        self.synced = true;
+        if send_len > 0 {
+            match response.header(names::UPLOAD_OFFSET) {
+                Some(value) => {
+                    let offset = protocol::parse_upload_offset(Some(value)).map_err(|e| Error::header(context.clone(), e))?;
+                    if offset > send_len {
+                        return Err(Error::protocol(context, format!("the server acknowledged {offset} bytes of the {send_len} sent")));
+                    }
+                    self.offset = offset;
+                }
+                // Bytes were sent but the answer does not say how many were kept: ask.
+                None => self.synced = false,
+            }
+        }
+        self.record().await?;
+        if self.offset > 0 {
+            self.acknowledge(0, self.offset);
+        }
+        Ok(())
+    }
+
+    /// HEAD: reads the server's offset (and checks its length against the source's).
+    pub(super) async fn sync_offset(&mut self) -> Result<()> {
+        let url = self.url.clone().ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
+        let context = self.context(Operation::Head);
+        let response = self.client.send(&context, Method::HEAD, &url, self.request_headers(), Body::Empty).await?;
+        if !matches!(response.status, StatusCode::OK | StatusCode::NO_CONTENT) {
+            return Err(status_error(context, &response));
+        }
+        let offset = protocol::parse_upload_offset(response.header(names::UPLOAD_OFFSET)).map_err(|e| Error::header(context.clone(), e))?;
+        let length = response
+            .header(names::UPLOAD_LENGTH)
+            .map(|v| protocol::parse_upload_length(Some(v)))
+            .transpose()
+            .map_err(|e| Error::header(context.clone(), e))?;
+        let local = self.size();
+        if let (Some(server), Some(local)) = (length, local) {
+            if server != local {
+                return Err(Error::LengthMismatch { context, server, local });
+            }
+        }
+        if let Some(limit) = length.or(local) {
+            if offset > limit {
+                return Err(Error::protocol(context, format!("the server's offset {offset} is beyond the upload's length {limit}")));
+            }
+        }
+        if length.is_some() {
+            self.length_declared = true;
+        }
+        if self.origin != Some(UrlOrigin::Created) && self.resumed_from.is_none() {
+            self.resumed_from = Some(offset);
+            tracing::info!(offset, "resuming");
+        }
+        if let Some(expires) = parse_expires(&response) {
+            self.expires = Some(expires);
+        }
+        self.offset = offset;
+        self.synced = true;
+        Ok(())
+    }
+
+    /// PATCH: sends at most `max_len` bytes from the server's offset.
+    pub(super) async fn patch(&mut self, max_len: u64) -> Result<()> {
+        let url = self.url.clone().ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
+        let checksum = self.checksum_algorithm().await?;
+        let offset = self.offset;
+        let context = self.context(Operation::Patch);
+        let plan = self
+            .source_mut()?
+            .plan(offset, max_len, checksum)
+            .await
+            .map_err(|source| Error::Source { context: context.clone(), source })?;
+        let mut headers = self.request_headers();
+        headers.insert(names::UPLOAD_OFFSET, header_value(offset));
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(names::OFFSET_OCTET_STREAM));
+        if let Some(checksum) = &plan.checksum {
+            headers.insert(names::UPLOAD_CHECKSUM, header_value(checksum));
+        }
+        let declares_length = plan.declare_length.filter(|_| !self.length_declared);
+        if let Some(length) = declares_length {
+            headers.insert(names::UPLOAD_LENGTH, header_value(length));
+        }
+        let sent = Arc::new(AtomicU64::new(0));
+        let client = self.client.clone();
+        let watch = watchdog(Arc::clone(&sent), offset, self.size(), self.settings.stall_timeout, self.settings.progress.clone());
+        let exchange = {
+            let context = context.clone();
+            self.source_mut()?.send_range(offset, plan.len, sent, move |body| async move {
+                client.send(&context, Method::PATCH, &url, headers, body).await
+            })
+        };
+        let (response, read_error) = tokio::select! {
+            outcome = exchange => outcome,
+            stalled = watch => return Err(Error::Transport { context, source: stalled }),
+        };
+        if let Some(source) = read_error {
+            return Err(Error::Source { context, source });
+        }
+        let response = response?;
+        if !response.status.is_success() {
+            return Err(status_error(context, &response));
+        }
+        let new_offset = protocol::parse_upload_offset(response.header(names::UPLOAD_OFFSET)).map_err(|e| Error::header(context.clone(), e))?;
+        if new_offset < offset {
+            return Err(Error::protocol(context, format!("the server's offset moved backwards, from {offset} to {new_offset}")));
+        }
+        if new_offset > offset + plan.len {
+            return Err(Error::protocol(
+                context,
+                format!("the server's offset {new_offset} is beyond the {} bytes sent from {offset}", plan.len),
+            ));
+        }
+        if declares_length.is_some() {
+            self.length_declared = true;
+        }
+        self.offset = new_offset;
+        if let Some(expires) = parse_expires(&response) {
+            if self.expires != Some(expires) {
+                self.expires = Some(expires);
+                self.record().await?;
+            }
+        }
+        self.acknowledge(offset, new_offset);
+        Ok(())
+    }
+
+    fn acknowledge(&self, start: u64, end: u64) {
+        let total = self.size();
+        self.emit(ProgressEvent::Acknowledged { offset: end, total });
+        self.emit(ProgressEvent::ChunkCompleted { start, end });
+    }
+
+    /// DELETE: terminates the upload at `url`.
+    pub(super) async fn terminate_url(&self, url: &Url) -> Result<()> {
+        let context = Context::new(Operation::Terminate, Some(url), Some(self.offset));
+        let response = self.client.send(&context, Method::DELETE, url, self.request_headers(), Body::Empty).await?;
+        if !response.status.is_success() {
+            return Err(status_error(context, &response));
+        }
+        Ok(())
+    }
+}
+
+/// Reports bytes sent while a request is in flight, and returns an error if nothing moves for
+/// `stall` (then the request is dropped and retried). Never returns without a stall timeout.
+async fn watchdog(
+    sent: Arc<AtomicU64>,
+    base: u64,
+    total: Option<u64>,
+    stall: Option<Duration>,
+    progress: Option<ProgressCallback>,
+) -> TransportError {
+    let tick = stall.map_or(Duration::from_millis(200), |s| (s / 4).min(Duration::from_millis(200)));
+    let mut last = 0;
+    let mut last_change = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(tick).await;
+        let now = sent.load(Ordering::Relaxed);
+        if now != last {
+            last = now;
+            last_change = tokio::time::Instant::now();
+            if let Some(callback) = &progress {
+                callback(&ProgressEvent::BytesSent { sent: base + now, total });
+            }
+        } else if let Some(stall) = stall {
+            if last_change.elapsed() >= stall {
+                return TransportError::new(
+                    TransportErrorKind::Timeout,
+                    format!("stalled: no progress for {stall:?} after {now} bytes"),
+                );
+            }
+        }
+    }
+}
