@@ -1,0 +1,202 @@
+//! [`TusMockServerBuilder`]: configuration of a [`TusMockServer`](crate::TusMockServer).
+
+use std::time::Duration;
+
+use crate::checksum;
+use crate::extension::Extension;
+use crate::server::TusMockServer;
+
+/// The server's configuration, fixed at start.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) extensions: Vec<Extension>,
+    pub(crate) max_size: Option<u64>,
+    pub(crate) checksum_algorithms: Vec<String>,
+    pub(crate) expires_after: Option<Duration>,
+    /// Always starts and ends with `/`.
+    pub(crate) base_path: String,
+    pub(crate) relative_locations: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            extensions: Extension::ALL.to_vec(),
+            max_size: None,
+            checksum_algorithms: checksum::SUPPORTED.iter().map(|s| s.to_string()).collect(),
+            expires_after: None,
+            base_path: "/files/".to_owned(),
+            relative_locations: false,
+        }
+    }
+}
+
+impl Config {
+    pub(crate) fn has(&self, extension: Extension) -> bool {
+        self.extensions.contains(&extension)
+    }
+
+    /// The expiry period, when the expiration extension is on and a period is set.
+    pub(crate) fn expiry(&self) -> Option<Duration> {
+        self.expires_after
+            .filter(|_| self.has(Extension::Expiration))
+    }
+}
+
+/// Configures and starts a [`TusMockServer`]; made by [`TusMockServer::builder`].
+///
+/// ```
+/// # #[tokio::main] async fn main() {
+/// use std::time::Duration;
+/// use tusky_mock_server::{Extension, TusMockServer};
+///
+/// let server = TusMockServer::builder()
+///     .extensions(&[Extension::Creation, Extension::Termination])
+///     .max_size(1024 * 1024)
+///     .base_path("/uploads/")
+///     .start()
+///     .await;
+/// assert!(server.endpoint().ends_with("/uploads/"));
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "a builder does nothing until `.start().await`"]
+pub struct TusMockServerBuilder {
+    config: Config,
+}
+
+impl TusMockServerBuilder {
+    /// A builder with every extension on, no maximum size, the checksum algorithms
+    /// `sha1,sha256,sha512,md5,crc32`, no expiry and the base path `/files/`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The extensions the server advertises **and** enforces (default: all of them).
+    ///
+    /// A disabled extension behaves like a real server without it:
+    ///
+    /// | disabled | what the server answers |
+    /// |---|---|
+    /// | `Creation` | `POST` on the endpoint → 405 Method Not Allowed |
+    /// | `CreationWithUpload` | `POST` with a non-empty `application/offset+octet-stream` body → 400 |
+    /// | `CreationDeferLength` | `Upload-Defer-Length` on `POST` → 400 |
+    /// | `Checksum` | `Upload-Checksum` is ignored (as tusd and @tus/server do); no `Tus-Checksum-Algorithm` |
+    /// | `Termination` | `DELETE` → 405 Method Not Allowed |
+    /// | `Expiration` | uploads never expire and no `Upload-Expires` is sent, even with [`expires_after`](Self::expires_after) |
+    /// | `Concatenation` | `Upload-Concat` is ignored: `partial` makes an ordinary upload, `final;…` lacks `Upload-Length` → 400 |
+    ///
+    /// Duplicates are ignored; the order given is the order advertised.
+    pub fn extensions(mut self, extensions: &[Extension]) -> Self {
+        let mut list = Vec::with_capacity(extensions.len());
+        for e in extensions {
+            if !list.contains(e) {
+                list.push(*e);
+            }
+        }
+        self.config.extensions = list;
+        self
+    }
+
+    /// The largest upload accepted (advertised as `Tus-Max-Size`); larger
+    /// `Upload-Length`s, and deferred-length uploads growing past it, get 413.
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        self.config.max_size = Some(bytes);
+        self
+    }
+
+    /// The checksum algorithms advertised in `Tus-Checksum-Algorithm` and accepted
+    /// in `Upload-Checksum` (default `sha1,sha256,sha512,md5,crc32`).
+    ///
+    /// Names are lowercased. Names this crate cannot verify (anything but those five)
+    /// are dropped with a `tracing` warning, so the server never advertises an
+    /// algorithm it would then reject.
+    pub fn checksum_algorithms(mut self, algorithms: &[&str]) -> Self {
+        let mut list: Vec<String> = Vec::new();
+        for a in algorithms {
+            let a = a.trim().to_ascii_lowercase();
+            if !checksum::SUPPORTED.contains(&a.as_str()) {
+                tracing::warn!(algorithm = %a, "tusky-mock-server cannot verify this checksum algorithm; not advertised");
+                continue;
+            }
+            if !list.contains(&a) {
+                list.push(a);
+            }
+        }
+        self.config.checksum_algorithms = list;
+        self
+    }
+
+    /// Unfinished uploads expire this long after their creation (only while the
+    /// `Expiration` extension is enabled).
+    ///
+    /// The creating `POST` and every `PATCH` answer the deadline in `Upload-Expires`
+    /// (an HTTP date) while the upload is unfinished; finished uploads never expire.
+    /// After the deadline `HEAD`, `PATCH` and `DELETE` answer 410 Gone, and a final
+    /// concatenation naming the upload gets 400.
+    pub fn expires_after(mut self, period: Duration) -> Self {
+        self.config.expires_after = Some(period);
+        self
+    }
+
+    /// The path of the creation endpoint (default `/files/`); upload URLs are
+    /// `{base_path}{id}`. A leading and a trailing `/` are added when missing.
+    pub fn base_path(mut self, path: &str) -> Self {
+        let trimmed = path.trim().trim_matches('/');
+        self.config.base_path = if trimmed.is_empty() {
+            "/".to_owned()
+        } else {
+            format!("/{trimmed}/")
+        };
+        self
+    }
+
+    /// Answer `Location` with a path (`/files/{id}`) instead of an absolute URL, to
+    /// test that a client resolves it against the request URL (default: absolute).
+    pub fn relative_locations(mut self, relative: bool) -> Self {
+        self.config.relative_locations = relative;
+        self
+    }
+
+    /// Starts the server (a fresh wiremock [`MockServer`](wiremock::MockServer) with the
+    /// stateful tus mock mounted at the lowest priority).
+    pub async fn start(self) -> TusMockServer {
+        TusMockServer::start_with(self.config).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_path_is_normalised() {
+        let b = |p: &str| TusMockServerBuilder::new().base_path(p).config.base_path;
+        assert_eq!(b("files"), "/files/");
+        assert_eq!(b("/files"), "/files/");
+        assert_eq!(b("/a/b/"), "/a/b/");
+        assert_eq!(b(""), "/");
+        assert_eq!(b("/"), "/");
+    }
+
+    #[test]
+    fn unknown_checksum_algorithms_are_dropped() {
+        let c = TusMockServerBuilder::new()
+            .checksum_algorithms(&["SHA1", "blake3", "md5", "sha1"])
+            .config;
+        assert_eq!(c.checksum_algorithms, vec!["sha1", "md5"]);
+    }
+
+    #[test]
+    fn expiry_needs_the_extension() {
+        let c = TusMockServerBuilder::new()
+            .extensions(&[Extension::Creation])
+            .expires_after(Duration::from_secs(1))
+            .config;
+        assert_eq!(c.expiry(), None);
+        let c = TusMockServerBuilder::new()
+            .expires_after(Duration::from_secs(1))
+            .config;
+        assert_eq!(c.expiry(), Some(Duration::from_secs(1)));
+    }
+}
