@@ -1,14 +1,33 @@
 //! URL storage for tusky: remembers, per source fingerprint, the upload URL (and what else is
 //! needed to resume safely) so that an interrupted upload can continue in a later run.
 //!
+//! ```
+//! use tusky_storage::{MemoryStorage, Storage, UploadRecord};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tusky_storage::StorageError> {
+//! let store = MemoryStorage::new();
+//! let key = "size:11--md5:5eb63bbbe01eeed093cb22bb8f5acdc3";
+//! store.set(key, UploadRecord::new("https://tus.example/files/1").with_size(11)).await?;
+//! assert_eq!(store.get(key).await?.map(|r| r.url), Some("https://tus.example/files/1".into()));
+//! store.remove(key).await?;
+//! assert!(store.list().await?.is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! | backend | feature | notes |
 //! |---|---|---|
 //! | [`MemoryStorage`] | always | process-local, for tests and single runs |
 //! | `JsonFileStorage` | `json` | one JSON file, atomic writes, locked against other processes |
-//! | `RedbStorage` | `redb` | the redb embedded database |
+//! | `TuspyFileStorage` | `json` | tuspy's TinyDB file (URLs only), to share uploads with tuspy |
+//! | `RedbStorage` | `redb` | the redb embedded database (one handle per file) |
 //!
-//! Every backend passes the same [`conformance`] suite (feature `conformance`), which a custom
-//! backend (Redis, say) can run too.
+//! Features:
+//! - `json`: `JsonFileStorage`, `TuspyFileStorage` and `detect_tuspy_store`.
+//! - `redb`: `RedbStorage`.
+//! - `conformance`: the `conformance` module, the suite every backend passes and a custom
+//!   backend (Redis, say) can run too.
 #![warn(missing_docs)]
 
 #[cfg(feature = "json")]
@@ -22,6 +41,10 @@ mod storage;
 mod json;
 #[cfg(feature = "redb")]
 mod redb_backend;
+#[cfg(feature = "json")]
+mod tinydb;
+#[cfg(feature = "json")]
+mod tuspy;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -35,3 +58,5 @@ pub use storage::Storage;
 pub use json::JsonFileStorage;
 #[cfg(feature = "redb")]
 pub use redb_backend::RedbStorage;
+#[cfg(feature = "json")]
+pub use tuspy::{detect_tuspy_store, TuspyFileStorage};
