@@ -44,6 +44,7 @@ pub mod protocol;
 pub mod retry;
 mod source;
 pub mod transport;
+mod upload_status;
 mod uploader;
 
 pub use client::{Client, ClientBuilder};
@@ -52,6 +53,7 @@ pub use progress::{CancellationToken, ProgressEvent};
 pub use protocol::ChecksumAlgorithm;
 pub use retry::{ExponentialBackoff, NoRetry, RetryPolicy};
 pub use source::{SeekableReader, StreamReader, PIECE};
+pub use upload_status::UploadStatus;
 pub use uploader::{UploadSummary, Uploader, UploaderBuilder, DEFAULT_CHUNK_SIZE};
 
 /// URL storage: where upload URLs are remembered between runs (crate `tusky-storage`).
