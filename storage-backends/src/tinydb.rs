@@ -19,9 +19,9 @@ use crate::StorageError;
 /// The table tuspy keeps its documents in.
 const DEFAULT_TABLE: &str = "_default";
 
-/// A parsed TinyDB file.
+/// A parsed TinyDB file: table name → (document id → document).
 pub(crate) struct TinyDb {
-    tables: Map<String, Value>,
+    tables: BTreeMap<String, Map<String, Value>>,
 }
 
 /// Orders TinyDB document ids as TinyDB assigns them: by integer value, non-integers last.
@@ -43,7 +43,11 @@ impl TinyDb {
             reason,
         };
         let bytes = match bytes {
-            None | Some([]) => return Ok(Self { tables: Map::new() }),
+            None | Some([]) => {
+                return Ok(Self {
+                    tables: BTreeMap::new(),
+                })
+            }
             Some(bytes) => bytes,
         };
         let tables = match serde_json::from_slice::<Value>(bytes) {
@@ -56,17 +60,21 @@ impl TinyDb {
                 "it is a tusky JSON store, not a tuspy one; open it with JsonFileStorage".into(),
             ));
         }
-        if let Some((name, _)) = tables.iter().find(|(_, table)| !table.is_object()) {
-            return Err(corrupt(format!(
-                "it is not a tuspy (TinyDB) store: {name:?} is not a table"
-            )));
+        let mut parsed = BTreeMap::new();
+        for (name, table) in tables {
+            let Value::Object(table) = table else {
+                return Err(corrupt(format!(
+                    "it is not a tuspy (TinyDB) store: {name:?} is not a table"
+                )));
+            };
+            parsed.insert(name, table);
         }
-        Ok(Self { tables })
+        Ok(Self { tables: parsed })
     }
 
     /// tuspy's records, `(key, url)`, in document id order; documents of other shapes skipped.
     pub(crate) fn records(&self) -> Vec<(&str, &str)> {
-        let Some(Value::Object(table)) = self.tables.get(DEFAULT_TABLE) else {
+        let Some(table) = self.tables.get(DEFAULT_TABLE) else {
             return Vec::new();
         };
         let mut docs: Vec<(&String, &Value)> = table.iter().collect();
@@ -133,7 +141,7 @@ impl TinyDb {
 
     /// tuspy's `remove_item`: deletes every document with this key. Returns whether any was.
     pub(crate) fn remove(&mut self, key: &str) -> bool {
-        let Some(Value::Object(table)) = self.tables.get_mut(DEFAULT_TABLE) else {
+        let Some(table) = self.tables.get_mut(DEFAULT_TABLE) else {
             return false;
         };
         let before = table.len();
@@ -142,51 +150,35 @@ impl TinyDb {
     }
 
     fn default_table(&mut self) -> &mut Map<String, Value> {
-        let table = self
-            .tables
-            .entry(DEFAULT_TABLE)
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !table.is_object() {
-            // `parse` refuses such files; never reached with a parsed document.
-            *table = Value::Object(Map::new());
-        }
-        match table {
-            Value::Object(table) => table,
-            _ => unreachable!("made an object above"),
-        }
+        self.tables.entry(DEFAULT_TABLE.to_owned()).or_default()
     }
 
     /// The file as TinyDB writes it (`json.dumps(data)`): `_default` first, documents in id
     /// order, `", "` and `": "` separators, non-ASCII escaped, no trailing newline.
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, StorageError> {
         let fail = |err: io::Error| StorageError::Backend(Box::new(err));
-        let mut names: Vec<&String> = self.tables.keys().collect();
-        names.sort_by_key(|name| name.as_str() != DEFAULT_TABLE);
+        let mut tables: Vec<(&String, &Map<String, Value>)> = self.tables.iter().collect();
+        tables.sort_by_key(|(name, _)| name.as_str() != DEFAULT_TABLE);
         let mut out = Vec::new();
         out.push(b'{');
-        for (i, name) in names.into_iter().enumerate() {
+        for (i, (name, table)) in tables.into_iter().enumerate() {
             if i > 0 {
                 out.extend_from_slice(b", ");
             }
             write_python(&mut out, name).map_err(fail)?;
             out.extend_from_slice(b": ");
-            match &self.tables[name.as_str()] {
-                Value::Object(table) => {
-                    let mut docs: Vec<(&String, &Value)> = table.iter().collect();
-                    docs.sort_by(|a, b| id_order(a.0, b.0));
-                    out.push(b'{');
-                    for (j, (id, doc)) in docs.into_iter().enumerate() {
-                        if j > 0 {
-                            out.extend_from_slice(b", ");
-                        }
-                        write_python(&mut out, id).map_err(fail)?;
-                        out.extend_from_slice(b": ");
-                        write_python(&mut out, doc).map_err(fail)?;
-                    }
-                    out.push(b'}');
+            let mut docs: Vec<(&String, &Value)> = table.iter().collect();
+            docs.sort_by(|a, b| id_order(a.0, b.0));
+            out.push(b'{');
+            for (j, (id, doc)) in docs.into_iter().enumerate() {
+                if j > 0 {
+                    out.extend_from_slice(b", ");
                 }
-                other => write_python(&mut out, other).map_err(fail)?,
+                write_python(&mut out, id).map_err(fail)?;
+                out.extend_from_slice(b": ");
+                write_python(&mut out, doc).map_err(fail)?;
             }
+            out.push(b'}');
         }
         out.push(b'}');
         Ok(out)
