@@ -9,7 +9,9 @@ use url::Url;
 
 use crate::error::{Context, Error, Operation, Result};
 use crate::protocol::{names, ServerCapabilities, TUS_VERSION};
-use crate::transport::{Body, ReqwestTransport, Request, Response, TlsOptions, Transport, TransportOptions};
+use crate::transport::{
+    Body, Request, ReqwestTransport, Response, TlsOptions, Transport, TransportOptions,
+};
 
 /// A tus client: the endpoint uploads are created at, headers sent with every request (auth,
 /// say), and the transport. Cheap to clone: clones share headers, transport and the cached
@@ -31,7 +33,9 @@ pub struct Client<T: Transport = ReqwestTransport> {
 
 impl<T: Transport> Clone for Client<T> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner) }
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
     }
 }
 
@@ -65,16 +69,22 @@ pub struct ClientBuilder {
 fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
     let name = HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| Error::Config(format!("{name:?} is not a valid header name")))?;
-    let value = HeaderValue::from_str(value)
-        .map_err(|_| Error::Config(format!("the value of header {name} is not a valid header value")))?;
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        Error::Config(format!(
+            "the value of header {name} is not a valid header value"
+        ))
+    })?;
     Ok((name, value))
 }
 
 pub(crate) fn parse_url(what: &str, url: &str) -> Result<Url> {
-    let parsed = Url::parse(url).map_err(|e| Error::Config(format!("{what} {url:?} is not a URL: {e}")))?;
+    let parsed =
+        Url::parse(url).map_err(|e| Error::Config(format!("{what} {url:?} is not a URL: {e}")))?;
     match parsed.scheme() {
         "http" | "https" => Ok(parsed),
-        other => Err(Error::Config(format!("{what} {url:?} has scheme {other:?}; tus needs http or https"))),
+        other => Err(Error::Config(format!(
+            "{what} {url:?} has scheme {other:?}; tus needs http or https"
+        ))),
     }
 }
 
@@ -135,17 +145,22 @@ impl ClientBuilder {
 
     /// Builds the client with the default [`ReqwestTransport`].
     pub fn build(self) -> Result<Client> {
-        let transport = ReqwestTransport::new(self.options.clone()).map_err(|source| Error::Transport {
-            context: Context::new(Operation::Configure, None, None),
-            source,
-        })?;
+        let transport =
+            ReqwestTransport::new(self.options.clone()).map_err(|source| Error::Transport {
+                context: Context::new(Operation::Configure, None, None),
+                source,
+            })?;
         self.build_with_transport(transport)
     }
 
     /// Builds the client over a custom transport (TLS and timeout settings are then the
     /// transport's business).
     pub fn build_with_transport<T: Transport>(self, transport: T) -> Result<Client<T>> {
-        let endpoint = self.endpoint.as_deref().map(|e| parse_url("the endpoint", e)).transpose()?;
+        let endpoint = self
+            .endpoint
+            .as_deref()
+            .map(|e| parse_url("the endpoint", e))
+            .transpose()?;
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
             let (name, value) = header_pair(name, value)?;
@@ -195,8 +210,14 @@ impl<T: Transport> Client<T> {
     }
 
     /// Sets several default headers at once (see [`set_header`](Client::set_header)).
-    pub fn set_headers<'a>(&self, headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<()> {
-        let pairs = headers.into_iter().map(|(n, v)| header_pair(n, v)).collect::<Result<Vec<_>>>()?;
+    pub fn set_headers<'a>(
+        &self,
+        headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<()> {
+        let pairs = headers
+            .into_iter()
+            .map(|(n, v)| header_pair(n, v))
+            .collect::<Result<Vec<_>>>()?;
         let mut map = self.write_headers();
         for (name, value) in pairs {
             map.insert(name, value);
@@ -211,11 +232,18 @@ impl<T: Transport> Client<T> {
 
     /// The default headers now in force.
     pub fn headers(&self) -> HeaderMap {
-        self.inner.headers.read().map(|h| h.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.inner
+            .headers
+            .read()
+            .map(|h| h.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     fn write_headers(&self) -> std::sync::RwLockWriteGuard<'_, HeaderMap> {
-        self.inner.headers.write().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .headers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Sends one tus request: adds `Tus-Resumable` (except on OPTIONS) and the default headers,
@@ -238,24 +266,38 @@ impl<T: Transport> Client<T> {
         }
         let mut method = method;
         if self.inner.method_override && (method == Method::PATCH || method == Method::DELETE) {
-            headers.insert(names::METHOD_OVERRIDE, HeaderValue::from_str(method.as_str()).unwrap_or(HeaderValue::from_static("PATCH")));
+            headers.insert(
+                names::METHOD_OVERRIDE,
+                HeaderValue::from_str(method.as_str()).unwrap_or(HeaderValue::from_static("PATCH")),
+            );
             method = Method::POST;
         }
         tracing::debug!(%method, %url, "tus request");
-        let request = Request { method, url: url.clone(), headers, body };
-        let response = self
-            .inner
-            .transport
-            .send(request)
-            .await
-            .map_err(|source| Error::Transport { context: context.clone(), source })?;
+        let request = Request {
+            method,
+            url: url.clone(),
+            headers,
+            body,
+        };
+        let response =
+            self.inner
+                .transport
+                .send(request)
+                .await
+                .map_err(|source| Error::Transport {
+                    context: context.clone(),
+                    source,
+                })?;
         if response.status == http::StatusCode::PRECONDITION_FAILED {
             let server_versions = response
                 .headers
                 .get(names::TUS_VERSION)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .unwrap_or_else(|| "no Tus-Version header".to_owned());
-            return Err(Error::UnsupportedVersion { context: context.clone(), server_versions });
+            return Err(Error::UnsupportedVersion {
+                context: context.clone(),
+                server_versions,
+            });
         }
         Ok(response)
     }
@@ -275,9 +317,18 @@ impl<T: Transport> Client<T> {
             return Ok(cached);
         }
         let context = Context::new(Operation::Discover, Some(endpoint), None);
-        let response = self.send(&context, Method::OPTIONS, endpoint, HeaderMap::new(), Body::Empty).await?;
+        let response = self
+            .send(
+                &context,
+                Method::OPTIONS,
+                endpoint,
+                HeaderMap::new(),
+                Body::Empty,
+            )
+            .await?;
         let capabilities = if response.status.is_success() {
-            ServerCapabilities::from_headers(&response.headers).map_err(|e| Error::header(context, e))?
+            ServerCapabilities::from_headers(&response.headers)
+                .map_err(|e| Error::header(context, e))?
         } else {
             tracing::debug!(status = %response.status, %endpoint, "OPTIONS not answered; assuming no extensions");
             ServerCapabilities::default()

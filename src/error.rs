@@ -60,7 +60,11 @@ pub struct Context {
 impl Context {
     /// A context for `operation` on `url` at `offset`.
     pub fn new(operation: Operation, url: Option<&Url>, offset: Option<u64>) -> Self {
-        Self { operation, url: url.cloned(), offset }
+        Self {
+            operation,
+            url: url.cloned(),
+            offset,
+        }
     }
 }
 
@@ -130,7 +134,9 @@ pub enum Error {
         server_versions: String,
     },
     /// The upload is larger than the server accepts (`Tus-Max-Size`).
-    #[error("{context}: the upload is {size} bytes, over the server's Tus-Max-Size of {max_size} bytes")]
+    #[error(
+        "{context}: the upload is {size} bytes, over the server's Tus-Max-Size of {max_size} bytes"
+    )]
     TooLarge {
         /// Where.
         context: Context,
@@ -140,7 +146,9 @@ pub enum Error {
         max_size: u64,
     },
     /// The server's `Upload-Length` differs from the source's size: a different file.
-    #[error("{context}: the server's Upload-Length is {server} bytes but the source has {local} bytes")]
+    #[error(
+        "{context}: the server's Upload-Length is {server} bytes but the source has {local} bytes"
+    )]
     LengthMismatch {
         /// Where.
         context: Context,
@@ -234,11 +242,17 @@ impl Error {
     }
 
     pub(crate) fn protocol(context: Context, reason: impl Into<String>) -> Self {
-        Self::Protocol { context, reason: reason.into() }
+        Self::Protocol {
+            context,
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn header(context: Context, error: HeaderError) -> Self {
-        Self::Protocol { context, reason: error.to_string() }
+        Self::Protocol {
+            context,
+            reason: error.to_string(),
+        }
     }
 }
 

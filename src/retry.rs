@@ -65,7 +65,14 @@ impl Default for ExponentialBackoff {
 impl ExponentialBackoff {
     /// `max_retries` retries with a fixed `delay` and no jitter (tuspy's `retries`/`retry_delay`).
     pub fn fixed(max_retries: u32, delay: Duration) -> Self {
-        Self { max_retries, initial_delay: delay, max_delay: delay, multiplier: 1.0, max_elapsed: None, jitter: false }
+        Self {
+            max_retries,
+            initial_delay: delay,
+            max_delay: delay,
+            multiplier: 1.0,
+            max_elapsed: None,
+            jitter: false,
+        }
     }
 
     /// The same policy with another retry count.
@@ -111,13 +118,29 @@ mod tests {
 
     #[test]
     fn backoff_grows_caps_and_gives_up() {
-        let p = ExponentialBackoff { jitter: false, max_elapsed: None, ..ExponentialBackoff::default() };
-        assert_eq!(p.next_delay(1, Duration::ZERO, &err()), Some(Duration::from_millis(500)));
-        assert_eq!(p.next_delay(2, Duration::ZERO, &err()), Some(Duration::from_secs(1)));
-        assert_eq!(p.next_delay(5, Duration::ZERO, &err()), Some(Duration::from_secs(8)));
+        let p = ExponentialBackoff {
+            jitter: false,
+            max_elapsed: None,
+            ..ExponentialBackoff::default()
+        };
+        assert_eq!(
+            p.next_delay(1, Duration::ZERO, &err()),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            p.next_delay(2, Duration::ZERO, &err()),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            p.next_delay(5, Duration::ZERO, &err()),
+            Some(Duration::from_secs(8))
+        );
         assert_eq!(p.next_delay(6, Duration::ZERO, &err()), None);
         let p = p.with_max_retries(100);
-        assert_eq!(p.next_delay(60, Duration::ZERO, &err()), Some(Duration::from_secs(30)));
+        assert_eq!(
+            p.next_delay(60, Duration::ZERO, &err()),
+            Some(Duration::from_secs(30))
+        );
     }
 
     #[test]

@@ -31,6 +31,12 @@ impl<T: AsyncRead + Send + Unpin + ?Sized> StreamReader for T {}
 /// Where the bytes come from, as given to the builder.
 pub(crate) enum SourceSpec {
     Path(PathBuf),
+    /// `len` bytes of the file at `path` from `start`: one range of a parallel upload.
+    PathRange {
+        path: PathBuf,
+        start: u64,
+        len: u64,
+    },
     Reader(Box<dyn SeekableReader>),
     Stream(Box<dyn StreamReader>),
 }
@@ -39,6 +45,9 @@ impl std::fmt::Debug for SourceSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Path(p) => write!(f, "Path({})", p.display()),
+            Self::PathRange { path, start, len } => {
+                write!(f, "PathRange({}, {start}+{len})", path.display())
+            }
             Self::Reader(_) => f.write_str("Reader"),
             Self::Stream(_) => f.write_str("Stream"),
         }
@@ -49,6 +58,8 @@ impl std::fmt::Debug for SourceSpec {
 pub(crate) enum Source {
     Seekable {
         reader: Box<dyn SeekableReader>,
+        /// Where the source starts in `reader` (non-zero for a range of a file).
+        base: u64,
         size: u64,
     },
     Stream {
@@ -76,16 +87,47 @@ impl Source {
                     io::Error::new(e.kind(), format!("opening {}: {e}", path.display()))
                 })?;
                 let size = file.metadata().await?.len();
-                Ok(Self::Seekable { reader: Box::new(file), size })
+                Ok(Self::Seekable {
+                    reader: Box::new(file),
+                    base: 0,
+                    size,
+                })
+            }
+            SourceSpec::PathRange { path, start, len } => {
+                let file = tokio::fs::File::open(&path).await.map_err(|e| {
+                    io::Error::new(e.kind(), format!("opening {}: {e}", path.display()))
+                })?;
+                let file_size = file.metadata().await?.len();
+                if start.checked_add(len).is_none_or(|end| end > file_size) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "{} has {file_size} bytes, fewer than the range {start}+{len}",
+                            path.display()
+                        ),
+                    ));
+                }
+                Ok(Self::Seekable {
+                    reader: Box::new(file),
+                    base: start,
+                    size: len,
+                })
             }
             SourceSpec::Reader(mut reader) => {
                 let size = reader.seek(SeekFrom::End(0)).await?;
                 reader.seek(SeekFrom::Start(0)).await?;
-                Ok(Self::Seekable { reader, size })
+                Ok(Self::Seekable {
+                    reader,
+                    base: 0,
+                    size,
+                })
             }
-            SourceSpec::Stream(reader) => {
-                Ok(Self::Stream { reader, pending: BytesMut::new(), pending_offset: 0, eof: false })
-            }
+            SourceSpec::Stream(reader) => Ok(Self::Stream {
+                reader,
+                pending: BytesMut::new(),
+                pending_offset: 0,
+                eof: false,
+            }),
         }
     }
 
@@ -101,9 +143,12 @@ impl Source {
     pub(crate) fn size(&self) -> Option<u64> {
         match self {
             Self::Seekable { size, .. } => Some(*size),
-            Self::Stream { pending, pending_offset, eof, .. } => {
-                eof.then(|| pending_offset + pending.len() as u64)
-            }
+            Self::Stream {
+                pending,
+                pending_offset,
+                eof,
+                ..
+            } => eof.then(|| pending_offset + pending.len() as u64),
         }
     }
 
@@ -113,10 +158,15 @@ impl Source {
 
     /// The first `len` bytes (fewer if the source is shorter), for fingerprinting.
     pub(crate) async fn head(&mut self, len: usize) -> io::Result<Option<Vec<u8>>> {
-        let Self::Seekable { reader, .. } = self else { return Ok(None) };
-        reader.seek(SeekFrom::Start(0)).await?;
+        let Self::Seekable { reader, base, size } = self else {
+            return Ok(None);
+        };
+        reader.seek(SeekFrom::Start(*base)).await?;
         let mut head = Vec::with_capacity(len.min(1 << 20));
-        (&mut *reader).take(len as u64).read_to_end(&mut head).await?;
+        (&mut *reader)
+            .take((len as u64).min(*size))
+            .read_to_end(&mut head)
+            .await?;
         Ok(Some(head))
     }
 
@@ -130,15 +180,26 @@ impl Source {
         checksum: Option<ChecksumAlgorithm>,
     ) -> io::Result<ChunkPlan> {
         match self {
-            Self::Seekable { reader, size } => {
+            Self::Seekable { reader, base, size } => {
                 let len = max_len.min(size.saturating_sub(offset));
                 let checksum = match checksum {
-                    Some(algorithm) => Some(digest_range(reader, offset, len, algorithm).await?),
+                    Some(algorithm) => {
+                        Some(digest_range(reader, *base + offset, len, algorithm).await?)
+                    }
                     None => None,
                 };
-                Ok(ChunkPlan { len, checksum, declare_length: None })
+                Ok(ChunkPlan {
+                    len,
+                    checksum,
+                    declare_length: None,
+                })
             }
-            Self::Stream { reader, pending, pending_offset, eof } => {
+            Self::Stream {
+                reader,
+                pending,
+                pending_offset,
+                eof,
+            } => {
                 let start = offset
                     .checked_sub(*pending_offset)
                     .filter(|s| *s <= pending.len() as u64)
@@ -163,7 +224,11 @@ impl Source {
                 let len = pending.len().min(want) as u64;
                 let checksum = checksum.map(|a| a.header_for(&pending[..len as usize]));
                 let declare_length = (*eof && len == pending.len() as u64).then_some(offset + len);
-                Ok(ChunkPlan { len, checksum, declare_length })
+                Ok(ChunkPlan {
+                    len,
+                    checksum,
+                    declare_length,
+                })
             }
         }
     }
@@ -182,13 +247,17 @@ impl Source {
         Fut: std::future::Future<Output = R>,
     {
         match self {
-            Self::Stream { pending, pending_offset, .. } => {
+            Self::Stream {
+                pending,
+                pending_offset,
+                ..
+            } => {
                 let start = (offset - *pending_offset) as usize;
                 let bytes = Bytes::copy_from_slice(&pending[start..start + len as usize]);
                 sent.fetch_add(len, Ordering::Relaxed);
                 (send(Body::Bytes(bytes)).await, None)
             }
-            Self::Seekable { reader, .. } => {
+            Self::Seekable { reader, base, .. } => {
                 if len == 0 {
                     return (send(Body::Empty).await, None);
                 }
@@ -196,8 +265,11 @@ impl Source {
                 let stream = futures_util::stream::unfold(rx, |mut rx| async move {
                     rx.recv().await.map(|item| (item, rx))
                 });
-                let body = Body::Stream { length: len, stream: Box::pin(stream) };
-                let pump = pump(reader, offset, len, tx, sent);
+                let body = Body::Stream {
+                    length: len,
+                    stream: Box::pin(stream),
+                };
+                let pump = pump(reader, *base + offset, len, tx, sent);
                 let (result, pumped) = tokio::join!(send(body), pump);
                 (result, pumped.err())
             }
@@ -219,11 +291,18 @@ async fn pump(
             let want = remaining.min(PIECE as u64) as usize;
             let mut piece = BytesMut::with_capacity(want);
             while piece.len() < want {
-                let n = (&mut *reader).take((want - piece.len()) as u64).read_buf(&mut piece).await?;
+                let n = (&mut *reader)
+                    .take((want - piece.len()) as u64)
+                    .read_buf(&mut piece)
+                    .await?;
                 if n == 0 {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
-                        format!("the source ended at {} bytes, before the expected {}", offset + len - remaining + piece.len() as u64, offset + len),
+                        format!(
+                            "the source ended at {} bytes, before the expected {}",
+                            offset + len - remaining + piece.len() as u64,
+                            offset + len
+                        ),
                     ));
                 }
             }
@@ -258,7 +337,10 @@ async fn digest_range(
         let want = remaining.min(buf.len() as u64) as usize;
         let n = reader.read(&mut buf[..want]).await?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the source ended while computing its checksum"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the source ended while computing its checksum",
+            ));
         }
         digest.update(&buf[..n]);
         remaining -= n as u64;

@@ -39,9 +39,15 @@ impl<T: Transport> Client<T> {
     pub async fn upload_status(&self, url: &str) -> Result<UploadStatus> {
         let url = parse_url("the upload URL", url)?;
         let context = Context::new(Operation::Head, Some(&url), None);
-        let response = self.send(&context, Method::HEAD, &url, HeaderMap::new(), Body::Empty).await?;
+        let response = self
+            .send(&context, Method::HEAD, &url, HeaderMap::new(), Body::Empty)
+            .await?;
         if !matches!(response.status, StatusCode::OK | StatusCode::NO_CONTENT) {
-            return Err(Error::Status { context, status: response.status, body: response.body_text() });
+            return Err(Error::Status {
+                context,
+                status: response.status,
+                body: response.body_text(),
+            });
         }
         let offset = protocol::parse_upload_offset(response.header(names::UPLOAD_OFFSET))
             .map_err(|e| Error::header(context.clone(), e))?;
@@ -55,17 +61,37 @@ impl<T: Transport> Client<T> {
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| protocol::decode_metadata(v).ok())
             .unwrap_or_default();
-        let expires = response.header(names::UPLOAD_EXPIRES).and_then(|v| protocol::parse_expires(v).ok());
-        Ok(UploadStatus { url, offset, length, metadata, expires })
+        let expires = response
+            .header(names::UPLOAD_EXPIRES)
+            .and_then(|v| protocol::parse_expires(v).ok());
+        Ok(UploadStatus {
+            url,
+            offset,
+            length,
+            metadata,
+            expires,
+        })
     }
 
     /// Terminates the upload at `url` (DELETE, the termination extension).
     pub async fn terminate(&self, url: &str) -> Result<()> {
         let url = parse_url("the upload URL", url)?;
         let context = Context::new(Operation::Terminate, Some(&url), None);
-        let response = self.send(&context, Method::DELETE, &url, HeaderMap::new(), Body::Empty).await?;
+        let response = self
+            .send(
+                &context,
+                Method::DELETE,
+                &url,
+                HeaderMap::new(),
+                Body::Empty,
+            )
+            .await?;
         if !response.status.is_success() {
-            return Err(Error::Status { context, status: response.status, body: response.body_text() });
+            return Err(Error::Status {
+                context,
+                status: response.status,
+                body: response.body_text(),
+            });
         }
         Ok(())
     }

@@ -16,7 +16,12 @@ async fn uploads_in_chunks_and_the_server_holds_the_bytes() {
     let server = TusMockServer::start().await;
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(100_000);
-    let mut uploader = client.uploader().reader(Cursor::new(bytes.clone())).chunk_size(30_000).build().unwrap();
+    let mut uploader = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(30_000)
+        .build()
+        .unwrap();
     let summary = uploader.upload().await.unwrap();
     assert_eq!(summary.offset, 100_000);
     assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
@@ -25,10 +30,17 @@ async fn uploads_in_chunks_and_the_server_holds_the_bytes() {
 #[tokio::test]
 async fn partial_acceptance_continues_from_the_server_offset() {
     let server = TusMockServer::start().await;
-    server.set_patch_hook(|ctx: &tusky::mock::PatchContext| PatchAction::AcceptPartial(ctx.body_len / 3 + 1));
+    server.set_patch_hook(|ctx: &tusky::mock::PatchContext| {
+        PatchAction::AcceptPartial(ctx.body_len / 3 + 1)
+    });
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(10_000);
-    let mut uploader = client.uploader().reader(Cursor::new(bytes.clone())).chunk_size(4096).build().unwrap();
+    let mut uploader = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(4096)
+        .build()
+        .unwrap();
     let summary = uploader.upload().await.unwrap();
     assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
 }
@@ -39,9 +51,21 @@ async fn a_second_uploader_resumes_from_the_store() {
     let client = Client::new(server.endpoint()).unwrap();
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(50_000);
-    let mut first = client.uploader().reader(Cursor::new(bytes.clone())).chunk_size(10_000).storage(store.clone()).build().unwrap();
+    let mut first = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(10_000)
+        .storage(store.clone())
+        .build()
+        .unwrap();
     first.upload_until(20_000).await.unwrap();
-    let mut second = client.uploader().reader(Cursor::new(bytes.clone())).chunk_size(10_000).storage(store.clone()).build().unwrap();
+    let mut second = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(10_000)
+        .storage(store.clone())
+        .build()
+        .unwrap();
     let summary = second.upload().await.unwrap();
     assert_eq!(summary.resumed_from, Some(20_000));
     assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
@@ -79,8 +103,41 @@ async fn a_stream_of_unknown_length_uploads_with_deferred_length() {
         use tokio::io::AsyncWriteExt;
         writer.write_all(&feed).await.unwrap();
     });
-    let mut uploader = client.uploader().stream(reader).chunk_size(8000).creation_with_upload(false).build().unwrap();
+    let mut uploader = client
+        .uploader()
+        .stream(reader)
+        .chunk_size(8000)
+        .creation_with_upload(false)
+        .build()
+        .unwrap();
     let summary = uploader.upload().await.unwrap();
     assert_eq!(summary.offset, 25_000);
     assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn parallel_upload_concatenates_partials() {
+    let server = TusMockServer::start().await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(100_003);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.bin");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut uploader = client
+        .uploader()
+        .path(&path)
+        .parallel(4)
+        .chunk_size(10_000)
+        .metadata("filename", "f.bin")
+        .build()
+        .unwrap();
+    let summary = uploader.upload().await.unwrap();
+    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+    let finals: Vec<_> = server
+        .uploads()
+        .into_iter()
+        .filter(|u| u.metadata_value("filename") == Some("f.bin"))
+        .collect();
+    assert_eq!(finals.len(), 1);
+    assert_eq!(server.uploads().len(), 5);
 }

@@ -55,7 +55,9 @@ impl Extension {
 
     /// The extension with this name, if known.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|e| e.name().eq_ignore_ascii_case(name.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|e| e.name().eq_ignore_ascii_case(name.trim()))
     }
 }
 
@@ -121,14 +123,23 @@ mod tests {
     fn reads_an_options_answer() {
         let mut h = HeaderMap::new();
         h.insert("tus-version", "1.0.0,0.2.2".parse().unwrap());
-        h.insert("tus-extension", "creation, termination,unknown-x".parse().unwrap());
+        h.insert(
+            "tus-extension",
+            "creation, termination,unknown-x".parse().unwrap(),
+        );
         h.insert("tus-max-size", "1073741824".parse().unwrap());
         h.insert("tus-checksum-algorithm", "sha1,md5,blake3".parse().unwrap());
         let caps = ServerCapabilities::from_headers(&h).unwrap();
         assert_eq!(caps.versions, ["1.0.0", "0.2.2"]);
-        assert_eq!(caps.extensions, [Extension::Creation, Extension::Termination]);
+        assert_eq!(
+            caps.extensions,
+            [Extension::Creation, Extension::Termination]
+        );
         assert_eq!(caps.max_size, Some(1 << 30));
-        assert_eq!(caps.checksum_algorithms, [ChecksumAlgorithm::Sha1, ChecksumAlgorithm::Md5]);
+        assert_eq!(
+            caps.checksum_algorithms,
+            [ChecksumAlgorithm::Sha1, ChecksumAlgorithm::Md5]
+        );
         assert!(caps.supports(Extension::Termination));
         assert!(!caps.supports(Extension::Concatenation));
     }

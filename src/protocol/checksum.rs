@@ -22,7 +22,13 @@ pub enum ChecksumAlgorithm {
 
 impl ChecksumAlgorithm {
     /// Every algorithm tusky can compute, strongest first (the default preference order).
-    pub const ALL: [ChecksumAlgorithm; 5] = [Self::Sha256, Self::Sha512, Self::Sha1, Self::Md5, Self::Crc32];
+    pub const ALL: [ChecksumAlgorithm; 5] = [
+        Self::Sha256,
+        Self::Sha512,
+        Self::Sha1,
+        Self::Md5,
+        Self::Crc32,
+    ];
 
     /// The name used in `Upload-Checksum` and `Tus-Checksum-Algorithm`.
     pub fn name(self) -> &'static str {
@@ -37,18 +43,23 @@ impl ChecksumAlgorithm {
 
     /// The algorithm with this name (case-insensitive), if tusky knows it.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.name().eq_ignore_ascii_case(name.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name.trim()))
     }
 
     /// Starts a running digest.
     pub fn digest(self) -> Digest {
-        Digest(match self {
-            Self::Sha1 => State::Sha1(sha1::Sha1::new()),
-            Self::Sha256 => State::Sha256(sha2::Sha256::new()),
-            Self::Sha512 => State::Sha512(sha2::Sha512::new()),
-            Self::Md5 => State::Md5(md5::Md5::new()),
-            Self::Crc32 => State::Crc32(crc32fast::Hasher::new()),
-        }, self)
+        Digest(
+            match self {
+                Self::Sha1 => State::Sha1(sha1::Sha1::new()),
+                Self::Sha256 => State::Sha256(sha2::Sha256::new()),
+                Self::Sha512 => State::Sha512(sha2::Sha512::new()),
+                Self::Md5 => State::Md5(md5::Md5::new()),
+                Self::Crc32 => State::Crc32(crc32fast::Hasher::new()),
+            },
+            self,
+        )
     }
 
     /// The `Upload-Checksum` header value for `body`: `<name> <base64 digest>`.
@@ -114,7 +125,10 @@ mod tests {
     /// parity 19
     #[test]
     fn sha1_of_abcd_matches_tuspy() {
-        assert_eq!(ChecksumAlgorithm::Sha1.header_for(b"abcd"), "sha1 gf6L/odXbD7LIkJvjleEc4KRes8=");
+        assert_eq!(
+            ChecksumAlgorithm::Sha1.header_for(b"abcd"),
+            "sha1 gf6L/odXbD7LIkJvjleEc4KRes8="
+        );
     }
 
     #[test]
@@ -132,7 +146,10 @@ mod tests {
         for algo in ChecksumAlgorithm::ALL {
             assert_eq!(ChecksumAlgorithm::from_name(algo.name()), Some(algo));
         }
-        assert_eq!(ChecksumAlgorithm::from_name("SHA1"), Some(ChecksumAlgorithm::Sha1));
+        assert_eq!(
+            ChecksumAlgorithm::from_name("SHA1"),
+            Some(ChecksumAlgorithm::Sha1)
+        );
         assert_eq!(ChecksumAlgorithm::from_name("blake3"), None);
     }
 }

@@ -80,19 +80,28 @@ mod tests {
     fn offsets_parse_strictly() {
         assert_eq!(parse_upload_offset(Some(b"300")), Ok(300));
         assert_eq!(parse_upload_offset(Some(b" 42 ")), Ok(42));
-        assert_eq!(parse_upload_offset(Some(b"18446744073709551615")), Ok(u64::MAX));
+        assert_eq!(
+            parse_upload_offset(Some(b"18446744073709551615")),
+            Ok(u64::MAX)
+        );
         assert!(parse_upload_offset(Some(b"18446744073709551616")).is_err());
         assert!(parse_upload_offset(Some(b"-1")).is_err());
         assert!(parse_upload_offset(Some(b"+1")).is_err());
         assert!(parse_upload_offset(Some(b"1 2")).is_err());
         assert!(parse_upload_offset(Some(b"")).is_err());
-        assert_eq!(parse_upload_offset(None), Err(HeaderError::Missing("Upload-Offset")));
+        assert_eq!(
+            parse_upload_offset(None),
+            Err(HeaderError::Missing("Upload-Offset"))
+        );
     }
 
     #[test]
     fn expires_parses_http_dates() {
         let t = parse_expires(b"Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(), 784111777);
+        assert_eq!(
+            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
+            784111777
+        );
         assert!(parse_expires(b"tomorrow").is_err());
         assert!(parse_expires(&[0xff, 0xfe]).is_err());
     }

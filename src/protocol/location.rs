@@ -15,7 +15,9 @@ pub fn resolve_location(request_url: &Url, location: &[u8]) -> Result<Url, Strin
         .map_err(|e| format!("the Location header {text:?} is not a URL: {e}"))?;
     match url.scheme() {
         "http" | "https" => Ok(url),
-        other => Err(format!("the Location header {text:?} has scheme {other:?}, not http(s)")),
+        other => Err(format!(
+            "the Location header {text:?} has scheme {other:?}, not http(s)"
+        )),
     }
 }
 
@@ -38,7 +40,9 @@ mod tests {
     #[test]
     fn relative_location_is_resolved_against_the_endpoint() {
         assert_eq!(
-            resolve_location(&endpoint(), b"/files/abc").unwrap().as_str(),
+            resolve_location(&endpoint(), b"/files/abc")
+                .unwrap()
+                .as_str(),
             "http://master.tus.io/files/abc"
         );
         assert_eq!(

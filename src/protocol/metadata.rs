@@ -102,7 +102,9 @@ mod tests {
     /// parity 6
     #[test]
     fn encodes_pairs_as_key_space_base64() {
-        let header = encode_metadata(&[("foo", "bar"), ("red", "blue")]).unwrap().unwrap();
+        let header = encode_metadata(&[("foo", "bar"), ("red", "blue")])
+            .unwrap()
+            .unwrap();
         let pairs: Vec<&str> = header.split(',').collect();
         assert_eq!(pairs, ["foo YmFy", "red Ymx1ZQ=="]);
     }
@@ -110,19 +112,37 @@ mod tests {
     /// parity 6
     #[test]
     fn rejects_bad_keys() {
-        assert_eq!(encode_metadata(&[("foo, ", "x")]), Err(MetadataError::InvalidKey("foo, ".into())));
-        assert_eq!(encode_metadata(&[("fo o", "x")]), Err(MetadataError::InvalidKey("fo o".into())));
-        assert_eq!(encode_metadata(&[("a,b", "x")]), Err(MetadataError::InvalidKey("a,b".into())));
+        assert_eq!(
+            encode_metadata(&[("foo, ", "x")]),
+            Err(MetadataError::InvalidKey("foo, ".into()))
+        );
+        assert_eq!(
+            encode_metadata(&[("fo o", "x")]),
+            Err(MetadataError::InvalidKey("fo o".into()))
+        );
+        assert_eq!(
+            encode_metadata(&[("a,b", "x")]),
+            Err(MetadataError::InvalidKey("a,b".into()))
+        );
         assert_eq!(encode_metadata(&[("", "x")]), Err(MetadataError::EmptyKey));
-        assert_eq!(encode_metadata(&[("k", "1"), ("k", "2")]), Err(MetadataError::DuplicateKey("k".into())));
+        assert_eq!(
+            encode_metadata(&[("k", "1"), ("k", "2")]),
+            Err(MetadataError::DuplicateKey("k".into()))
+        );
     }
 
     /// parity 7
     #[test]
     fn utf8_values_are_base64_of_their_bytes() {
         let header = encode_metadata(&[("name", "päivää ☃")]).unwrap().unwrap();
-        assert_eq!(header, format!("name {}", STANDARD.encode("päivää ☃".as_bytes())));
-        assert_eq!(decode_metadata(&header).unwrap(), vec![("name".to_owned(), "päivää ☃".as_bytes().to_vec())]);
+        assert_eq!(
+            header,
+            format!("name {}", STANDARD.encode("päivää ☃".as_bytes()))
+        );
+        assert_eq!(
+            decode_metadata(&header).unwrap(),
+            vec![("name".to_owned(), "päivää ☃".as_bytes().to_vec())]
+        );
     }
 
     /// parity 23
@@ -135,7 +155,10 @@ mod tests {
     fn empty_values_round_trip() {
         let header = encode_metadata(&[("a", ""), ("b", "x")]).unwrap().unwrap();
         assert_eq!(header, "a,b eA==");
-        assert_eq!(decode_metadata(&header).unwrap(), vec![("a".into(), vec![]), ("b".into(), b"x".to_vec())]);
+        assert_eq!(
+            decode_metadata(&header).unwrap(),
+            vec![("a".into(), vec![]), ("b".into(), b"x".to_vec())]
+        );
         assert_eq!(decode_metadata("").unwrap(), vec![]);
     }
 }

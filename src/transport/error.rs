@@ -41,7 +41,11 @@ impl fmt::Display for TransportError {
 impl TransportError {
     /// A new error of `kind`.
     pub fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), source: None }
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// Attaches the underlying error.

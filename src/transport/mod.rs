@@ -5,8 +5,8 @@
 //! another transport.
 
 mod error;
-mod reqwest_transport;
 mod request;
+mod reqwest_transport;
 
 pub use error::{TransportError, TransportErrorKind};
 pub use request::{Body, BodyStream, Request, Response, MAX_RESPONSE_BODY};

@@ -3,7 +3,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 
-use super::{Body, Request, Response, Transport, TransportError, TransportErrorKind, MAX_RESPONSE_BODY};
+use super::{
+    Body, Request, Response, Transport, TransportError, TransportErrorKind, MAX_RESPONSE_BODY,
+};
 
 /// TLS settings. Certificate verification is on unless
 /// [`danger_accept_invalid_certs`](TlsOptions::danger_accept_invalid_certs) is set.
@@ -23,7 +25,10 @@ impl std::fmt::Debug for TlsOptions {
         f.debug_struct("TlsOptions")
             .field("root_certificates", &self.root_certificates_pem.len())
             .field("client_identity", &self.client_identity_pem.is_some())
-            .field("danger_accept_invalid_certs", &self.danger_accept_invalid_certs)
+            .field(
+                "danger_accept_invalid_certs",
+                &self.danger_accept_invalid_certs,
+            )
             .finish()
     }
 }
@@ -77,19 +82,27 @@ impl ReqwestTransport {
             builder = builder.add_root_certificate(cert);
         }
         if let Some(pem) = &options.tls.client_identity_pem {
-            builder = builder.identity(identity_from_pem(pem).map_err(|e| config_error("reading the client identity", e))?);
+            builder = builder.identity(
+                identity_from_pem(pem)
+                    .map_err(|e| config_error("reading the client identity", e))?,
+            );
         }
         if options.tls.danger_accept_invalid_certs {
             tracing::warn!("TLS certificate verification is OFF: the connection can be read and changed by anyone on the path");
             builder = builder.danger_accept_invalid_certs(true);
         }
-        let client = builder.build().map_err(|e| config_error("building the HTTP client", e))?;
+        let client = builder
+            .build()
+            .map_err(|e| config_error("building the HTTP client", e))?;
         Ok(Self { client, options })
     }
 
     /// A transport over an existing reqwest client (its own TLS and timeout settings apply).
     pub fn from_client(client: reqwest::Client) -> Self {
-        Self { client, options: TransportOptions::default() }
+        Self {
+            client,
+            options: TransportOptions::default(),
+        }
     }
 
     /// The options this transport was built with.
@@ -138,7 +151,10 @@ fn classify(error: reqwest::Error) -> TransportError {
 #[async_trait]
 impl Transport for ReqwestTransport {
     async fn send(&self, request: Request) -> Result<Response, TransportError> {
-        let mut builder = self.client.request(request.method, request.url).headers(request.headers);
+        let mut builder = self
+            .client
+            .request(request.method, request.url)
+            .headers(request.headers);
         builder = match request.body {
             Body::Empty => builder,
             Body::Bytes(bytes) => builder.body(bytes),
@@ -161,6 +177,10 @@ impl Transport for ReqwestTransport {
                 Err(_) => break,
             }
         }
-        Ok(Response { status, headers, body: Bytes::from(body) })
+        Ok(Response {
+            status,
+            headers,
+            body: Bytes::from(body),
+        })
     }
 }

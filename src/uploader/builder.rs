@@ -41,6 +41,7 @@ pub struct UploaderBuilder<T: Transport, S: Storage, F: Fingerprint> {
     stall_timeout: Option<Duration>,
     recreate_if_gone: Option<bool>,
     creation_with_upload: bool,
+    parallel: usize,
 }
 
 impl<T: Transport, S: Storage, F: Fingerprint> std::fmt::Debug for UploaderBuilder<T, S, F> {
@@ -74,6 +75,7 @@ impl<T: Transport, S: Storage, F: Fingerprint + Default> UploaderBuilder<T, S, F
             stall_timeout: Some(Duration::from_secs(60)),
             recreate_if_gone: None,
             creation_with_upload: true,
+            parallel: 1,
         }
     }
 }
@@ -153,6 +155,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
             stall_timeout: self.stall_timeout,
             recreate_if_gone: self.recreate_if_gone,
             creation_with_upload: self.creation_with_upload,
+            parallel: self.parallel,
         }
     }
 
@@ -177,6 +180,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
             stall_timeout: self.stall_timeout,
             recreate_if_gone: self.recreate_if_gone,
             creation_with_upload: self.creation_with_upload,
+            parallel: self.parallel,
         }
     }
 
@@ -223,7 +227,10 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
     }
 
     /// Calls `callback` for every [`ProgressEvent`].
-    pub fn on_progress(mut self, callback: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
+    pub fn on_progress(
+        mut self,
+        callback: impl Fn(&ProgressEvent) + Send + Sync + 'static,
+    ) -> Self {
         self.progress = Some(Arc::new(callback));
         self
     }
@@ -255,13 +262,29 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
         self
     }
 
+    /// Splits a file into `n` ranges uploaded concurrently as partial uploads, then joined with
+    /// a final `Upload-Concat` POST (the concatenation extension). Falls back to one upload, with
+    /// a log line, when the server does not advertise concatenation, when the source is not a
+    /// [`path`](UploaderBuilder::path), or when the file is smaller than `n` bytes.
+    pub fn parallel(mut self, n: usize) -> Self {
+        self.parallel = n;
+        self
+    }
+
     /// Checks the settings and builds the uploader. No request is made.
     pub fn build(self) -> Result<Uploader<T, S, F>> {
-        let source = self
-            .source
-            .ok_or_else(|| Error::Config("no source: call path(), reader() or stream()".to_owned()))?;
+        let source = self.source.ok_or_else(|| {
+            Error::Config("no source: call path(), reader() or stream()".to_owned())
+        })?;
+        if self.parallel == 0 {
+            return Err(Error::Config(
+                "parallel(n) needs n of at least 1".to_owned(),
+            ));
+        }
         if self.chunk_size == 0 {
-            return Err(Error::Config("the chunk size must be at least 1 byte".to_owned()));
+            return Err(Error::Config(
+                "the chunk size must be at least 1 byte".to_owned(),
+            ));
         }
         let metadata = encode_metadata(&self.metadata)?;
         let mut headers = HeaderMap::new();
@@ -272,13 +295,21 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
                 .map_err(|_| Error::Config(format!("the value of header {name} is not valid")))?;
             headers.insert(name, value);
         }
-        let url = self.url.as_deref().map(|u| parse_url("the upload URL", u)).transpose()?;
+        let url = self
+            .url
+            .as_deref()
+            .map(|u| parse_url("the upload URL", u))
+            .transpose()?;
         if url.is_none() && self.client.endpoint().is_none() {
-            return Err(Error::Config("neither an endpoint (on the client) nor an upload URL was given".to_owned()));
+            return Err(Error::Config(
+                "neither an endpoint (on the client) nor an upload URL was given".to_owned(),
+            ));
         }
         let resume = self.resume.unwrap_or(self.storage.is_some());
         if resume && self.storage.is_none() {
-            return Err(Error::Config("resume(true) needs a storage: call storage()".to_owned()));
+            return Err(Error::Config(
+                "resume(true) needs a storage: call storage()".to_owned(),
+            ));
         }
         let settings = Settings {
             chunk_size: self.chunk_size,
@@ -293,7 +324,17 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
             remove_record_on_success: self.remove_record_on_success,
             recreate_if_gone: self.recreate_if_gone,
             creation_with_upload: self.creation_with_upload,
+            parallel: self.parallel,
+            concat_partial: false,
         };
-        Ok(Uploader::new(self.client, settings, self.storage, self.fingerprint, source, self.source_name, url))
+        Ok(Uploader::new(
+            self.client,
+            settings,
+            self.storage,
+            self.fingerprint,
+            source,
+            self.source_name,
+            url,
+        ))
     }
 }

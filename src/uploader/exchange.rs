@@ -24,7 +24,11 @@ fn header_value(value: impl ToString) -> HeaderValue {
 }
 
 fn status_error(context: Context, response: &Response) -> Error {
-    Error::Status { context, status: response.status, body: response.body_text() }
+    Error::Status {
+        context,
+        status: response.status,
+        body: response.body_text(),
+    }
 }
 
 fn parse_expires(response: &Response) -> Option<SystemTime> {
@@ -54,7 +58,10 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             ChecksumMode::Negotiate(preference) => match self.client.endpoint().cloned() {
                 Some(endpoint) => {
                     let capabilities = self.client.capabilities_of(&endpoint).await?;
-                    let chosen = preference.iter().copied().find(|a| capabilities.checksum_algorithms.contains(a));
+                    let chosen = preference
+                        .iter()
+                        .copied()
+                        .find(|a| capabilities.checksum_algorithms.contains(a));
                     if chosen.is_none() {
                         tracing::info!("the server lists none of the preferred checksum algorithms; sending none");
                     }
@@ -76,19 +83,32 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             .ok_or_else(|| Error::Config("creating an upload needs an endpoint".to_owned()))?;
         let context = Context::new(Operation::Create, Some(&endpoint), Some(0));
         let capabilities = self.client.capabilities_of(&endpoint).await?;
-        let with_upload = self.settings.creation_with_upload && capabilities.supports(Extension::CreationWithUpload);
+        let with_upload = self.settings.creation_with_upload
+            && capabilities.supports(Extension::CreationWithUpload);
         let chunk_size = self.chunk_size;
         let source = self.source_mut()?;
         // A stream is read ahead by one chunk: if it ends within it, its length is known now.
         let first = if with_upload || !source.is_seekable() {
-            Some(source.plan(0, chunk_size, None).await.map_err(|e| Error::Source { context: context.clone(), source: e })?)
+            Some(
+                source
+                    .plan(0, chunk_size, None)
+                    .await
+                    .map_err(|e| Error::Source {
+                        context: context.clone(),
+                        source: e,
+                    })?,
+            )
         } else {
             None
         };
         let size = source.size();
         if let (Some(max_size), Some(size)) = (capabilities.max_size, size) {
             if size > max_size {
-                return Err(Error::TooLarge { context, size, max_size });
+                return Err(Error::TooLarge {
+                    context,
+                    size,
+                    max_size,
+                });
             }
         }
         let mut headers = self.request_headers();
@@ -96,8 +116,12 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             Some(size) => headers.insert(names::UPLOAD_LENGTH, header_value(size)),
             None => headers.insert(names::UPLOAD_DEFER_LENGTH, HeaderValue::from_static("1")),
         };
+        if self.settings.concat_partial {
+            headers.insert(names::UPLOAD_CONCAT, HeaderValue::from_static("partial"));
+        }
         if let Some(metadata) = &self.settings.metadata {
-            let value = HeaderValue::from_str(metadata).map_err(|_| Error::Config("metadata is not a valid header".to_owned()))?;
+            let value = HeaderValue::from_str(metadata)
+                .map_err(|_| Error::Config("metadata is not a valid header".to_owned()))?;
             headers.insert(names::UPLOAD_METADATA, value);
         }
         let send_len = match &first {
@@ -105,7 +129,10 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             _ => 0,
         };
         if send_len > 0 {
-            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(names::OFFSET_OCTET_STREAM));
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static(names::OFFSET_OCTET_STREAM),
+            );
         }
         let client = self.client.clone();
         let sent = Arc::new(AtomicU64::new(0));
@@ -114,7 +141,9 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             let endpoint = endpoint.clone();
             self.source_mut()?
                 .send_range(0, send_len, sent, move |body| async move {
-                    client.send(&context, Method::POST, &endpoint, headers, body).await
+                    client
+                        .send(&context, Method::POST, &endpoint, headers, body)
+                        .await
                 })
                 .await
         };
@@ -125,10 +154,11 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         if response.status != StatusCode::CREATED {
             return Err(status_error(context, &response));
         }
-        let location = response
-            .header("location")
-            .ok_or_else(|| Error::protocol(context.clone(), "the 201 answer has no Location header"))?;
-        let url = protocol::resolve_location(&endpoint, location).map_err(|reason| Error::protocol(context.clone(), reason))?;
+        let location = response.header("location").ok_or_else(|| {
+            Error::protocol(context.clone(), "the 201 answer has no Location header")
+        })?;
+        let url = protocol::resolve_location(&endpoint, location)
+            .map_err(|reason| Error::protocol(context.clone(), reason))?;
         tracing::info!(%url, "created upload");
         self.url = Some(url);
         self.origin = Some(UrlOrigin::Created);
@@ -140,9 +170,15 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         if send_len > 0 {
             match response.header(names::UPLOAD_OFFSET) {
                 Some(value) => {
-                    let offset = protocol::parse_upload_offset(Some(value)).map_err(|e| Error::header(context.clone(), e))?;
+                    let offset = protocol::parse_upload_offset(Some(value))
+                        .map_err(|e| Error::header(context.clone(), e))?;
                     if offset > send_len {
-                        return Err(Error::protocol(context, format!("the server acknowledged {offset} bytes of the {send_len} sent")));
+                        return Err(Error::protocol(
+                            context,
+                            format!(
+                                "the server acknowledged {offset} bytes of the {send_len} sent"
+                            ),
+                        ));
                     }
                     self.offset = offset;
                 }
@@ -159,13 +195,26 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
 
     /// HEAD: reads the server's offset (and checks its length against the source's).
     pub(super) async fn sync_offset(&mut self) -> Result<()> {
-        let url = self.url.clone().ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
+        let url = self
+            .url
+            .clone()
+            .ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
         let context = self.context(Operation::Head);
-        let response = self.client.send(&context, Method::HEAD, &url, self.request_headers(), Body::Empty).await?;
+        let response = self
+            .client
+            .send(
+                &context,
+                Method::HEAD,
+                &url,
+                self.request_headers(),
+                Body::Empty,
+            )
+            .await?;
         if !matches!(response.status, StatusCode::OK | StatusCode::NO_CONTENT) {
             return Err(status_error(context, &response));
         }
-        let offset = protocol::parse_upload_offset(response.header(names::UPLOAD_OFFSET)).map_err(|e| Error::header(context.clone(), e))?;
+        let offset = protocol::parse_upload_offset(response.header(names::UPLOAD_OFFSET))
+            .map_err(|e| Error::header(context.clone(), e))?;
         let length = response
             .header(names::UPLOAD_LENGTH)
             .map(|v| protocol::parse_upload_length(Some(v)))
@@ -174,12 +223,19 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         let local = self.size();
         if let (Some(server), Some(local)) = (length, local) {
             if server != local {
-                return Err(Error::LengthMismatch { context, server, local });
+                return Err(Error::LengthMismatch {
+                    context,
+                    server,
+                    local,
+                });
             }
         }
         if let Some(limit) = length.or(local) {
             if offset > limit {
-                return Err(Error::protocol(context, format!("the server's offset {offset} is beyond the upload's length {limit}")));
+                return Err(Error::protocol(
+                    context,
+                    format!("the server's offset {offset} is beyond the upload's length {limit}"),
+                ));
             }
         }
         if length.is_some() {
@@ -199,7 +255,10 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
 
     /// PATCH: sends at most `max_len` bytes from the server's offset.
     pub(super) async fn patch(&mut self, max_len: u64) -> Result<()> {
-        let url = self.url.clone().ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
+        let url = self
+            .url
+            .clone()
+            .ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
         let checksum = self.checksum_algorithm().await?;
         let offset = self.offset;
         let context = self.context(Operation::Patch);
@@ -207,10 +266,16 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             .source_mut()?
             .plan(offset, max_len, checksum)
             .await
-            .map_err(|source| Error::Source { context: context.clone(), source })?;
+            .map_err(|source| Error::Source {
+                context: context.clone(),
+                source,
+            })?;
         let mut headers = self.request_headers();
         headers.insert(names::UPLOAD_OFFSET, header_value(offset));
-        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(names::OFFSET_OCTET_STREAM));
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(names::OFFSET_OCTET_STREAM),
+        );
         if let Some(checksum) = &plan.checksum {
             headers.insert(names::UPLOAD_CHECKSUM, header_value(checksum));
         }
@@ -220,12 +285,21 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         }
         let sent = Arc::new(AtomicU64::new(0));
         let client = self.client.clone();
-        let watch = watchdog(Arc::clone(&sent), offset, self.size(), self.settings.stall_timeout, self.settings.progress.clone());
+        let watch = watchdog(
+            Arc::clone(&sent),
+            offset,
+            self.size(),
+            self.settings.stall_timeout,
+            self.settings.progress.clone(),
+        );
         let exchange = {
             let context = context.clone();
-            self.source_mut()?.send_range(offset, plan.len, sent, move |body| async move {
-                client.send(&context, Method::PATCH, &url, headers, body).await
-            })
+            self.source_mut()?
+                .send_range(offset, plan.len, sent, move |body| async move {
+                    client
+                        .send(&context, Method::PATCH, &url, headers, body)
+                        .await
+                })
         };
         let (response, read_error) = tokio::select! {
             outcome = exchange => outcome,
@@ -238,14 +312,21 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         if !response.status.is_success() {
             return Err(status_error(context, &response));
         }
-        let new_offset = protocol::parse_upload_offset(response.header(names::UPLOAD_OFFSET)).map_err(|e| Error::header(context.clone(), e))?;
+        let new_offset = protocol::parse_upload_offset(response.header(names::UPLOAD_OFFSET))
+            .map_err(|e| Error::header(context.clone(), e))?;
         if new_offset < offset {
-            return Err(Error::protocol(context, format!("the server's offset moved backwards, from {offset} to {new_offset}")));
+            return Err(Error::protocol(
+                context,
+                format!("the server's offset moved backwards, from {offset} to {new_offset}"),
+            ));
         }
         if new_offset > offset + plan.len {
             return Err(Error::protocol(
                 context,
-                format!("the server's offset {new_offset} is beyond the {} bytes sent from {offset}", plan.len),
+                format!(
+                    "the server's offset {new_offset} is beyond the {} bytes sent from {offset}",
+                    plan.len
+                ),
             ));
         }
         if declares_length.is_some() {
@@ -269,9 +350,18 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     }
 
     /// DELETE: terminates the upload at `url`.
-    pub(super) async fn terminate_url(&self, url: &Url) -> Result<()> {
+    pub(super) async fn terminate_url(&mut self, url: &Url) -> Result<()> {
         let context = Context::new(Operation::Terminate, Some(url), Some(self.offset));
-        let response = self.client.send(&context, Method::DELETE, url, self.request_headers(), Body::Empty).await?;
+        let response = self
+            .client
+            .send(
+                &context,
+                Method::DELETE,
+                url,
+                self.request_headers(),
+                Body::Empty,
+            )
+            .await?;
         if !response.status.is_success() {
             return Err(status_error(context, &response));
         }
@@ -288,7 +378,9 @@ async fn watchdog(
     stall: Option<Duration>,
     progress: Option<ProgressCallback>,
 ) -> TransportError {
-    let tick = stall.map_or(Duration::from_millis(200), |s| (s / 4).min(Duration::from_millis(200)));
+    let tick = stall.map_or(Duration::from_millis(200), |s| {
+        (s / 4).min(Duration::from_millis(200))
+    });
     let mut last = 0;
     let mut last_change = tokio::time::Instant::now();
     loop {
@@ -298,7 +390,10 @@ async fn watchdog(
             last = now;
             last_change = tokio::time::Instant::now();
             if let Some(callback) = &progress {
-                callback(&ProgressEvent::BytesSent { sent: base + now, total });
+                callback(&ProgressEvent::BytesSent {
+                    sent: base + now,
+                    total,
+                });
             }
         } else if let Some(stall) = stall {
             if last_change.elapsed() >= stall {

@@ -2,6 +2,7 @@
 
 mod builder;
 mod exchange;
+mod parallel;
 mod recovery;
 mod resume;
 
@@ -34,6 +35,7 @@ pub(crate) enum ChecksumMode {
 }
 
 /// The uploader's settings, fixed at build time.
+#[derive(Clone)]
 pub(crate) struct Settings {
     pub chunk_size: u64,
     pub metadata: Option<String>,
@@ -47,6 +49,10 @@ pub(crate) struct Settings {
     pub remove_record_on_success: bool,
     pub recreate_if_gone: Option<bool>,
     pub creation_with_upload: bool,
+    /// Partial uploads to split a file into (concatenation); 1 = a single upload.
+    pub parallel: usize,
+    /// This uploader is one partial upload of a parallel upload (`Upload-Concat: partial`).
+    pub concat_partial: bool,
 }
 
 /// What a finished [`Uploader::upload`] reports.
@@ -76,12 +82,18 @@ pub struct UploadSummary {
 /// println!("uploaded to {}", summary.url);
 /// # Ok(()) }
 /// ```
-pub struct Uploader<T: Transport = ReqwestTransport, S: Storage = MemoryStorage, F: Fingerprint = DefaultFingerprint> {
+pub struct Uploader<
+    T: Transport = ReqwestTransport,
+    S: Storage = MemoryStorage,
+    F: Fingerprint = DefaultFingerprint,
+> {
     client: Client<T>,
     settings: Settings,
     storage: Option<S>,
     fingerprint: F,
     spec: Option<SourceSpec>,
+    /// The file's path, when the source is one (parallel uploads reopen it per range).
+    path: Option<std::path::PathBuf>,
     source: Option<Source>,
     source_name: Option<String>,
     url: Option<Url>,
@@ -131,12 +143,17 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     ) -> Self {
         let origin = url.as_ref().map(|_| UrlOrigin::Explicit);
         let chunk_size = settings.chunk_size;
+        let path = match &spec {
+            SourceSpec::Path(path) => Some(path.clone()),
+            _ => None,
+        };
         Self {
             client,
             settings,
             storage,
             fingerprint,
             spec: Some(spec),
+            path,
             source: None,
             source_name,
             url,
@@ -215,7 +232,9 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     pub async fn create(&mut self) -> Result<Url> {
         self.open_source().await?;
         self.ensure_url().await?;
-        self.url.clone().ok_or_else(|| Error::Config("the upload has no URL".to_owned()))
+        self.url
+            .clone()
+            .ok_or_else(|| Error::Config("the upload has no URL".to_owned()))
     }
 
     /// Reads the server's offset with HEAD (tuspy's `get_offset()`).
@@ -229,7 +248,9 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     /// Terminates the upload on the server (DELETE) and removes its stored record.
     pub async fn terminate(&mut self) -> Result<()> {
         let Some(url) = self.url.clone() else {
-            return Err(Error::Config("the upload has no URL to terminate".to_owned()));
+            return Err(Error::Config(
+                "the upload has no URL to terminate".to_owned(),
+            ));
         };
         self.terminate_url(&url).await?;
         self.forget().await?;
@@ -253,20 +274,36 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         let Some(spec) = self.spec.take() else {
             return Err(Error::Config("the source is gone".to_owned()));
         };
-        let source = Source::open(spec)
-            .await
-            .map_err(|source| Error::Source { context: Context::new(Operation::ReadSource, None, None), source })?;
+        let source = Source::open(spec).await.map_err(|source| Error::Source {
+            context: Context::new(Operation::ReadSource, None, None),
+            source,
+        })?;
         self.source = Some(source);
         Ok(())
     }
 
     fn source_mut(&mut self) -> Result<&mut Source> {
-        self.source.as_mut().ok_or_else(|| Error::Config("the source is not open".to_owned()))
+        self.source
+            .as_mut()
+            .ok_or_else(|| Error::Config("the source is not open".to_owned()))
     }
 
     /// Runs the upload loop until `stop_at` (or the end), or for `max_chunks` PATCHes.
-    async fn run(&mut self, stop_at: Option<u64>, max_chunks: Option<usize>) -> Result<UploadSummary> {
+    async fn run(
+        &mut self,
+        stop_at: Option<u64>,
+        max_chunks: Option<usize>,
+    ) -> Result<UploadSummary> {
         self.open_source().await?;
+        if self.settings.parallel > 1
+            && stop_at.is_none()
+            && max_chunks.is_none()
+            && self.url.is_none()
+        {
+            if let Some(summary) = self.run_parallel().await? {
+                return Ok(summary);
+            }
+        }
         let start_offset = if self.synced { Some(self.offset) } else { None };
         let mut failures = 0u32;
         let mut since_progress = Instant::now();
@@ -274,7 +311,9 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         let mut start_overs = 0u32;
         loop {
             if self.settings.cancel.is_cancelled() {
-                return Err(Error::Cancelled { context: self.context(Operation::Patch) });
+                return Err(Error::Cancelled {
+                    context: self.context(Operation::Patch),
+                });
             }
             let before = self.offset;
             let cancel = self.settings.cancel.clone();
@@ -298,7 +337,10 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                     if matches!(error, Error::Cancelled { .. }) {
                         return Err(error);
                     }
-                    let recreate = self.settings.recreate_if_gone.unwrap_or(self.origin != Some(UrlOrigin::Explicit))
+                    let recreate = self
+                        .settings
+                        .recreate_if_gone
+                        .unwrap_or(self.origin != Some(UrlOrigin::Explicit))
                         && self.can_start_over();
                     match recovery(&error, self.origin, recreate) {
                         Recovery::Fail => return Err(error),
@@ -323,21 +365,36 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                             if smaller == self.chunk_size {
                                 return Err(error);
                             }
-                            tracing::warn!(from = self.chunk_size, to = smaller, "server answered 413; shrinking chunks");
+                            tracing::warn!(
+                                from = self.chunk_size,
+                                to = smaller,
+                                "server answered 413; shrinking chunks"
+                            );
                             self.chunk_size = smaller;
                         }
                         Recovery::Resync => {}
                     }
                     failures += 1;
-                    let Some(delay) = self.settings.retry.next_delay(failures, since_progress.elapsed(), &error) else {
+                    let Some(delay) =
+                        self.settings
+                            .retry
+                            .next_delay(failures, since_progress.elapsed(), &error)
+                    else {
                         return Err(if failures > 1 {
-                            Error::RetriesExhausted { attempts: failures, last: Box::new(error) }
+                            Error::RetriesExhausted {
+                                attempts: failures,
+                                last: Box::new(error),
+                            }
                         } else {
                             error
                         });
                     };
                     tracing::info!(%error, attempt = failures, ?delay, "retrying");
-                    self.emit(ProgressEvent::RetryScheduled { error: error.to_string(), attempt: failures, delay });
+                    self.emit(ProgressEvent::RetryScheduled {
+                        error: error.to_string(),
+                        attempt: failures,
+                        delay,
+                    });
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
                         _ = cancel.cancelled() => return Err(Error::Cancelled { context: self.context(Operation::Patch) }),
@@ -348,20 +405,32 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 }
             }
         }
-        let url = self.url.clone().ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
-        let finished = self.source.as_ref().and_then(Source::size).is_some_and(|size| self.offset >= size)
+        let url = self
+            .url
+            .clone()
+            .ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
+        let finished = self
+            .source
+            .as_ref()
+            .and_then(Source::size)
+            .is_some_and(|size| self.offset >= size)
             && (self.source.as_ref().is_some_and(Source::is_seekable) || self.length_declared);
         if finished {
             if self.settings.remove_record_on_success {
                 self.forget().await?;
             }
-            self.emit(ProgressEvent::Finished { url: url.clone(), total: self.offset });
+            self.emit(ProgressEvent::Finished {
+                url: url.clone(),
+                total: self.offset,
+            });
         }
         Ok(UploadSummary {
             url,
             offset: self.offset,
             resumed_from: self.resumed_from,
-            bytes_uploaded: self.offset.saturating_sub(start_offset.or(self.resumed_from).unwrap_or(0)),
+            bytes_uploaded: self
+                .offset
+                .saturating_sub(start_offset.or(self.resumed_from).unwrap_or(0)),
         })
     }
 
@@ -389,7 +458,10 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             (Some(stop), None) => Some(stop),
             (None, size) => size,
         };
-        let complete = |offset: u64| end.is_some_and(|end| offset >= end) && (seekable || stop_at.is_some() || self.length_declared);
+        let complete = |offset: u64| {
+            end.is_some_and(|end| offset >= end)
+                && (seekable || stop_at.is_some() || self.length_declared)
+        };
         if complete(self.offset) {
             return Ok(Step::Done);
         }

@@ -31,9 +31,17 @@ pub(crate) enum UrlOrigin {
 /// Decides what `error` means. `recreate` is whether a gone upload may be started over.
 pub(crate) fn recovery(error: &Error, origin: Option<UrlOrigin>, recreate: bool) -> Recovery {
     match error {
-        Error::Status { status, context, .. } => {
-            let gone = matches!(*status, StatusCode::NOT_FOUND | StatusCode::GONE | StatusCode::FORBIDDEN);
-            let on_upload = matches!(context.operation, crate::error::Operation::Head | crate::error::Operation::Patch);
+        Error::Status {
+            status, context, ..
+        } => {
+            let gone = matches!(
+                *status,
+                StatusCode::NOT_FOUND | StatusCode::GONE | StatusCode::FORBIDDEN
+            );
+            let on_upload = matches!(
+                context.operation,
+                crate::error::Operation::Head | crate::error::Operation::Patch
+            );
             if gone && on_upload && origin.is_some() {
                 return if recreate {
                     Recovery::StartOver(format!("the server answered {status} for the upload"))
@@ -41,11 +49,16 @@ pub(crate) fn recovery(error: &Error, origin: Option<UrlOrigin>, recreate: bool)
                     Recovery::Fail
                 };
             }
-            if *status == StatusCode::PAYLOAD_TOO_LARGE && context.operation == crate::error::Operation::Patch {
+            if *status == StatusCode::PAYLOAD_TOO_LARGE
+                && context.operation == crate::error::Operation::Patch
+            {
                 return Recovery::ShrinkChunk;
             }
             // 400 on a PATCH that carried a checksum: the algorithm was refused; resend (bounded).
-            if error.is_retryable() || (*status == StatusCode::BAD_REQUEST && context.operation == crate::error::Operation::Patch) {
+            if error.is_retryable()
+                || (*status == StatusCode::BAD_REQUEST
+                    && context.operation == crate::error::Operation::Patch)
+            {
                 Recovery::Resync
             } else {
                 Recovery::Fail
@@ -77,16 +90,36 @@ mod tests {
         use Operation::*;
         let stored = Some(UrlOrigin::Stored);
         for code in [500, 502, 503, 423, 409, 460] {
-            assert_eq!(recovery(&status(Patch, code), stored, true), Recovery::Resync, "{code}");
+            assert_eq!(
+                recovery(&status(Patch, code), stored, true),
+                Recovery::Resync,
+                "{code}"
+            );
         }
         for code in [401, 422, 415] {
-            assert_eq!(recovery(&status(Patch, code), stored, true), Recovery::Fail, "{code}");
+            assert_eq!(
+                recovery(&status(Patch, code), stored, true),
+                Recovery::Fail,
+                "{code}"
+            );
         }
         for code in [404, 410, 403] {
-            assert!(matches!(recovery(&status(Head, code), stored, true), Recovery::StartOver(_)), "{code}");
-            assert_eq!(recovery(&status(Head, code), Some(UrlOrigin::Explicit), false), Recovery::Fail);
+            assert!(
+                matches!(
+                    recovery(&status(Head, code), stored, true),
+                    Recovery::StartOver(_)
+                ),
+                "{code}"
+            );
+            assert_eq!(
+                recovery(&status(Head, code), Some(UrlOrigin::Explicit), false),
+                Recovery::Fail
+            );
         }
         assert_eq!(recovery(&status(Create, 403), None, true), Recovery::Fail);
-        assert_eq!(recovery(&status(Patch, 413), stored, true), Recovery::ShrinkChunk);
+        assert_eq!(
+            recovery(&status(Patch, 413), stored, true),
+            Recovery::ShrinkChunk
+        );
     }
 }

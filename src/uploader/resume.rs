@@ -14,13 +14,15 @@ use crate::transport::Transport;
 use crate::{Error, Result};
 
 pub(crate) fn unix_seconds(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     /// The storage key for the source, computed once (`None` when not resuming or when the
     /// source cannot be fingerprinted, like a stream).
-    async fn storage_key(&mut self) -> Result<Option<String>> {
+    pub(super) async fn storage_key(&mut self) -> Result<Option<String>> {
         if !self.settings.resume || self.storage.is_none() {
             return Ok(None);
         }
@@ -29,11 +31,16 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         }
         let head_len = self.fingerprint.head_len();
         let source = self.source_mut()?;
-        let Some(size) = source.size().filter(|_| source.is_seekable()) else { return Ok(None) };
+        let Some(size) = source.size().filter(|_| source.is_seekable()) else {
+            return Ok(None);
+        };
         let head = source
             .head(head_len)
             .await
-            .map_err(|source| Error::Source { context: Context::new(Operation::ReadSource, None, Some(0)), source })?
+            .map_err(|source| Error::Source {
+                context: Context::new(Operation::ReadSource, None, Some(0)),
+                source,
+            })?
             .unwrap_or_default();
         self.key = Some(self.fingerprint.fingerprint(&head, size));
         Ok(self.key.clone())
@@ -55,7 +62,9 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                         self.url = Some(url);
                         self.origin = Some(UrlOrigin::Stored);
                         self.synced = false;
-                        self.expires = record.expires_unix.map(|s| UNIX_EPOCH + std::time::Duration::from_secs(s));
+                        self.expires = record
+                            .expires_unix
+                            .map(|s| UNIX_EPOCH + std::time::Duration::from_secs(s));
                         return Ok(());
                     }
                     parsed => {
@@ -76,7 +85,9 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
 
     /// Writes the record for the current URL (after creation, or when the expiry changes).
     pub(super) async fn record(&mut self) -> Result<()> {
-        let (Some(key), Some(storage), Some(url)) = (self.key.clone(), self.storage.as_ref(), self.url.as_ref()) else {
+        let (Some(key), Some(storage), Some(url)) =
+            (self.key.clone(), self.storage.as_ref(), self.url.as_ref())
+        else {
             return Ok(());
         };
         let mut record = UploadRecord::new(url.as_str());

@@ -1,0 +1,329 @@
+//! Parallel uploads with the concatenation extension: a file is split into ranges, each range
+//! is a partial upload (resumable on its own; their URLs are kept in the stored record), and a
+//! final `Upload-Concat: final;...` POST joins them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures_util::future::try_join_all;
+use http::{HeaderValue, Method, StatusCode};
+use url::Url;
+
+use super::recovery::UrlOrigin;
+use super::{Settings, UploadSummary, Uploader};
+use crate::error::{Context, Operation};
+use crate::fingerprint::{Fingerprint, HeadBytesFingerprint};
+use crate::progress::ProgressEvent;
+use crate::protocol::{self, names, Extension};
+use crate::source::SourceSpec;
+use crate::storage::{MemoryStorage, Storage, UploadRecord};
+use crate::transport::{Body, Transport};
+use crate::{Error, Result};
+
+/// Splits `size` bytes into `parts` ranges `(start, len)` of near-equal length.
+pub(crate) fn split_ranges(size: u64, parts: usize) -> Vec<(u64, u64)> {
+    let parts = (parts as u64).clamp(1, size.max(1));
+    let base = size / parts;
+    let extra = size % parts;
+    let mut start = 0;
+    (0..parts)
+        .map(|i| {
+            let len = base + u64::from(i < extra);
+            let range = (start, len);
+            start += len;
+            range
+        })
+        .collect()
+}
+
+type Partial<T> = Uploader<T, MemoryStorage, HeadBytesFingerprint>;
+
+impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
+    /// Runs a parallel upload, or returns `None` when it does not apply (then the caller
+    /// uploads in one stream).
+    pub(super) async fn run_parallel(&mut self) -> Result<Option<UploadSummary>> {
+        let (Some(path), Some(size), Some(endpoint)) = (
+            self.path.clone(),
+            self.size(),
+            self.client.endpoint().cloned(),
+        ) else {
+            tracing::info!("parallel upload needs a file path, a known size and an endpoint; uploading in one stream");
+            return Ok(None);
+        };
+        let capabilities = self.client.capabilities_of(&endpoint).await?;
+        if !capabilities.supports(Extension::Concatenation) {
+            tracing::info!(%endpoint, "the server does not advertise concatenation; uploading in one stream");
+            return Ok(None);
+        }
+        if size < self.settings.parallel as u64 {
+            tracing::info!(
+                size,
+                "the file is too small to split; uploading in one stream"
+            );
+            return Ok(None);
+        }
+        // The same key a single upload of this file would use.
+        let key = self.storage_key().await?;
+        let stored = match (&key, self.storage.as_ref()) {
+            (Some(key), Some(storage)) => storage.get(key).await?,
+            _ => None,
+        };
+        let now = super::resume::unix_seconds(std::time::SystemTime::now());
+        let stored = stored.filter(|record| {
+            let usable = !record.partial_urls.is_empty()
+                && record.size == Some(size)
+                && !record.expires_unix.is_some_and(|expires| expires <= now);
+            if !usable {
+                tracing::info!(url = %record.url, "the stored record is not a usable parallel upload; starting over");
+            }
+            usable
+        });
+        if let Some(record) = &stored {
+            if let Some(summary) = self.finished_final(record).await? {
+                return Ok(Some(summary));
+            }
+        }
+        let part_count = stored
+            .as_ref()
+            .map_or(self.settings.parallel, |r| r.partial_urls.len());
+        let ranges = split_ranges(size, part_count);
+        let acknowledged: Arc<Vec<AtomicU64>> =
+            Arc::new(ranges.iter().map(|_| AtomicU64::new(0)).collect());
+        let mut partials: Vec<Partial<T>> = Vec::with_capacity(ranges.len());
+        for (index, (start, len)) in ranges.iter().copied().enumerate() {
+            let url = stored
+                .as_ref()
+                .and_then(|r| r.partial_urls.get(index))
+                .and_then(|u| Url::parse(u).ok());
+            partials.push(self.partial(&path, start, len, url, index, Arc::clone(&acknowledged)));
+        }
+        let resumed = stored.is_some();
+        for partial in &mut partials {
+            partial.create().await?;
+        }
+        let partial_urls: Vec<String> = partials
+            .iter()
+            .filter_map(|p| p.url().map(Url::to_string))
+            .collect();
+        self.save_parallel_record(&key, size, &partial_urls, &endpoint)
+            .await?;
+        self.emit(ProgressEvent::Started {
+            url: endpoint.clone(),
+            offset: 0,
+            total: Some(size),
+            resumed,
+        });
+        let summaries = try_join_all(partials.iter_mut().map(|partial| partial.upload())).await?;
+        let resumed_from: u64 = summaries.iter().filter_map(|s| s.resumed_from).sum();
+        let partial_urls: Vec<Url> = summaries.into_iter().map(|s| s.url).collect();
+        let url = self.concatenate(&endpoint, &partial_urls).await?;
+        self.url = Some(url.clone());
+        self.origin = Some(UrlOrigin::Created);
+        self.offset = size;
+        self.synced = true;
+        if self.settings.remove_record_on_success {
+            self.forget().await?;
+        }
+        self.emit(ProgressEvent::Finished {
+            url: url.clone(),
+            total: size,
+        });
+        Ok(Some(UploadSummary {
+            url,
+            offset: size,
+            resumed_from: resumed.then_some(resumed_from),
+            bytes_uploaded: size - resumed_from.min(size),
+        }))
+    }
+
+    /// A stored final upload that is already complete: nothing left to do.
+    async fn finished_final(&mut self, record: &UploadRecord) -> Result<Option<UploadSummary>> {
+        if record.url.is_empty() {
+            return Ok(None);
+        }
+        let Ok(status) = self.client.upload_status(&record.url).await else {
+            return Ok(None);
+        };
+        if !status.is_complete() {
+            return Ok(None);
+        }
+        self.url = Some(status.url.clone());
+        self.offset = status.offset;
+        self.synced = true;
+        if self.settings.remove_record_on_success {
+            self.forget().await?;
+        }
+        Ok(Some(UploadSummary {
+            url: status.url,
+            offset: status.offset,
+            resumed_from: Some(status.offset),
+            bytes_uploaded: 0,
+        }))
+    }
+
+    fn partial(
+        &self,
+        path: &std::path::Path,
+        start: u64,
+        len: u64,
+        url: Option<Url>,
+        index: usize,
+        acknowledged: Arc<Vec<AtomicU64>>,
+    ) -> Partial<T> {
+        let mut settings: Settings = self.settings.clone();
+        settings.parallel = 1;
+        settings.concat_partial = true;
+        settings.metadata = None;
+        settings.resume = false;
+        settings.recreate_if_gone = Some(true);
+        let total = self.size();
+        settings.progress = self.settings.progress.clone().map(|parent| {
+            let callback: crate::progress::ProgressCallback =
+                Arc::new(move |event: &ProgressEvent| match event {
+                    ProgressEvent::Acknowledged { offset, .. } => {
+                        if let Some(slot) = acknowledged.get(index) {
+                            slot.fetch_max(*offset, Ordering::Relaxed);
+                        }
+                        let sum = acknowledged.iter().map(|a| a.load(Ordering::Relaxed)).sum();
+                        parent(&ProgressEvent::Acknowledged { offset: sum, total });
+                    }
+                    ProgressEvent::RetryScheduled { .. } | ProgressEvent::StartedOver { .. } => {
+                        parent(event)
+                    }
+                    _ => {}
+                });
+            callback
+        });
+        let mut partial = Uploader::new(
+            self.client.clone(),
+            settings,
+            None,
+            HeadBytesFingerprint,
+            SourceSpec::PathRange {
+                path: path.to_owned(),
+                start,
+                len,
+            },
+            None,
+            url,
+        );
+        if partial.url.is_some() {
+            partial.origin = Some(UrlOrigin::Stored);
+        }
+        partial
+    }
+
+    async fn save_parallel_record(
+        &mut self,
+        key: &Option<String>,
+        size: u64,
+        partial_urls: &[String],
+        endpoint: &Url,
+    ) -> Result<()> {
+        let (Some(key), Some(storage)) = (key, self.storage.as_ref()) else {
+            return Ok(());
+        };
+        let mut record = UploadRecord::new("")
+            .with_size(size)
+            .with_partial_urls(partial_urls.to_vec());
+        record.source = self.source_name.clone();
+        record.endpoint = Some(endpoint.to_string());
+        storage.set(key, record).await?;
+        Ok(())
+    }
+
+    /// The final POST. It is not idempotent (a blind retry can create a second upload), so it
+    /// is retried only after an answer that shows the server did not create it (5xx, 423), and
+    /// never after a lost answer.
+    async fn concatenate(&mut self, endpoint: &Url, partials: &[Url]) -> Result<Url> {
+        let concat = format!(
+            "final;{}",
+            partials
+                .iter()
+                .map(Url::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let mut headers = self.settings.headers.clone();
+        headers.insert(
+            names::UPLOAD_CONCAT,
+            HeaderValue::from_str(&concat).map_err(|_| {
+                Error::Config("a partial upload URL is not a valid header".to_owned())
+            })?,
+        );
+        if let Some(metadata) = &self.settings.metadata {
+            headers.insert(
+                names::UPLOAD_METADATA,
+                HeaderValue::from_str(metadata)
+                    .map_err(|_| Error::Config("metadata is not a valid header".to_owned()))?,
+            );
+        }
+        let context = Context::new(Operation::Concatenate, Some(endpoint), None);
+        let mut failures = 0;
+        let started = std::time::Instant::now();
+        loop {
+            let response = self
+                .client
+                .send(
+                    &context,
+                    Method::POST,
+                    endpoint,
+                    headers.clone(),
+                    Body::Empty,
+                )
+                .await?;
+            if response.status == StatusCode::CREATED {
+                let location = response.header("location").ok_or_else(|| {
+                    Error::protocol(context.clone(), "the 201 answer has no Location header")
+                })?;
+                return protocol::resolve_location(endpoint, location)
+                    .map_err(|reason| Error::protocol(context.clone(), reason));
+            }
+            let error = Error::Status {
+                context: context.clone(),
+                status: response.status,
+                body: response.body_text(),
+            };
+            let answered_without_creating =
+                response.status.is_server_error() || response.status == StatusCode::LOCKED;
+            failures += 1;
+            let delay = answered_without_creating
+                .then(|| {
+                    self.settings
+                        .retry
+                        .next_delay(failures, started.elapsed(), &error)
+                })
+                .flatten();
+            let Some(delay) = delay else {
+                return Err(error);
+            };
+            self.emit(ProgressEvent::RetryScheduled {
+                error: error.to_string(),
+                attempt: failures,
+                delay,
+            });
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_ranges;
+
+    #[test]
+    fn ranges_cover_the_file_exactly() {
+        for size in [0u64, 1, 2, 7, 100, 1001] {
+            for parts in 1..6 {
+                let ranges = split_ranges(size, parts);
+                assert_eq!(ranges.iter().map(|r| r.1).sum::<u64>(), size);
+                let mut next = 0;
+                for (start, len) in &ranges {
+                    assert_eq!(*start, next);
+                    next += len;
+                }
+                assert!(ranges.len() <= parts.max(1));
+            }
+        }
+    }
+}
