@@ -88,7 +88,6 @@ fn create_inner(cx: &Ctx<'_>) -> Result<Reply, Reply> {
             return Err(Reply::error(400, "a final upload takes no body"));
         }
         let (ids, data) = concatenate(cx, urls)?;
-        check_max(cx, data.len() as u64)?;
         upload.length = Some(data.len() as u64);
         upload.data = data;
         upload.concat = Concat::Final(ids);
