@@ -16,6 +16,8 @@ pub(crate) struct Config {
     /// Always starts and ends with `/`.
     pub(crate) base_path: String,
     pub(crate) relative_locations: bool,
+    /// Whether wiremock keeps every received request (bodies included).
+    pub(crate) record_requests: bool,
 }
 
 impl Default for Config {
@@ -27,6 +29,7 @@ impl Default for Config {
             expires_after: None,
             base_path: "/files/".to_owned(),
             relative_locations: false,
+            record_requests: true,
         }
     }
 }
@@ -158,10 +161,38 @@ impl TusMockServerBuilder {
         self
     }
 
+    /// Whether every received request is kept for [`TusMockServer::received_requests`]
+    /// (default: yes). wiremock keeps whole bodies, so a long-running server that takes
+    /// large uploads (a development server, say) should turn this off; then
+    /// `received_requests` and `requests_by_method` return nothing, while
+    /// [`TusMockServer::request_count`] still counts.
+    ///
+    /// [`TusMockServer::received_requests`]: crate::TusMockServer::received_requests
+    /// [`TusMockServer::request_count`]: crate::TusMockServer::request_count
+    pub fn record_requests(mut self, record: bool) -> Self {
+        self.config.record_requests = record;
+        self
+    }
+
+    /// Starts the server on `listener` (bound by the caller, to choose the address and
+    /// port) instead of a free port on 127.0.0.1.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let address = listener.local_addr().unwrap();
+    /// let server = tusky_mock_server::TusMockServer::builder().start_on(listener).await;
+    /// assert_eq!(server.address(), &address);
+    /// # }
+    /// ```
+    pub async fn start_on(self, listener: std::net::TcpListener) -> TusMockServer {
+        TusMockServer::start_with(self.config, Some(listener)).await
+    }
+
     /// Starts the server (a fresh wiremock [`MockServer`](wiremock::MockServer) with the
     /// stateful tus mock mounted at the lowest priority).
     pub async fn start(self) -> TusMockServer {
-        TusMockServer::start_with(self.config).await
+        TusMockServer::start_with(self.config, None).await
     }
 }
 

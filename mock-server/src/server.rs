@@ -49,8 +49,22 @@ impl TusMockServer {
         TusMockServerBuilder::new()
     }
 
-    pub(crate) async fn start_with(config: Config) -> Self {
-        let wiremock = MockServer::start().await;
+    pub(crate) async fn start_with(
+        config: Config,
+        listener: Option<std::net::TcpListener>,
+    ) -> Self {
+        let wiremock = if listener.is_none() && config.record_requests {
+            MockServer::start().await
+        } else {
+            let mut builder = MockServer::builder();
+            if let Some(listener) = listener {
+                builder = builder.listener(listener);
+            }
+            if !config.record_requests {
+                builder = builder.disable_request_recording();
+            }
+            builder.start().await
+        };
         let endpoint = format!("{}{}", wiremock.uri(), config.base_path);
         let shared = Arc::new(Shared::new(config, endpoint));
         let server = TusMockServer { wiremock, shared };
