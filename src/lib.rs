@@ -37,6 +37,7 @@
 //! | `mock-server` | no | `mock::TusMockServer`, a strict, stateful tus server for tests |
 #![warn(missing_docs)]
 
+pub mod blocking;
 mod client;
 pub mod error;
 pub mod progress;

@@ -141,3 +141,26 @@ async fn parallel_upload_concatenates_partials() {
     assert_eq!(finals.len(), 1);
     assert_eq!(server.uploads().len(), 5);
 }
+
+#[test]
+fn the_blocking_uploader_works_without_a_runtime() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(TusMockServer::start());
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(20_000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.bin");
+    std::fs::write(&path, &bytes).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let mut uploader = client
+        .uploader()
+        .reader(tusky::blocking::SyncReader::new(file))
+        .chunk_size(7000)
+        .build_blocking()
+        .unwrap();
+    let summary = uploader.upload().unwrap();
+    assert_eq!(uploader.offset(), 20_000);
+    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+    let inside = runtime.block_on(async { client.uploader().path(&path).build_blocking().err() });
+    assert!(inside.is_some_and(|e| e.to_string().contains("inside an async runtime")));
+}
