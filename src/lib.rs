@@ -93,3 +93,8 @@ fn _assert_public_types_are_send_sync() {
     send::<Option<Uploader>>(None);
     let _ = |uploader: &'static mut Uploader| send(uploader.upload());
 }
+
+/// The README's examples, compiled as doc tests so they stay true.
+#[cfg(all(doctest, feature = "storage-json", feature = "mock-server"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
