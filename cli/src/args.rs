@@ -1,0 +1,320 @@
+//! The command line's grammar (clap derive) and its help texts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::size::parse_size;
+
+/// The exit codes, as shown at the end of `tusky --help` and `tusky upload --help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    done
+  1    the upload finished but the bytes the bundled server holds differ from the file, or an internal error
+  2    usage error (bad option or value, or nothing stored for the given file)
+  3    the server refused (a 4xx status, or an answer that breaks the tus protocol)
+  4    network or server failure that persisted after the retries (no connection, timeouts, 5xx)
+  5    local I/O error (reading the file, the URL store, writing the local data directory)
+  130  interrupted (Ctrl-C or SIGTERM); the upload URL stays stored, so the same command resumes";
+
+const MAIN_AFTER_HELP: &str = "\
+Examples:
+  tusky upload video.mp4                                 # no endpoint: a LOCAL upload to the bundled server
+  tusky upload video.mp4 https://tus.example/files/      # resumable; run it again after a failure to resume
+  tar c dir | tusky upload - https://tus.example/files/  # from stdin, length unknown until the end
+  tusky list --check                                     # stored (unfinished) uploads and their offsets
+  tusky serve --port 1080 --dir ./uploads                # a tus server for local development
+
+";
+
+const UPLOAD_AFTER_HELP: &str = "\
+Examples:
+  tusky upload video.mp4
+      No endpoint: starts the bundled tus server on 127.0.0.1 for this run, uploads to it,
+      checks the bytes it received and writes them to the local data directory (printed).
+  tusky upload video.mp4 https://tus.example/files/ --chunk-size 64MiB
+  tusky upload video.mp4 https://tus.example/files/ -H 'Authorization: Bearer TOKEN' -m owner=me
+  tusky upload - https://tus.example/files/ -m filename=backup.tar < backup.tar
+  tusky upload video.mp4 https://tus.example/files/ --json | jq -r .url
+
+Resuming: the upload URL is stored (see --store) under the file's fingerprint (size and MD5 of
+its first 64 KiB, the key tuspy uses) before any byte is sent. Running the same command again
+after Ctrl-C, a kill or a network failure continues at the server's offset and says so
+(\"resuming at 412 MiB of 1.0 GiB\"). A record made for another endpoint is not used. The record
+is removed when the upload completes. Uploads from stdin cannot be resumed by a later run.
+
+Output: a progress bar on a terminal, a short line every few seconds otherwise; with --json only
+one JSON object on stdout. Without --json stdout gets the upload URL (or, for a local upload,
+the path of the stored copy), everything else goes to stderr.
+
+Sizes (--chunk-size): a plain number is bytes; KiB, MiB, GiB (or K, M, G) are powers of 1024;
+kB, MB, GB are powers of 1000; decimals are fine (1.5MiB); case does not matter.
+
+";
+
+const STATUS_AFTER_HELP: &str = "\
+Examples:
+  tusky status https://tus.example/files/24e533e02ec3bc40c387f1a0e460e216
+  tusky status video.mp4            # the URL stored for this file (by fingerprint), then HEAD it
+
+";
+
+const LIST_AFTER_HELP: &str = "\
+Examples:
+  tusky list                        # file, URL and expiry of every stored upload
+  tusky list --check                # also ask each server for its offset (HEAD)
+  tusky list --store ~/.tuspy.json  # a tuspy (TinyDB) store works too
+
+";
+
+const FORGET_AFTER_HELP: &str = "\
+Examples:
+  tusky forget video.mp4            # the next upload of video.mp4 starts from zero
+  tusky forget https://tus.example/files/24e533e02ec3bc40c387f1a0e460e216
+
+Only the local record is removed; the server keeps the upload (see `tusky delete`).
+
+";
+
+const DELETE_AFTER_HELP: &str = "\
+Examples:
+  tusky delete https://tus.example/files/24e533e02ec3bc40c387f1a0e460e216
+  tusky delete video.mp4            # the URL stored for this file
+
+Sends DELETE (the tus termination extension) and removes any stored record of the URL.
+
+";
+
+const SERVE_AFTER_HELP: &str = "\
+Examples:
+  tusky serve                            # http://127.0.0.1:1080/files/, uploads written to the data directory
+  tusky serve --port 0 --dir ./uploads   # a free port (printed on stdout)
+
+This is the bundled tus server (tusky's test mock server: strict tus 1.0 with the creation,
+creation-with-upload, creation-defer-length, checksum, termination, expiration and
+concatenation extensions), for local development only. Limits: it listens on 127.0.0.1 only;
+it holds every upload in memory while it runs; a completed upload is written to DIR/<id> (and its
+metadata to DIR/<id>.json) within half a second; unfinished uploads are lost when it stops,
+and a restarted server does not know the uploads of an earlier run.
+
+";
+
+/// `tusky`: resumable uploads over the tus 1.0 protocol.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tusky",
+    version,
+    about = "Resumable file uploads over the tus 1.0 protocol",
+    long_about = None,
+    after_help = format!("{MAIN_AFTER_HELP}{EXIT_CODES_HELP}"),
+    propagate_version = true
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Upload a file (or stdin) to a tus server, resuming an earlier attempt.
+    #[command(after_help = format!("{UPLOAD_AFTER_HELP}{EXIT_CODES_HELP}"))]
+    Upload(UploadArgs),
+    /// Show the server's offset and length for an upload (by URL, or by file via the store).
+    #[command(after_help = STATUS_AFTER_HELP)]
+    Status(StatusArgs),
+    /// List the stored (unfinished) uploads.
+    #[command(after_help = LIST_AFTER_HELP)]
+    List(ListArgs),
+    /// Remove the stored record of an upload, so the next upload starts over.
+    #[command(after_help = FORGET_AFTER_HELP)]
+    Forget(ForgetArgs),
+    /// Terminate an upload on the server (DELETE) and forget it.
+    #[command(after_help = DELETE_AFTER_HELP)]
+    Delete(DeleteArgs),
+    /// Run the bundled tus server for local development.
+    #[command(after_help = SERVE_AFTER_HELP)]
+    Serve(ServeArgs),
+}
+
+/// Options for talking to a server, shared by the commands that do.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConnectionArgs {
+    /// A header sent with every request, as 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Do not verify the server's TLS certificate. DANGEROUS: anyone on the path can read and change the upload.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// Where upload URLs are remembered.
+#[derive(Debug, Args, Clone, Default)]
+pub struct StoreArgs {
+    /// The URL store: a tusky JSON file, or a tuspy (TinyDB) file, detected by its content
+    /// [default: $XDG_DATA_HOME/tusky/uploads.json, else ~/.local/share/tusky/uploads.json]
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+}
+
+/// `tusky upload`.
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The file to upload, or `-` for stdin.
+    #[arg(value_name = "FILE|-")]
+    pub file: String,
+    /// The tus creation endpoint, e.g. https://tus.example/files/. Without it, the upload goes
+    /// to the bundled server, started on 127.0.0.1 for this run (a LOCAL upload).
+    #[arg(value_name = "ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Bytes per PATCH request (e.g. 8MiB, 512KiB, 1048576). Memory use does not grow with it.
+    #[arg(short = 'c', long, value_name = "SIZE", value_parser = parse_size, default_value = "8MiB")]
+    pub chunk_size: u64,
+    /// Upload-Metadata as key=value (repeatable). `filename` defaults to the file's name and
+    /// `filetype` to application/octet-stream (tuspyserver needs both); give them to override.
+    #[arg(short = 'm', long = "metadata", value_name = "KEY=VALUE", value_parser = parse_metadata)]
+    pub metadata: Vec<(String, String)>,
+    /// Connection options.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// URL store options.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Neither look up nor record the upload URL: always start a new upload.
+    #[arg(long)]
+    pub no_resume: bool,
+    /// Send Upload-Checksum on every PATCH: sha1, sha256, sha512, md5, crc32, or `auto` (the
+    /// strongest one the server lists; none if it lists none).
+    #[arg(long, value_name = "ALGO")]
+    pub checksum: Option<String>,
+    /// Upload in N parts at once and join them (concatenation extension).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub parallel: Option<u32>,
+    /// Retries in a row without progress before giving up (exponential backoff from 0.5 s).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub retries: u32,
+    /// Print only a JSON object on stdout: url, bytes, seconds, resumed_from, local, ...
+    #[arg(long)]
+    pub json: bool,
+    /// Where a LOCAL upload (no ENDPOINT) writes the bytes it received
+    /// [default: the data directory's `local/`, next to the default store]
+    #[arg(long, value_name = "DIR")]
+    pub local_dir: Option<PathBuf>,
+}
+
+/// `tusky status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// An upload URL, or a file whose stored upload to look up.
+    #[arg(value_name = "FILE|URL")]
+    pub target: String,
+    /// Connection options.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// URL store options.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print a JSON object instead.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tusky list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Also ask each server for the upload's offset (one HEAD per upload).
+    #[arg(long)]
+    pub check: bool,
+    /// Connection options (for --check).
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// URL store options.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print a JSON array instead.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tusky forget`.
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// A file (its fingerprint) or an upload URL.
+    #[arg(value_name = "FILE|URL")]
+    pub target: String,
+    /// URL store options.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `tusky delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The upload URL (or a file whose stored upload to delete).
+    #[arg(value_name = "URL|FILE")]
+    pub target: String,
+    /// Connection options.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// URL store options.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `tusky serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The port on 127.0.0.1 (0: any free port; the endpoint is printed on stdout).
+    #[arg(short, long, default_value_t = 1080)]
+    pub port: u16,
+    /// Where completed uploads are written [default: the data directory's `served/`]
+    #[arg(short, long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The endpoint's path.
+    #[arg(long, default_value = "/files/")]
+    pub base_path: String,
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("{s:?} is not 'Name: value'"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("{s:?} has no header name before ':'"));
+    }
+    Ok((name.to_owned(), value.trim().to_owned()))
+}
+
+fn parse_metadata(s: &str) -> Result<(String, String), String> {
+    let (key, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not key=value"))?;
+    if key.is_empty() {
+        return Err(format!("{s:?} has no key before '='"));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_grammar_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn headers_and_metadata_parse() {
+        assert_eq!(parse_header("Authorization: Bearer a:b"), Ok(("Authorization".into(), "Bearer a:b".into())));
+        assert!(parse_header("nocolon").is_err());
+        assert!(parse_header(": x").is_err());
+        assert_eq!(parse_metadata("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert_eq!(parse_metadata("flag="), Ok(("flag".into(), String::new())));
+        assert!(parse_metadata("=x").is_err());
+        assert!(parse_metadata("x").is_err());
+    }
+}

@@ -1,0 +1,118 @@
+//! `tusky`: resumable file uploads over the tus 1.0 protocol, from the command line.
+//!
+//! ```text
+//! tusky upload FILE                 # a LOCAL upload to the bundled server (the quick start)
+//! tusky upload FILE|- ENDPOINT      # resumable upload to a tus server
+//! tusky status FILE|URL             # the server's offset and length
+//! tusky list [--check]              # stored (unfinished) uploads
+//! tusky forget FILE|URL             # drop a stored record
+//! tusky delete URL                  # terminate an upload on the server
+//! tusky serve [--port P] [--dir D]  # the bundled tus server, for development
+//! ```
+//!
+//! `tusky --help` and `tusky <command> --help` list every option, examples and the exit codes.
+#![warn(missing_docs)]
+
+mod args;
+mod failure;
+mod localdata;
+mod manage;
+mod report;
+mod serve;
+mod size;
+mod store;
+mod upload;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tusky::CancellationToken;
+
+use crate::args::{Cli, Command};
+use crate::failure::{Exit, Failure};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and --version go to stdout with 0; usage errors to stderr with 2.
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { Exit::Usage.code() } else { Exit::Ok.code() });
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("tusky: error: starting the async runtime: {e}");
+            return ExitCode::from(Exit::Other.code());
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // Do not wait for blocking tasks (stdin reads) that can never finish.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::from(Exit::Ok.code()),
+        Err(failure) => {
+            if failure.exit == Exit::Interrupted {
+                eprintln!("tusky: {failure}");
+            } else {
+                eprintln!("tusky: error: {failure}");
+            }
+            ExitCode::from(failure.exit.code())
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let cancel = CancellationToken::new();
+    tokio::spawn(stop_on_signals(cancel.clone()));
+    match cli.command {
+        Command::Upload(args) => upload::run(args, cancel).await,
+        Command::Status(args) => manage::status(args).await,
+        Command::List(args) => manage::list(args).await,
+        Command::Forget(args) => manage::forget(args).await,
+        Command::Delete(args) => manage::delete(args).await,
+        Command::Serve(args) => serve::run(args, cancel).await,
+    }
+}
+
+/// The first Ctrl-C or SIGTERM cancels `cancel` (an upload stops and keeps its stored record);
+/// a second one exits at once.
+async fn stop_on_signals(cancel: CancellationToken) {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    loop {
+        #[cfg(unix)]
+        let signalled = async {
+            match terminate.as_mut() {
+                Some(terminate) => {
+                    tokio::select! {
+                        r = tokio::signal::ctrl_c() => r.is_ok(),
+                        r = terminate.recv() => r.is_some(),
+                    }
+                }
+                None => tokio::signal::ctrl_c().await.is_ok(),
+            }
+        }
+        .await;
+        #[cfg(not(unix))]
+        let signalled = tokio::signal::ctrl_c().await.is_ok();
+        if !signalled {
+            return;
+        }
+        if cancel.is_cancelled() {
+            eprintln!("tusky: interrupted again; exiting now");
+            std::process::exit(i32::from(Exit::Interrupted.code()));
+        }
+        cancel.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn failures_print_on_one_line() {
+        let failure = crate::failure::Failure::usage("a\nb");
+        assert_eq!(failure.to_string(), "a b");
+    }
+}

@@ -1,0 +1,186 @@
+//! The URL store: where it is, which kind it is, and looking files up in it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tusky::fingerprint::{DefaultFingerprint, Fingerprint};
+use tusky::storage::{
+    detect_tuspy_store, JsonFileStorage, Storage, StorageError, TuspyFileStorage, UploadRecord,
+};
+
+use crate::failure::Failure;
+
+/// tusky's data directory: `$XDG_DATA_HOME/tusky`, else `~/.local/share/tusky`.
+pub fn data_dir() -> Result<PathBuf, Failure> {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        let xdg = PathBuf::from(xdg);
+        if xdg.is_absolute() {
+            return Ok(xdg.join("tusky"));
+        }
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".local/share/tusky")),
+        None => Err(Failure::usage(
+            "cannot find a data directory: neither XDG_DATA_HOME nor HOME is set (pass --store PATH)",
+        )),
+    }
+}
+
+/// The store file to use: the given path, or `uploads.json` in the data directory.
+pub fn store_path(given: Option<&Path>) -> Result<PathBuf, Failure> {
+    match given {
+        Some(path) => Ok(path.to_owned()),
+        None => Ok(data_dir()?.join("uploads.json")),
+    }
+}
+
+/// An opened store and what kind it is.
+pub struct OpenStore {
+    /// The store.
+    pub storage: Arc<dyn Storage>,
+    /// Its file.
+    pub path: PathBuf,
+    /// Whether it is a tuspy (TinyDB) file, which keeps URLs only.
+    pub tuspy: bool,
+}
+
+/// Opens the store at `path`: a tuspy TinyDB file when its content says so, else tusky's JSON.
+pub fn open(path: PathBuf) -> Result<OpenStore, Failure> {
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
+            return Err(Failure::local(format!("reading the URL store {}: {e}", path.display())))
+        }
+    };
+    let failed = |e: StorageError| Failure::local(format!("opening the URL store {}: {e}", path.display()));
+    if detect_tuspy_store(&bytes) {
+        let store = TuspyFileStorage::open(&path).map_err(failed)?;
+        Ok(OpenStore { storage: Arc::new(store), path, tuspy: true })
+    } else {
+        let store = JsonFileStorage::open(&path).map_err(failed)?;
+        Ok(OpenStore { storage: Arc::new(store), path, tuspy: false })
+    }
+}
+
+impl OpenStore {
+    /// A store error as a failure (exit 5).
+    pub fn failure(&self, what: &str, error: StorageError) -> Failure {
+        Failure::local(format!("{what} the URL store {}: {error}", self.path.display()))
+    }
+
+    /// Every record.
+    pub async fn list(&self) -> Result<Vec<(String, UploadRecord)>, Failure> {
+        self.storage.list().await.map_err(|e| self.failure("reading", e))
+    }
+
+    /// The records stored for `file` (by fingerprint) or `url`: `(key, record)` pairs.
+    pub async fn find(&self, target: &Target) -> Result<Vec<(String, UploadRecord)>, Failure> {
+        match target {
+            Target::File(path) => {
+                let key = fingerprint_file(path).await?;
+                let record = self.storage.get(&key).await.map_err(|e| self.failure("reading", e))?;
+                Ok(record.map(|r| (key, r)).into_iter().collect())
+            }
+            Target::Url(url) => Ok(self
+                .list()
+                .await?
+                .into_iter()
+                .filter(|(_, r)| same_url(&r.url, url))
+                .collect()),
+        }
+    }
+}
+
+/// What a `FILE|URL` argument names.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A local file.
+    File(PathBuf),
+    /// An upload URL.
+    Url(String),
+}
+
+impl Target {
+    /// An `http(s)://` argument is a URL, anything else a file.
+    pub fn parse(text: &str) -> Target {
+        let lower = text.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            Target::Url(text.to_owned())
+        } else {
+            Target::File(PathBuf::from(text))
+        }
+    }
+}
+
+fn same_url(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// The storage key of a file, as the uploader computes it (the default fingerprint: size and
+/// MD5 of the first 64 KiB, tuspy's key).
+pub async fn fingerprint_file(path: &Path) -> Result<String, Failure> {
+    use tokio::io::AsyncReadExt;
+    let fingerprint = DefaultFingerprint::default();
+    let failed = |e: std::io::Error| Failure::local(format!("reading {}: {e}", path.display()));
+    let file = tokio::fs::File::open(path).await.map_err(failed)?;
+    let size = file.metadata().await.map_err(failed)?.len();
+    let mut head = Vec::with_capacity(fingerprint.head_len().min(1 << 20));
+    file.take(fingerprint.head_len() as u64)
+        .read_to_end(&mut head)
+        .await
+        .map_err(failed)?;
+    Ok(fingerprint.fingerprint(&head, size))
+}
+
+/// A store seen through one endpoint: a record made for another endpoint is not returned, so
+/// the same file uploaded to two servers never resumes on the wrong one. Records without an
+/// endpoint (tuspy's) count when their URL has the endpoint's scheme, host and port.
+pub struct EndpointScoped {
+    inner: Arc<dyn Storage>,
+    endpoint: url::Url,
+}
+
+impl EndpointScoped {
+    /// `inner` as seen by uploads to `endpoint`.
+    pub fn new(inner: Arc<dyn Storage>, endpoint: url::Url) -> Self {
+        Self { inner, endpoint }
+    }
+
+    fn matches(&self, record: &UploadRecord) -> bool {
+        match &record.endpoint {
+            Some(endpoint) => same_url(endpoint, self.endpoint.as_str()),
+            None => url::Url::parse(&record.url)
+                .is_ok_and(|url| url.origin() == self.endpoint.origin()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Storage for EndpointScoped {
+    async fn get(&self, key: &str) -> Result<Option<UploadRecord>, StorageError> {
+        Ok(self.inner.get(key).await?.filter(|r| self.matches(r)))
+    }
+    async fn set(&self, key: &str, record: UploadRecord) -> Result<(), StorageError> {
+        self.inner.set(key, record).await
+    }
+    async fn remove(&self, key: &str) -> Result<(), StorageError> {
+        // Only this endpoint's record: another endpoint's upload stays resumable.
+        match self.inner.get(key).await? {
+            Some(record) if !self.matches(&record) => Ok(()),
+            _ => self.inner.remove(key).await,
+        }
+    }
+    async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError> {
+        Ok(self
+            .inner
+            .list()
+            .await?
+            .into_iter()
+            .filter(|(_, r)| self.matches(r))
+            .collect())
+    }
+}

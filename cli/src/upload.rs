@@ -1,0 +1,299 @@
+//! `tusky upload`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::io::AsyncReadExt;
+use tusky::mock::TusMockServer;
+use tusky::storage::{MemoryStorage, Storage};
+use tusky::{CancellationToken, ChecksumAlgorithm, Client, Error};
+
+use crate::args::UploadArgs;
+use crate::failure::{classify, Exit, Failure};
+use crate::localdata;
+use crate::report::{Mode, Reporter};
+use crate::size::{human, rate};
+use crate::store::{self, EndpointScoped};
+
+/// Where the bytes come from.
+enum Input {
+    File { path: PathBuf, size: u64 },
+    Stdin,
+}
+
+impl Input {
+    fn describe(&self) -> String {
+        match self {
+            Input::File { path, .. } => path.display().to_string(),
+            Input::Stdin => "stdin".to_owned(),
+        }
+    }
+}
+
+/// Runs `tusky upload`; `cancel` is cancelled on Ctrl-C/SIGTERM.
+pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failure> {
+    let reporter = Arc::new(Reporter::new(Mode::detect(args.json)));
+
+    let checksum = match args.checksum.as_deref() {
+        None => None,
+        Some(name) if name.eq_ignore_ascii_case("auto") => Some(None),
+        Some(name) => Some(Some(ChecksumAlgorithm::from_name(name).ok_or_else(|| {
+            Failure::usage(format!(
+                "--checksum {name:?}: unknown algorithm (use sha1, sha256, sha512, md5, crc32 or auto)"
+            ))
+        })?)),
+    };
+    if let Some(n) = args.parallel {
+        if n > 1 {
+            reporter.warn(&format!(
+                "--parallel {n}: parallel (concatenated) uploads are not supported by this version yet; uploading in one stream"
+            ));
+        }
+    }
+    if args.connection.insecure {
+        reporter.warn(
+            "--insecure: TLS CERTIFICATES ARE NOT CHECKED. Anyone between you and the server can read and change this upload. Use it only against a test server you control.",
+        );
+    }
+
+    let input = if args.file == "-" {
+        Input::Stdin
+    } else {
+        let path = PathBuf::from(&args.file);
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| Failure::local(format!("reading {}: {e}", path.display())))?;
+        if !meta.is_file() {
+            return Err(Failure::local(format!("reading {}: not a regular file", path.display())));
+        }
+        Input::File { path, size: meta.len() }
+    };
+
+    let mut metadata = args.metadata.clone();
+    if let Input::File { path, .. } = &input {
+        if !metadata.iter().any(|(k, _)| k == "filename") {
+            if let Some(name) = path.file_name() {
+                metadata.push(("filename".to_owned(), name.to_string_lossy().into_owned()));
+            }
+        }
+    }
+    if !metadata.iter().any(|(k, _)| k == "filetype" || k == "type") {
+        metadata.push(("filetype".to_owned(), "application/octet-stream".to_owned()));
+    }
+
+    // The endpoint: the one given, or the bundled server for a LOCAL upload.
+    let local = match &args.endpoint {
+        Some(_) => None,
+        None => {
+            let dir = match &args.local_dir {
+                Some(dir) => dir.clone(),
+                None => store::data_dir()?.join("local"),
+            };
+            if let Input::File { size, .. } = &input {
+                if *size > 2 << 30 {
+                    reporter.warn(&format!(
+                        "the bundled server holds uploads in memory: {} will need about twice that in RAM",
+                        human(*size)
+                    ));
+                }
+            }
+            let server = TusMockServer::builder().record_requests(false).start().await;
+            reporter.info(&format!(
+                "no ENDPOINT given: this is a LOCAL upload to tusky's bundled tus server at {} (nothing leaves this machine)",
+                server.endpoint()
+            ));
+            Some((server, dir))
+        }
+    };
+    let endpoint = match (&args.endpoint, &local) {
+        (Some(endpoint), _) => endpoint.clone(),
+        (None, Some((server, _))) => server.endpoint(),
+        (None, None) => return Err(Failure::new(Exit::Other, "no endpoint")),
+    };
+
+    let mut client = Client::builder()
+        .endpoint(&endpoint)
+        .danger_accept_invalid_certs(args.connection.insecure);
+    for (name, value) in &args.connection.headers {
+        client = client.header(name, value);
+    }
+    let client = client.build().map_err(|e| Failure::tus("setting up the client", &e))?;
+    let endpoint_url = client
+        .endpoint()
+        .cloned()
+        .ok_or_else(|| Failure::usage(format!("{endpoint:?} is not an endpoint URL")))?;
+
+    // The URL store: only for a file going to a real server.
+    let resumable = matches!(input, Input::File { .. }) && local.is_none() && !args.no_resume;
+    let (storage, store_path): (Arc<dyn Storage>, Option<PathBuf>) = if resumable {
+        let opened = store::open(store::store_path(args.store.store.as_deref())?)?;
+        let path = opened.path.clone();
+        (Arc::new(EndpointScoped::new(opened.storage, endpoint_url.clone())), Some(path))
+    } else {
+        (Arc::new(MemoryStorage::new()), None)
+    };
+
+    let mut builder = client
+        .uploader()
+        .chunk_size(args.chunk_size)
+        .retries(args.retries)
+        .cancellation_token(cancel.clone())
+        .storage(storage)
+        .resume(resumable);
+    builder = match &input {
+        Input::File { path, .. } => {
+            let name = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+            builder.path(path.clone()).source_name(name.display().to_string())
+        }
+        Input::Stdin => builder.stream(tokio::io::stdin()).source_name("stdin"),
+    };
+    for (key, value) in &metadata {
+        builder = builder.metadata(key, value);
+    }
+    builder = match checksum {
+        None => builder,
+        Some(None) => builder.checksum_negotiated(&ChecksumAlgorithm::ALL),
+        Some(Some(algorithm)) => builder.checksum(algorithm),
+    };
+    let progress = Arc::clone(&reporter);
+    builder = builder.on_progress(move |event| progress.event(event));
+    let mut uploader = builder.build().map_err(|e| Failure::tus("setting up the upload", &e))?;
+
+    let started = Instant::now();
+    let result = uploader.upload().await;
+    let seconds = started.elapsed().as_secs_f64();
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(error) => {
+            reporter.abandon();
+            return Err(upload_failure(&error, &input, &endpoint, uploader.offset(), uploader.size(), store_path.as_deref(), local.is_some()));
+        }
+    };
+    reporter.finish();
+    let total = summary.offset;
+
+    let mut local_path = None;
+    let mut verified = None;
+    if let Some((server, dir)) = &local {
+        let bytes = server.upload_bytes(summary.url.as_str()).ok_or_else(|| {
+            Failure::new(Exit::Other, format!("the bundled server has no upload at {}", summary.url))
+        })?;
+        let same = match &input {
+            Input::File { path, .. } => same_as_file(path, &bytes).await?,
+            Input::Stdin => bytes.len() as u64 == total,
+        };
+        if !same {
+            return Err(Failure::new(
+                Exit::Other,
+                format!(
+                    "verifying the LOCAL upload: the bundled server holds {} bytes that differ from {}",
+                    bytes.len(),
+                    input.describe()
+                ),
+            ));
+        }
+        verified = Some(true);
+        let snapshot = server.upload(summary.url.as_str()).ok_or_else(|| {
+            Failure::new(Exit::Other, format!("the bundled server has no upload at {}", summary.url))
+        })?;
+        let source = match &input {
+            Input::File { path, .. } => std::fs::canonicalize(path).ok().map(|p| p.display().to_string()),
+            Input::Stdin => Some("stdin".to_owned()),
+        };
+        let path = localdata::write_upload(dir, &snapshot, &bytes, source.as_deref())
+            .map_err(|e| Failure::local(format!("writing the LOCAL upload to {}: {e}", dir.display())))?;
+        let how = match &input {
+            Input::File { .. } => "byte for byte",
+            Input::Stdin => "by length (stdin cannot be read twice)",
+        };
+        reporter.info(&format!(
+            "LOCAL upload done: the bundled server received all {} of {} and it matches {how}.",
+            human(total),
+            input.describe()
+        ));
+        reporter.info(&format!("the data is in {} (metadata in {}.json)", path.display(), path.display()));
+        reporter.info("to upload to a real tus server: tusky upload FILE https://your.server/files/ (or run `tusky serve` and use its endpoint)");
+        local_path = Some(path);
+    } else {
+        let resumed = summary
+            .resumed_from
+            .map(|from| format!(", resumed at {}", human(from)))
+            .unwrap_or_default();
+        reporter.info(&format!(
+            "done: {} of {} in {seconds:.1} s ({}){resumed}",
+            human(summary.bytes_uploaded),
+            human(total),
+            rate(summary.bytes_uploaded, seconds)
+        ));
+    }
+
+    if args.json {
+        let json = serde_json::json!({
+            "url": summary.url.as_str(),
+            "bytes": total,
+            "bytes_uploaded": summary.bytes_uploaded,
+            "seconds": seconds,
+            "resumed_from": summary.resumed_from,
+            "local": local.is_some(),
+            "local_path": local_path.as_ref().map(|p| p.display().to_string()),
+            "verified": verified,
+            "endpoint": endpoint_url.as_str(),
+            "chunk_size": args.chunk_size,
+            "mib_per_s": if seconds > 0.0 { summary.bytes_uploaded as f64 / seconds / 1048576.0 } else { 0.0 },
+        });
+        println!("{json}");
+    } else if let Some(path) = &local_path {
+        println!("{}", path.display());
+    } else {
+        println!("{}", summary.url);
+    }
+    Ok(())
+}
+
+/// The failure for an upload error, with what to do next.
+fn upload_failure(
+    error: &Error,
+    input: &Input,
+    endpoint: &str,
+    offset: u64,
+    size: Option<u64>,
+    store: Option<&Path>,
+    local: bool,
+) -> Failure {
+    let exit = classify(error);
+    let resume_hint = match store {
+        Some(store) => format!(
+            "the upload URL is kept in {}: run the same command again to resume",
+            store.display()
+        ),
+        None if local => "a LOCAL upload cannot be resumed (the bundled server is gone)".to_owned(),
+        None => "this upload cannot be resumed (stdin or --no-resume)".to_owned(),
+    };
+    if exit == Exit::Interrupted {
+        let of = size.map(|s| format!(" of {}", human(s))).unwrap_or_default();
+        return Failure::new(exit, format!("interrupted at {}{of}; {resume_hint}", human(offset)));
+    }
+    let mut failure = Failure::tus(format!("uploading {} to {endpoint}", input.describe()), error);
+    if exit == Exit::Network {
+        failure.message.push_str(&format!(" ({resume_hint})"));
+    }
+    failure
+}
+
+/// Whether the file at `path` holds exactly `bytes`.
+async fn same_as_file(path: &Path, bytes: &[u8]) -> Result<bool, Failure> {
+    let failed = |e: std::io::Error| Failure::local(format!("reading {} to verify it: {e}", path.display()));
+    let mut file = tokio::fs::File::open(path).await.map_err(failed)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0usize;
+    loop {
+        let n = file.read(&mut buf).await.map_err(failed)?;
+        if n == 0 {
+            return Ok(at == bytes.len());
+        }
+        if bytes.get(at..at + n) != Some(&buf[..n]) {
+            return Ok(false);
+        }
+        at += n;
+    }
+}
