@@ -107,6 +107,8 @@ pub struct Uploader<
     checksum: Option<Option<ChecksumAlgorithm>>,
     expires: Option<SystemTime>,
     started_emitted: bool,
+    /// Where the current `upload_until` stops (bounds the data a creation POST carries).
+    stop_at: Option<u64>,
 }
 
 impl<T: Transport, S: Storage, F: Fingerprint> std::fmt::Debug for Uploader<T, S, F> {
@@ -167,6 +169,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             checksum: None,
             expires: None,
             started_emitted: false,
+            stop_at: None,
         }
     }
 
@@ -295,6 +298,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         max_chunks: Option<usize>,
     ) -> Result<UploadSummary> {
         self.open_source().await?;
+        self.stop_at = stop_at;
         if self.settings.parallel > 1
             && stop_at.is_none()
             && max_chunks.is_none()
@@ -446,7 +450,13 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
 
     /// One step: make sure there is a URL and a known offset, then send one chunk.
     async fn step(&mut self, stop_at: Option<u64>) -> Result<Step> {
-        self.ensure_url().await?;
+        if self.url.is_none() {
+            self.ensure_url().await?;
+            if self.offset > 0 {
+                // The creation POST carried the first chunk (creation-with-upload).
+                return Ok(Step::Sent);
+            }
+        }
         if !self.synced {
             self.sync_offset().await?;
         }

@@ -123,6 +123,9 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         self.synced = true;
         if self.settings.remove_record_on_success {
             self.forget().await?;
+        } else {
+            // Kept records point at the final upload, so a later run finds it complete.
+            self.record().await?;
         }
         self.emit(ProgressEvent::Finished {
             url: url.clone(),
