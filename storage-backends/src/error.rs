@@ -1,6 +1,21 @@
 use std::path::PathBuf;
 
 /// Why a storage operation failed.
+///
+/// ```
+/// use tusky_storage::StorageError;
+///
+/// fn advice(err: &StorageError) -> &'static str {
+///     match err {
+///         StorageError::Corrupt { .. } => "choose another --store file; this one was not changed",
+///         StorageError::Io { .. } => "check the path and its permissions",
+///         _ => "try again",
+///     }
+/// }
+/// let err = StorageError::Corrupt { path: "urls.json".into(), reason: "not valid JSON".into() };
+/// assert_eq!(advice(&err), "choose another --store file; this one was not changed");
+/// assert!(err.to_string().contains("urls.json"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
@@ -16,7 +31,9 @@ pub enum StorageError {
         source: std::io::Error,
     },
     /// The store's file exists but is not a store this version understands; it is left untouched.
-    #[error("URL store {path} is not a tusky store this version can read ({reason}); it was left untouched")]
+    #[error(
+        "URL store {path} is not a store this version of tusky can read ({reason}); it was left untouched"
+    )]
     Corrupt {
         /// The store's file.
         path: PathBuf,

@@ -25,7 +25,8 @@ const VERSION: u64 = 1;
 ///   `<path>.lock`, apply the one change, write `<path>.tusky-tmp`, fsync it, rename it over
 ///   the store and fsync the directory. Two processes (or two `JsonFileStorage` values) on one
 ///   file therefore never lose each other's records, and a crash leaves the old or the new
-///   file, never a torn one. The lock file is left in place on purpose.
+///   file, never a torn one (at worst a stale `<path>.tusky-tmp`, which the next write
+///   replaces). The lock file is left in place on purpose.
 /// - **Reads** (`get`, `list`) take no lock: they see the last completed write.
 /// - **Foreign files** (not JSON, another program's JSON, a tuspy/TinyDB store, or a newer format
 ///   version) give [`StorageError::Corrupt`] naming the path, and are never written to.

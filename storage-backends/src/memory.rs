@@ -6,6 +6,21 @@ use async_trait::async_trait;
 use crate::{Storage, StorageError, UploadRecord};
 
 /// Records kept in this process's memory: lost when it exits.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tusky_storage::{MemoryStorage, Storage, UploadRecord};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusky_storage::StorageError> {
+/// // Share one store between uploaders through an `Arc`.
+/// let store = Arc::new(MemoryStorage::new());
+/// let other = Arc::clone(&store);
+/// other.set("key", UploadRecord::new("https://tus.example/files/1")).await?;
+/// assert_eq!(store.list().await?.len(), 1);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Default)]
 pub struct MemoryStorage {
     records: Mutex<BTreeMap<String, UploadRecord>>,

@@ -1,4 +1,19 @@
 /// What is remembered about one upload: enough to resume it safely.
+///
+/// The struct is `#[non_exhaustive]`: build it with [`new`](UploadRecord::new) and the
+/// `with_*` methods.
+///
+/// ```
+/// use tusky_storage::UploadRecord;
+///
+/// let record = UploadRecord::new("https://tus.example/files/1")
+///     .with_size(11)
+///     .with_expires_unix(1_700_000_000)
+///     .with_source("/home/me/hello.txt")
+///     .with_endpoint("https://tus.example/files/");
+/// assert_eq!(record.size, Some(11));
+/// assert!(record.partial_urls.is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(
     any(feature = "json", feature = "redb"),

@@ -8,6 +8,29 @@ use crate::{StorageError, UploadRecord};
 ///
 /// Object-safe: `Box<dyn Storage>` and `Arc<dyn Storage>` work, and `Arc<T>`/`Box<T>`/`&T`
 /// forward to `T`, so one store can be shared by several uploaders.
+///
+/// A custom backend implements the four methods and checks itself with the `conformance`
+/// suite (feature `conformance`), which also shows a complete implementation.
+///
+/// ```
+/// use tusky_storage::{MemoryStorage, Storage, UploadRecord};
+///
+/// async fn forget_finished(store: &dyn Storage, key: &str) -> Result<(), tusky_storage::StorageError> {
+///     if store.get(key).await?.is_some() {
+///         store.remove(key).await?;
+///     }
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusky_storage::StorageError> {
+/// let store = MemoryStorage::new();
+/// store.set("key", UploadRecord::new("https://tus.example/files/1")).await?;
+/// forget_finished(&store, "key").await?;
+/// assert_eq!(store.get("key").await?, None);
+/// # Ok(())
+/// # }
+/// ```
 #[async_trait]
 pub trait Storage: Send + Sync {
     /// The record stored under `key`, if any.
