@@ -1106,6 +1106,50 @@ async fn no_metadata_means_no_upload_metadata_header_at_all() {
     }
 }
 
+/// parity 24, for an upload given by URL: a 403 on PATCH fails at once (no HEAD, no second
+/// PATCH, no new upload) with the status and the body in the error. (For an upload the
+/// uploader created itself tusky starts over instead: see the report of this suite.)
+#[tokio::test]
+async fn a_403_on_patch_of_a_given_url_fails_at_once_with_status_and_body() {
+    let server = TusMockServer::start().await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(10);
+    let mut creator = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .creation_with_upload(false)
+        .build()
+        .unwrap();
+    let url = creator.create().await.unwrap();
+    Mock::given(method("PATCH"))
+        .respond_with(tus(403).set_body_string("quota exceeded for this account"))
+        .with_priority(1)
+        .mount(server.wiremock())
+        .await;
+    let before = server.received_requests().await.len();
+    let mut uploader = client
+        .uploader()
+        .reader(Cursor::new(bytes))
+        .url(url.as_str())
+        .retry_delay(5, MS)
+        .build()
+        .unwrap();
+    let error = uploader.upload().await.unwrap_err();
+    assert!(matches!(error, Error::Status { .. }), "{error:?}");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(403));
+    assert_eq!(error.body(), Some("quota exceeded for this account"));
+    assert!(error.to_string().contains("quota exceeded"), "{error}");
+    assert_eq!(error.context().unwrap().operation, Operation::Patch);
+    assert!(!error.is_retryable());
+    let requests = server.received_requests().await;
+    let id = url.path();
+    assert_eq!(
+        tus_sequence(&requests[before..]),
+        [format!("HEAD {id}"), format!("PATCH {id}")]
+    );
+    assert_eq!(server.uploads().len(), 1, "no new upload");
+}
+
 /// parity 25
 #[tokio::test]
 async fn a_500_on_patch_is_retried_after_a_head() {
