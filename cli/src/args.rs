@@ -309,7 +309,10 @@ mod tests {
 
     #[test]
     fn headers_and_metadata_parse() {
-        assert_eq!(parse_header("Authorization: Bearer a:b"), Ok(("Authorization".into(), "Bearer a:b".into())));
+        assert_eq!(
+            parse_header("Authorization: Bearer a:b"),
+            Ok(("Authorization".into(), "Bearer a:b".into()))
+        );
         assert!(parse_header("nocolon").is_err());
         assert!(parse_header(": x").is_err());
         assert_eq!(parse_metadata("a=b=c"), Ok(("a".into(), "b=c".into())));

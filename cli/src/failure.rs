@@ -50,7 +50,10 @@ pub struct Failure {
 impl Failure {
     /// A failure with this exit code and message.
     pub fn new(exit: Exit, message: impl Into<String>) -> Self {
-        Self { exit, message: message.into() }
+        Self {
+            exit,
+            message: message.into(),
+        }
     }
 
     /// A usage error (exit 2).
@@ -65,7 +68,10 @@ impl Failure {
 
     /// `what` failed with the library error `error`: the exit code follows the error's kind.
     pub fn tus(what: impl fmt::Display, error: &Error) -> Self {
-        Self::new(classify(error), format!("{what}: {}", one_line(&describe(error))))
+        Self::new(
+            classify(error),
+            format!("{what}: {}", one_line(&describe(error))),
+        )
     }
 }
 
@@ -87,8 +93,16 @@ pub fn classify(error: &Error) -> Exit {
                 Exit::Refused
             }
         }
-        Error::Transport { context, .. } if context.operation == tusky::error::Operation::Configure => Exit::Usage,
-        Error::Transport { source, .. } if matches!(source.kind(), tusky::transport::TransportErrorKind::Body) => Exit::LocalIo,
+        Error::Transport { context, .. }
+            if context.operation == tusky::error::Operation::Configure =>
+        {
+            Exit::Usage
+        }
+        Error::Transport { source, .. }
+            if matches!(source.kind(), tusky::transport::TransportErrorKind::Body) =>
+        {
+            Exit::LocalIo
+        }
         Error::Transport { .. } => Exit::Network,
         Error::Protocol { .. }
         | Error::UnsupportedVersion { .. }
@@ -131,7 +145,15 @@ mod tests {
 
     #[test]
     fn codes_are_distinct() {
-        let all = [Exit::Ok, Exit::Other, Exit::Usage, Exit::Refused, Exit::Network, Exit::LocalIo, Exit::Interrupted];
+        let all = [
+            Exit::Ok,
+            Exit::Other,
+            Exit::Usage,
+            Exit::Refused,
+            Exit::Network,
+            Exit::LocalIo,
+            Exit::Interrupted,
+        ];
         let mut codes: Vec<u8> = all.iter().map(|e| e.code()).collect();
         codes.sort_unstable();
         codes.dedup();

@@ -34,7 +34,13 @@ pub fn write_upload(
     let metadata: serde_json::Map<String, serde_json::Value> = upload
         .metadata
         .iter()
-        .map(|(k, v)| (k.clone(), v.clone().map_or(serde_json::Value::Null, serde_json::Value::String)))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.clone()
+                    .map_or(serde_json::Value::Null, serde_json::Value::String),
+            )
+        })
         .collect();
     let info = serde_json::json!({
         "id": upload.id,
@@ -62,7 +68,10 @@ pub fn remove_upload(dir: &Path, id: &str) -> std::io::Result<()> {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut tmp_name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     tmp_name.push(".tusky-tmp");
     let tmp = path.with_file_name(tmp_name);
     {

@@ -37,10 +37,18 @@ fn main() -> ExitCode {
         Err(error) => {
             // Help and --version go to stdout with 0; usage errors to stderr with 2.
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { Exit::Usage.code() } else { Exit::Ok.code() });
+            return ExitCode::from(if error.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                Exit::Ok.code()
+            });
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("tusky: error: starting the async runtime: {e}");
@@ -80,7 +88,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 /// a second one exits at once.
 async fn stop_on_signals(cancel: CancellationToken) {
     #[cfg(unix)]
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     loop {
         #[cfg(unix)]
         let signalled = async {

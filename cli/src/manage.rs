@@ -17,7 +17,9 @@ fn client(connection: &ConnectionArgs) -> Result<Client, Failure> {
     for (name, value) in &connection.headers {
         builder = builder.header(name, value);
     }
-    builder.build().map_err(|e| Failure::tus("setting up the client", &e))
+    builder
+        .build()
+        .map_err(|e| Failure::tus("setting up the client", &e))
 }
 
 fn open_store(args: &StoreArgs) -> Result<OpenStore, Failure> {
@@ -55,14 +57,20 @@ pub async fn status(args: StatusArgs) -> Result<(), Failure> {
         return Ok(());
     }
     println!("url       {}", status.url);
-    println!("offset    {} ({} bytes)", human(status.offset), status.offset);
+    println!(
+        "offset    {} ({} bytes)",
+        human(status.offset),
+        status.offset
+    );
     match status.length {
         Some(length) => println!("length    {} ({length} bytes)", human(length)),
         None => println!("length    not yet known (deferred)"),
     }
     let complete = match status.length {
         Some(length) if status.offset >= length => "yes".to_owned(),
-        Some(length) if length > 0 => format!("no ({:.1}%)", status.offset as f64 * 100.0 / length as f64),
+        Some(length) if length > 0 => {
+            format!("no ({:.1}%)", status.offset as f64 * 100.0 / length as f64)
+        }
         _ => "no".to_owned(),
     };
     println!("complete  {complete}");
@@ -84,7 +92,12 @@ fn status_json(status: &UploadStatus) -> serde_json::Value {
     let metadata: serde_json::Map<String, serde_json::Value> = status
         .metadata
         .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(String::from_utf8_lossy(v).into_owned())))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::Value::String(String::from_utf8_lossy(v).into_owned()),
+            )
+        })
         .collect();
     serde_json::json!({
         "url": status.url.as_str(),
@@ -97,7 +110,9 @@ fn status_json(status: &UploadStatus) -> serde_json::Value {
 }
 
 fn unix(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// `in 3h 12m`, `expired 5m ago`.
@@ -121,17 +136,27 @@ fn relative(unix_seconds: u64) -> String {
     }
 }
 
+/// One line of `tusky list`: file, size, expiry, server check, URL.
+type Row = (String, String, String, Option<String>, String);
+
 /// `tusky list`.
 pub async fn list(args: ListArgs) -> Result<(), Failure> {
     let store = open_store(&args.store)?;
     let records = store.list().await?;
-    let client = if args.check { Some(client(&args.connection)?) } else { None };
-    let mut rows = Vec::new();
+    let client = if args.check {
+        Some(client(&args.connection)?)
+    } else {
+        None
+    };
+    let mut rows: Vec<Row> = Vec::new();
     let mut json = Vec::new();
     for (key, record) in &records {
         let file = record.source.clone().unwrap_or_else(|| key.clone());
         let size = record.size.map(human).unwrap_or_else(|| "?".to_owned());
-        let expires = record.expires_unix.map(relative).unwrap_or_else(|| "-".to_owned());
+        let expires = record
+            .expires_unix
+            .map(relative)
+            .unwrap_or_else(|| "-".to_owned());
         let mut entry = serde_json::json!({
             "key": key,
             "file": record.source,
@@ -141,7 +166,7 @@ pub async fn list(args: ListArgs) -> Result<(), Failure> {
             "endpoint": record.endpoint,
         });
         let mut check = None;
-        if let Some(client) = &client {
+        if let Some(client) = client.as_ref().filter(|_| !record.url.is_empty()) {
             let (text, value) = match client.upload_status(&record.url).await {
                 Ok(status) => {
                     let text = match status.length {
@@ -156,7 +181,9 @@ pub async fn list(args: ListArgs) -> Result<(), Failure> {
                 }
                 Err(error) => {
                     let text = match error.status() {
-                        Some(status) if matches!(status.as_u16(), 404 | 410) => format!("gone ({status})"),
+                        Some(status) if matches!(status.as_u16(), 404 | 410) => {
+                            format!("gone ({status})")
+                        }
                         _ => format!("error: {}", one_line(&error.to_string())),
                     };
                     (text.clone(), serde_json::json!({ "error": text }))
@@ -166,7 +193,15 @@ pub async fn list(args: ListArgs) -> Result<(), Failure> {
             check = Some(text);
         }
         json.push(entry);
-        rows.push((file, size, expires, check, record.url.clone()));
+        let url = if record.url.is_empty() && !record.partial_urls.is_empty() {
+            format!(
+                "({} partial uploads, not yet joined)",
+                record.partial_urls.len()
+            )
+        } else {
+            record.url.clone()
+        };
+        rows.push((file, size, expires, check, url));
     }
     if args.json {
         println!("{}", serde_json::Value::Array(json));
@@ -177,9 +212,12 @@ pub async fn list(args: ListArgs) -> Result<(), Failure> {
         return Ok(());
     }
     if store.tuspy {
-        eprintln!("tusky: {} is a tuspy store: it keeps only keys and URLs", store.path.display());
+        eprintln!(
+            "tusky: {} is a tuspy store: it keeps only keys and URLs",
+            store.path.display()
+        );
     }
-    let width = |f: &dyn Fn(&(String, String, String, Option<String>, String)) -> usize, header: &str| {
+    let width = |f: &dyn Fn(&Row) -> usize, header: &str| {
         rows.iter().map(f).chain([header.len()]).max().unwrap_or(0)
     };
     let w_file = width(&|r| r.0.len(), "FILE");
@@ -187,13 +225,21 @@ pub async fn list(args: ListArgs) -> Result<(), Failure> {
     let w_exp = width(&|r| r.2.len(), "EXPIRES");
     let w_check = width(&|r| r.3.as_ref().map_or(0, String::len), "SERVER");
     if args.check {
-        println!("{:w_file$}  {:w_size$}  {:w_exp$}  {:w_check$}  URL", "FILE", "SIZE", "EXPIRES", "SERVER");
+        println!(
+            "{:w_file$}  {:w_size$}  {:w_exp$}  {:w_check$}  URL",
+            "FILE", "SIZE", "EXPIRES", "SERVER"
+        );
     } else {
-        println!("{:w_file$}  {:w_size$}  {:w_exp$}  URL", "FILE", "SIZE", "EXPIRES");
+        println!(
+            "{:w_file$}  {:w_size$}  {:w_exp$}  URL",
+            "FILE", "SIZE", "EXPIRES"
+        );
     }
     for (file, size, expires, check, url) in &rows {
         match check {
-            Some(check) => println!("{file:w_file$}  {size:w_size$}  {expires:w_exp$}  {check:w_check$}  {url}"),
+            Some(check) => println!(
+                "{file:w_file$}  {size:w_size$}  {expires:w_exp$}  {check:w_check$}  {url}"
+            ),
             None => println!("{file:w_file$}  {size:w_size$}  {expires:w_exp$}  {url}"),
         }
     }
@@ -205,12 +251,24 @@ pub async fn forget(args: ForgetArgs) -> Result<(), Failure> {
     let store = open_store(&args.store)?;
     let found = store.find(&Target::parse(&args.target)).await?;
     if found.is_empty() {
-        eprintln!("tusky: nothing is stored for {} in {}", args.target, store.path.display());
+        eprintln!(
+            "tusky: nothing is stored for {} in {}",
+            args.target,
+            store.path.display()
+        );
         return Ok(());
     }
     for (key, record) in &found {
-        store.storage.remove(key).await.map_err(|e| store.failure("writing", e))?;
-        eprintln!("tusky: forgot {} ({})", record.source.as_deref().unwrap_or(key), record.url);
+        store
+            .storage
+            .remove(key)
+            .await
+            .map_err(|e| store.failure("writing", e))?;
+        eprintln!(
+            "tusky: forgot {} ({})",
+            record.source.as_deref().unwrap_or(key),
+            record.url
+        );
     }
     Ok(())
 }
@@ -228,8 +286,16 @@ pub async fn delete(args: DeleteArgs) -> Result<(), Failure> {
     };
     if gone {
         if let Ok(store) = open_store(&args.store) {
-            for (key, _) in store.find(&Target::Url(url.clone())).await.unwrap_or_default() {
-                store.storage.remove(&key).await.map_err(|e| store.failure("writing", e))?;
+            for (key, _) in store
+                .find(&Target::Url(url.clone()))
+                .await
+                .unwrap_or_default()
+            {
+                store
+                    .storage
+                    .remove(&key)
+                    .await
+                    .map_err(|e| store.failure("writing", e))?;
             }
         }
     }

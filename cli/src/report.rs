@@ -65,7 +65,12 @@ impl Reporter {
             mode,
             bar,
             started: Instant::now(),
-            state: Mutex::new(LineState { last_line: None, position: 0, total: None, run_start_offset: None }),
+            state: Mutex::new(LineState {
+                last_line: None,
+                position: 0,
+                total: None,
+                run_start_offset: None,
+            }),
         }
     }
 
@@ -92,7 +97,12 @@ impl Reporter {
     /// Handles one uploader event.
     pub fn event(&self, event: &ProgressEvent) {
         match event {
-            ProgressEvent::Started { url, offset, total, resumed } => {
+            ProgressEvent::Started {
+                url,
+                offset,
+                total,
+                resumed,
+            } => {
                 {
                     let mut state = self.lock();
                     state.position = *offset;
@@ -100,8 +110,14 @@ impl Reporter {
                     state.run_start_offset.get_or_insert(*offset);
                 }
                 if *resumed {
-                    let of = total.map(|t| format!(" of {}", human(t))).unwrap_or_default();
-                    self.info(&format!("resuming at {}{of} ({url})", human(*offset)));
+                    let of = total
+                        .map(|t| format!(" of {}", human(t)))
+                        .unwrap_or_default();
+                    if *offset > 0 {
+                        self.info(&format!("resuming at {}{of} ({url})", human(*offset)));
+                    } else {
+                        self.info(&format!("resuming the stored upload{of} ({url})"));
+                    }
                 } else {
                     self.info(&format!("upload URL: {url}"));
                 }
@@ -116,7 +132,11 @@ impl Reporter {
             }
             ProgressEvent::BytesSent { sent, total } => self.position(*sent, *total),
             ProgressEvent::Acknowledged { offset, total } => self.position(*offset, *total),
-            ProgressEvent::RetryScheduled { error, attempt, delay } => {
+            ProgressEvent::RetryScheduled {
+                error,
+                attempt,
+                delay,
+            } => {
                 self.info(&format!(
                     "attempt {attempt} failed, retrying in {:.1} s: {}",
                     delay.as_secs_f64(),
@@ -124,7 +144,10 @@ impl Reporter {
                 ));
             }
             ProgressEvent::StartedOver { reason } => {
-                self.info(&format!("starting over: {}", crate::failure::one_line(reason)));
+                self.info(&format!(
+                    "starting over: {}",
+                    crate::failure::one_line(reason)
+                ));
             }
             ProgressEvent::Finished { total, .. } => {
                 self.position(*total, Some(*total));
@@ -137,7 +160,9 @@ impl Reporter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LineState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn position(&self, position: u64, total: Option<u64>) {
@@ -171,7 +196,9 @@ impl Reporter {
     }
 
     fn line(&self, state: &LineState) -> String {
-        let sent_this_run = state.position.saturating_sub(state.run_start_offset.unwrap_or(0));
+        let sent_this_run = state
+            .position
+            .saturating_sub(state.run_start_offset.unwrap_or(0));
         let speed = rate(sent_this_run, self.started.elapsed().as_secs_f64());
         match state.total {
             Some(total) if total > 0 => format!(

@@ -27,8 +27,12 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), Failu
         Some(dir) => dir.clone(),
         None => store::data_dir()?.join("served"),
     };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::local(format!("creating the upload directory {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Failure::local(format!(
+            "creating the upload directory {}: {e}",
+            dir.display()
+        ))
+    })?;
     let address = format!("127.0.0.1:{}", args.port);
     let listener = std::net::TcpListener::bind(&address)
         .map_err(|e| Failure::local(format!("listening on {address}: {e}")))?;
@@ -67,34 +71,63 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), Failu
         "tusky: stopped; {} completed upload(s) in {}{}",
         written.len(),
         dir.display(),
-        if unfinished > 0 { format!("; {unfinished} unfinished upload(s) were dropped") } else { String::new() }
+        if unfinished > 0 {
+            format!("; {unfinished} unfinished upload(s) were dropped")
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }
 
 /// Writes every newly completed upload and removes the files of terminated ones.
-fn persist(server: &TusMockServer, dir: &Path, written: &mut HashSet<String>) -> Result<(), Failure> {
+fn persist(
+    server: &TusMockServer,
+    dir: &Path,
+    written: &mut HashSet<String>,
+) -> Result<(), Failure> {
     for upload in server.uploads() {
         if upload.terminated {
             if written.remove(&upload.id) {
                 localdata::remove_upload(dir, &upload.id).map_err(|e| {
-                    Failure::local(format!("removing the terminated upload {} from {}: {e}", upload.id, dir.display()))
+                    Failure::local(format!(
+                        "removing the terminated upload {} from {}: {e}",
+                        upload.id,
+                        dir.display()
+                    ))
                 })?;
-                eprintln!("tusky: {} was terminated; its files were removed", upload.url);
+                eprintln!(
+                    "tusky: {} was terminated; its files were removed",
+                    upload.url
+                );
             }
             continue;
         }
-        if !upload.is_complete() || upload.concat == UploadConcat::Partial || written.contains(&upload.id) {
+        if !upload.is_complete()
+            || upload.concat == UploadConcat::Partial
+            || written.contains(&upload.id)
+        {
             continue;
         }
-        let Some(bytes) = server.upload_bytes(&upload.url) else { continue };
-        let path = localdata::write_upload(dir, &upload, &bytes, None)
-            .map_err(|e| Failure::local(format!("writing upload {} to {}: {e}", upload.id, dir.display())))?;
+        let Some(bytes) = server.upload_bytes(&upload.url) else {
+            continue;
+        };
+        let path = localdata::write_upload(dir, &upload, &bytes, None).map_err(|e| {
+            Failure::local(format!(
+                "writing upload {} to {}: {e}",
+                upload.id,
+                dir.display()
+            ))
+        })?;
         let name = upload.metadata_value("filename").unwrap_or("");
         eprintln!(
             "tusky: received {} {}-> {}",
             human(bytes.len() as u64),
-            if name.is_empty() { String::new() } else { format!("({name}) ") },
+            if name.is_empty() {
+                String::new()
+            } else {
+                format!("({name}) ")
+            },
             path.display()
         );
         written.insert(upload.id.clone());

@@ -11,7 +11,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let (number, unit) = trimmed.split_at(split);
     let unit = unit.trim();
     if number.is_empty() {
-        return Err(format!("{text:?} is not a size (e.g. 8MiB, 512KiB, 1048576)"));
+        return Err(format!(
+            "{text:?} is not a size (e.g. 8MiB, 512KiB, 1048576)"
+        ));
     }
     let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,

@@ -50,28 +50,46 @@ pub fn open(path: PathBuf) -> Result<OpenStore, Failure> {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => {
-            return Err(Failure::local(format!("reading the URL store {}: {e}", path.display())))
+            return Err(Failure::local(format!(
+                "reading the URL store {}: {e}",
+                path.display()
+            )))
         }
     };
-    let failed = |e: StorageError| Failure::local(format!("opening the URL store {}: {e}", path.display()));
+    let failed =
+        |e: StorageError| Failure::local(format!("opening the URL store {}: {e}", path.display()));
     if detect_tuspy_store(&bytes) {
         let store = TuspyFileStorage::open(&path).map_err(failed)?;
-        Ok(OpenStore { storage: Arc::new(store), path, tuspy: true })
+        Ok(OpenStore {
+            storage: Arc::new(store),
+            path,
+            tuspy: true,
+        })
     } else {
         let store = JsonFileStorage::open(&path).map_err(failed)?;
-        Ok(OpenStore { storage: Arc::new(store), path, tuspy: false })
+        Ok(OpenStore {
+            storage: Arc::new(store),
+            path,
+            tuspy: false,
+        })
     }
 }
 
 impl OpenStore {
     /// A store error as a failure (exit 5).
     pub fn failure(&self, what: &str, error: StorageError) -> Failure {
-        Failure::local(format!("{what} the URL store {}: {error}", self.path.display()))
+        Failure::local(format!(
+            "{what} the URL store {}: {error}",
+            self.path.display()
+        ))
     }
 
     /// Every record.
     pub async fn list(&self) -> Result<Vec<(String, UploadRecord)>, Failure> {
-        self.storage.list().await.map_err(|e| self.failure("reading", e))
+        self.storage
+            .list()
+            .await
+            .map_err(|e| self.failure("reading", e))
     }
 
     /// The records stored for `file` (by fingerprint) or `url`: `(key, record)` pairs.
@@ -79,14 +97,20 @@ impl OpenStore {
         match target {
             Target::File(path) => {
                 let key = fingerprint_file(path).await?;
-                let record = self.storage.get(&key).await.map_err(|e| self.failure("reading", e))?;
+                let record = self
+                    .storage
+                    .get(&key)
+                    .await
+                    .map_err(|e| self.failure("reading", e))?;
                 Ok(record.map(|r| (key, r)).into_iter().collect())
             }
             Target::Url(url) => Ok(self
                 .list()
                 .await?
                 .into_iter()
-                .filter(|(_, r)| same_url(&r.url, url))
+                .filter(|(_, r)| {
+                    same_url(&r.url, url) || r.partial_urls.iter().any(|p| same_url(p, url))
+                })
                 .collect()),
         }
     }
@@ -153,8 +177,9 @@ impl EndpointScoped {
     fn matches(&self, record: &UploadRecord) -> bool {
         match &record.endpoint {
             Some(endpoint) => same_url(endpoint, self.endpoint.as_str()),
-            None => url::Url::parse(&record.url)
-                .is_ok_and(|url| url.origin() == self.endpoint.origin()),
+            None => {
+                url::Url::parse(&record.url).is_ok_and(|url| url.origin() == self.endpoint.origin())
+            }
         }
     }
 }

@@ -44,12 +44,8 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
             ))
         })?)),
     };
-    if let Some(n) = args.parallel {
-        if n > 1 {
-            reporter.warn(&format!(
-                "--parallel {n}: parallel (concatenated) uploads are not supported by this version yet; uploading in one stream"
-            ));
-        }
+    if args.parallel.is_some_and(|n| n > 1) && args.file == "-" {
+        reporter.warn("--parallel needs a file: stdin is uploaded in one stream");
     }
     if args.connection.insecure {
         reporter.warn(
@@ -64,9 +60,15 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
         let meta = std::fs::metadata(&path)
             .map_err(|e| Failure::local(format!("reading {}: {e}", path.display())))?;
         if !meta.is_file() {
-            return Err(Failure::local(format!("reading {}: not a regular file", path.display())));
+            return Err(Failure::local(format!(
+                "reading {}: not a regular file",
+                path.display()
+            )));
         }
-        Input::File { path, size: meta.len() }
+        Input::File {
+            path,
+            size: meta.len(),
+        }
     };
 
     let mut metadata = args.metadata.clone();
@@ -97,7 +99,10 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
                     ));
                 }
             }
-            let server = TusMockServer::builder().record_requests(false).start().await;
+            let server = TusMockServer::builder()
+                .record_requests(false)
+                .start()
+                .await;
             reporter.info(&format!(
                 "no ENDPOINT given: this is a LOCAL upload to tusky's bundled tus server at {} (nothing leaves this machine)",
                 server.endpoint()
@@ -117,7 +122,9 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
     for (name, value) in &args.connection.headers {
         client = client.header(name, value);
     }
-    let client = client.build().map_err(|e| Failure::tus("setting up the client", &e))?;
+    let client = client
+        .build()
+        .map_err(|e| Failure::tus("setting up the client", &e))?;
     let endpoint_url = client
         .endpoint()
         .cloned()
@@ -128,7 +135,10 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
     let (storage, store_path): (Arc<dyn Storage>, Option<PathBuf>) = if resumable {
         let opened = store::open(store::store_path(args.store.store.as_deref())?)?;
         let path = opened.path.clone();
-        (Arc::new(EndpointScoped::new(opened.storage, endpoint_url.clone())), Some(path))
+        (
+            Arc::new(EndpointScoped::new(opened.storage, endpoint_url.clone())),
+            Some(path),
+        )
     } else {
         (Arc::new(MemoryStorage::new()), None)
     };
@@ -139,11 +149,14 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
         .retries(args.retries)
         .cancellation_token(cancel.clone())
         .storage(storage)
-        .resume(resumable);
+        .resume(resumable)
+        .parallel(args.parallel.unwrap_or(1) as usize);
     builder = match &input {
         Input::File { path, .. } => {
             let name = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-            builder.path(path.clone()).source_name(name.display().to_string())
+            builder
+                .path(path.clone())
+                .source_name(name.display().to_string())
         }
         Input::Stdin => builder.stream(tokio::io::stdin()).source_name("stdin"),
     };
@@ -157,7 +170,9 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
     };
     let progress = Arc::clone(&reporter);
     builder = builder.on_progress(move |event| progress.event(event));
-    let mut uploader = builder.build().map_err(|e| Failure::tus("setting up the upload", &e))?;
+    let mut uploader = builder
+        .build()
+        .map_err(|e| Failure::tus("setting up the upload", &e))?;
 
     let started = Instant::now();
     let result = uploader.upload().await;
@@ -166,7 +181,19 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
         Ok(summary) => summary,
         Err(error) => {
             reporter.abandon();
-            return Err(upload_failure(&error, &input, &endpoint, uploader.offset(), uploader.size(), store_path.as_deref(), local.is_some()));
+            let hint = resume_hint(
+                store_path.as_deref(),
+                local.is_some(),
+                uploader.url().is_some(),
+            );
+            return Err(upload_failure(
+                &error,
+                &input,
+                &endpoint,
+                uploader.offset(),
+                uploader.size(),
+                &hint,
+            ));
         }
     };
     reporter.finish();
@@ -176,7 +203,10 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
     let mut verified = None;
     if let Some((server, dir)) = &local {
         let bytes = server.upload_bytes(summary.url.as_str()).ok_or_else(|| {
-            Failure::new(Exit::Other, format!("the bundled server has no upload at {}", summary.url))
+            Failure::new(
+                Exit::Other,
+                format!("the bundled server has no upload at {}", summary.url),
+            )
         })?;
         let same = match &input {
             Input::File { path, .. } => same_as_file(path, &bytes).await?,
@@ -194,14 +224,24 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
         }
         verified = Some(true);
         let snapshot = server.upload(summary.url.as_str()).ok_or_else(|| {
-            Failure::new(Exit::Other, format!("the bundled server has no upload at {}", summary.url))
+            Failure::new(
+                Exit::Other,
+                format!("the bundled server has no upload at {}", summary.url),
+            )
         })?;
         let source = match &input {
-            Input::File { path, .. } => std::fs::canonicalize(path).ok().map(|p| p.display().to_string()),
+            Input::File { path, .. } => std::fs::canonicalize(path)
+                .ok()
+                .map(|p| p.display().to_string()),
             Input::Stdin => Some("stdin".to_owned()),
         };
-        let path = localdata::write_upload(dir, &snapshot, &bytes, source.as_deref())
-            .map_err(|e| Failure::local(format!("writing the LOCAL upload to {}: {e}", dir.display())))?;
+        let path =
+            localdata::write_upload(dir, &snapshot, &bytes, source.as_deref()).map_err(|e| {
+                Failure::local(format!(
+                    "writing the LOCAL upload to {}: {e}",
+                    dir.display()
+                ))
+            })?;
         let how = match &input {
             Input::File { .. } => "byte for byte",
             Input::Stdin => "by length (stdin cannot be read twice)",
@@ -211,7 +251,11 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
             human(total),
             input.describe()
         ));
-        reporter.info(&format!("the data is in {} (metadata in {}.json)", path.display(), path.display()));
+        reporter.info(&format!(
+            "the data is in {} (metadata in {}.json)",
+            path.display(),
+            path.display()
+        ));
         reporter.info("to upload to a real tus server: tusky upload FILE https://your.server/files/ (or run `tusky serve` and use its endpoint)");
         local_path = Some(path);
     } else {
@@ -250,6 +294,19 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
     Ok(())
 }
 
+/// What to tell the user about resuming after a failure.
+fn resume_hint(store: Option<&Path>, local: bool, created: bool) -> String {
+    match store {
+        Some(_) if !created => "nothing was created on the server yet".to_owned(),
+        Some(store) => format!(
+            "the upload URL is kept in {}: run the same command again to resume",
+            store.display()
+        ),
+        None if local => "a LOCAL upload cannot be resumed (the bundled server is gone)".to_owned(),
+        None => "this upload cannot be resumed (stdin or --no-resume)".to_owned(),
+    }
+}
+
 /// The failure for an upload error, with what to do next.
 fn upload_failure(
     error: &Error,
@@ -257,32 +314,32 @@ fn upload_failure(
     endpoint: &str,
     offset: u64,
     size: Option<u64>,
-    store: Option<&Path>,
-    local: bool,
+    hint: &str,
 ) -> Failure {
     let exit = classify(error);
-    let resume_hint = match store {
-        Some(store) => format!(
-            "the upload URL is kept in {}: run the same command again to resume",
-            store.display()
-        ),
-        None if local => "a LOCAL upload cannot be resumed (the bundled server is gone)".to_owned(),
-        None => "this upload cannot be resumed (stdin or --no-resume)".to_owned(),
-    };
     if exit == Exit::Interrupted {
-        let of = size.map(|s| format!(" of {}", human(s))).unwrap_or_default();
-        return Failure::new(exit, format!("interrupted at {}{of}; {resume_hint}", human(offset)));
+        let of = size
+            .map(|s| format!(" of {}", human(s)))
+            .unwrap_or_default();
+        return Failure::new(
+            exit,
+            format!("interrupted at {}{of}; {hint}", human(offset)),
+        );
     }
-    let mut failure = Failure::tus(format!("uploading {} to {endpoint}", input.describe()), error);
+    let mut failure = Failure::tus(
+        format!("uploading {} to {endpoint}", input.describe()),
+        error,
+    );
     if exit == Exit::Network {
-        failure.message.push_str(&format!(" ({resume_hint})"));
+        failure.message.push_str(&format!(" ({hint})"));
     }
     failure
 }
 
 /// Whether the file at `path` holds exactly `bytes`.
 async fn same_as_file(path: &Path, bytes: &[u8]) -> Result<bool, Failure> {
-    let failed = |e: std::io::Error| Failure::local(format!("reading {} to verify it: {e}", path.display()));
+    let failed =
+        |e: std::io::Error| Failure::local(format!("reading {} to verify it: {e}", path.display()));
     let mut file = tokio::fs::File::open(path).await.map_err(failed)?;
     let mut buf = vec![0u8; 1 << 20];
     let mut at = 0usize;

@@ -1,0 +1,11 @@
+//! Tests of the real `tusky` binary (`CARGO_BIN_EXE_tusky`) against a `TusMockServer` started
+//! in the test, in a sandboxed data directory. One test binary, so it links once.
+
+mod support;
+
+mod exit_codes;
+mod help;
+mod manage;
+mod pty;
+mod serve;
+mod upload;

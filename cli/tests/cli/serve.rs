@@ -1,0 +1,80 @@
+//! `tusky serve`: the bundled server on a port, writing completed uploads to a directory.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::support::{signal, wait_until, Output, Sandbox};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_takes_uploads_and_writes_them_to_the_directory() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.file("served.bin", 700 * 1024 + 1, 31);
+    let mut server = sandbox
+        .tusky(["serve", "--port", "0", "--dir", "uploads"])
+        .spawn()
+        .unwrap();
+    let stdout = server.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let endpoint = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the endpoint within 30 s")
+        .unwrap()
+        .expect("a first line");
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:") && endpoint.ends_with("/files/"),
+        "{endpoint}"
+    );
+
+    let out = sandbox
+        .run(["upload", "served.bin", &endpoint, "-c", "256KiB"])
+        .await;
+    out.expect_code(0);
+    let url = out.stdout.trim().to_owned();
+    let id = url.rsplit('/').next().unwrap().to_owned();
+    let stored = sandbox.path().join("uploads").join(&id);
+    let want = std::fs::read(&file).unwrap();
+    wait_until(
+        "the upload written to the directory",
+        Duration::from_secs(10),
+        || std::fs::read(&stored).is_ok_and(|b| b == want),
+    )
+    .await;
+    let info: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(sandbox.path().join("uploads").join(format!("{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(info["metadata"]["filename"], "served.bin");
+    assert_eq!(info["size"], 700 * 1024 + 1);
+
+    // status and delete against it; a terminated upload's files go away
+    sandbox.run(["status", &url]).await.expect_code(0);
+    sandbox.run(["delete", &url]).await.expect_code(0);
+    wait_until(
+        "the terminated upload's files removed",
+        Duration::from_secs(10),
+        || !stored.exists(),
+    )
+    .await;
+
+    signal(server.id().unwrap(), "INT");
+    let status = tokio::time::timeout(Duration::from_secs(10), server.wait())
+        .await
+        .expect("stops")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_on_a_taken_port_is_a_local_error() {
+    let sandbox = Sandbox::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out: Output = sandbox.run(["serve", "--port", &port, "--dir", "d"]).await;
+    out.expect_code(5);
+    assert!(
+        out.one_error_line().contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        out.stderr
+    );
+}

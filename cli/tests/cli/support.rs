@@ -1,0 +1,187 @@
+//! Helpers for the CLI tests: the real `tusky` binary in a sandboxed data directory, files of
+//! known bytes, and waiting for a mock server to reach a state.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+use tokio::process::Command;
+
+/// The binary under test.
+pub const TUSKY: &str = env!("CARGO_BIN_EXE_tusky");
+
+/// A temporary home for one test: `XDG_DATA_HOME` and `HOME` point inside it, so the default
+/// store and data directories never touch the real ones.
+pub struct Sandbox {
+    pub dir: TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `$XDG_DATA_HOME/tusky`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.path().join("data").join("tusky")
+    }
+
+    /// The default store file.
+    pub fn default_store(&self) -> PathBuf {
+        self.data_dir().join("uploads.json")
+    }
+
+    /// A file of `len` pseudo-random bytes (seeded by `seed`).
+    pub fn file(&self, name: &str, len: usize, seed: u64) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::write(&path, bytes(len, seed)).expect("write test file");
+        path
+    }
+
+    /// `tusky ARGS` with the sandbox's environment, stdin closed, stdout/stderr piped.
+    pub fn tusky<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = Command::new(TUSKY);
+        command
+            .args(args)
+            .env("XDG_DATA_HOME", self.path().join("data"))
+            .env("HOME", self.path())
+            .env_remove("RUST_LOG")
+            .current_dir(self.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Runs `tusky ARGS` to the end (at most 60 s).
+    pub async fn run<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let child = self.tusky(args).spawn().expect("spawn tusky");
+        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("tusky did not finish within 60 s")
+            .expect("wait for tusky");
+        Output::from(output)
+    }
+}
+
+/// What a finished `tusky` printed, and its exit code.
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<std::process::Output> for Output {
+    fn from(output: std::process::Output) -> Self {
+        Self {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Output {
+    /// Panics with everything printed unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "unexpected exit code; stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// The `tusky: error: ` lines of stderr.
+    pub fn error_lines(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with("tusky: error: "))
+            .collect()
+    }
+
+    /// Asserts the failure is reported as exactly one `tusky: error: ` line, with no panic or
+    /// Debug dump, and returns it.
+    #[track_caller]
+    pub fn one_error_line(&self) -> &str {
+        let lines = self.error_lines();
+        assert_eq!(
+            lines.len(),
+            1,
+            "want one error line, stderr:\n{}",
+            self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "panic in stderr:\n{}",
+            self.stderr
+        );
+        assert!(
+            !self.stderr.contains("Error {") && !self.stderr.contains("context: Context"),
+            "Debug dump in stderr:\n{}",
+            self.stderr
+        );
+        lines[0]
+    }
+}
+
+/// `len` pseudo-random bytes from `seed` (xorshift), the same every run.
+pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// Polls `condition` every 20 ms until it holds; panics after `timeout`.
+pub async fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Sends `signal` (e.g. "INT", "TERM") to a process with kill(1).
+pub fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid} failed");
+}
