@@ -1436,6 +1436,58 @@ async fn an_explicit_url_that_is_gone_is_a_clear_error_or_recreated_when_allowed
     assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
 }
 
+/// parity 26 with a store: the recreated upload (not the gone URL) is what gets recorded, and
+/// without permission to recreate nothing is recorded.
+#[tokio::test]
+async fn a_recreated_explicit_upload_is_recorded_in_the_store() {
+    let server = TusMockServer::start().await;
+    let stale = format!("{}gone", server.endpoint());
+    let bytes = data(20);
+    let key = md5_key(&bytes);
+    let client = Client::new(server.endpoint()).unwrap();
+
+    let store = Arc::new(MemoryStorage::new());
+    let mut refusing = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .url(&stale)
+        .storage(store.clone())
+        .build()
+        .unwrap();
+    assert_eq!(
+        refusing
+            .upload()
+            .await
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
+        Some(404)
+    );
+    assert!(store.list().await.unwrap().is_empty());
+
+    let mut uploader = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(8)
+        .url(&stale)
+        .recreate_if_gone(true)
+        .storage(store.clone())
+        .build()
+        .unwrap();
+    let partial = uploader.upload_until(8).await.unwrap();
+    assert_ne!(partial.url.as_str(), stale);
+    assert_eq!(
+        store.get(&key).await.unwrap().map(|r| r.url),
+        Some(partial.url.to_string())
+    );
+    let summary = uploader.upload().await.unwrap();
+    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+    assert!(
+        store.list().await.unwrap().is_empty(),
+        "removed once finished"
+    );
+}
+
 /// A one-shot tus server on a raw socket: answers the first request (an OPTIONS) with 204,
 /// closes the connection and stops listening. Returns the endpoint and the task's handle.
 async fn options_then_gone() -> (String, tokio::task::JoinHandle<()>) {
