@@ -37,7 +37,9 @@ pub struct Uploader<T: Transport, S: Storage, F: Fingerprint> {
 
 impl<T: Transport, S: Storage, F: Fingerprint> std::fmt::Debug for Uploader<T, S, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("blocking::Uploader").field(&self.inner).finish()
+        f.debug_tuple("blocking::Uploader")
+            .field(&self.inner)
+            .finish()
     }
 }
 
@@ -47,14 +49,18 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
     pub fn build_blocking(self) -> Result<Uploader<T, S, F>> {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(Error::Config(
-                "the blocking uploader cannot run inside an async runtime; use build() and .await".to_owned(),
+                "the blocking uploader cannot run inside an async runtime; use build() and .await"
+                    .to_owned(),
             ));
         }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::Config(format!("starting the blocking uploader's runtime: {e}")))?;
-        Ok(Uploader { inner: self.build()?, runtime })
+        Ok(Uploader {
+            inner: self.build()?,
+            runtime,
+        })
     }
 }
 
@@ -117,7 +123,10 @@ pub struct SyncReader<R> {
 impl<R: Read + Seek> SyncReader<R> {
     /// Wraps `inner`.
     pub fn new(inner: R) -> Self {
-        Self { inner, seek_result: None }
+        Self {
+            inner,
+            seek_result: None,
+        }
     }
 
     /// Gives back the reader.
@@ -127,7 +136,11 @@ impl<R: Read + Seek> SyncReader<R> {
 }
 
 impl<R: Read + Unpin> AsyncRead for SyncReader<R> {
-    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let n = self.inner.read(buf.initialize_unfilled())?;
         buf.advance(n);
         Poll::Ready(Ok(()))

@@ -52,7 +52,7 @@ pub struct Context {
     /// What was being done.
     pub operation: Operation,
     /// The URL the request went to.
-    pub url: Option<Url>,
+    pub url: Option<String>,
     /// The upload offset at the time.
     pub offset: Option<u64>,
 }
@@ -62,7 +62,7 @@ impl Context {
     pub fn new(operation: Operation, url: Option<&Url>, offset: Option<u64>) -> Self {
         Self {
             operation,
-            url: url.cloned(),
+            url: url.map(Url::to_string),
             offset,
         }
     }

@@ -213,9 +213,12 @@ impl Source {
                 pending.advance(start as usize);
                 *pending_offset = offset;
                 let want = usize::try_from(max_len).unwrap_or(usize::MAX);
-                while pending.len() < want && !*eof {
-                    pending.reserve((want - pending.len()).min(PIECE));
-                    let room = want - pending.len();
+                // One byte more than the chunk: if it is not there, this chunk ends the stream
+                // and its PATCH can declare the length.
+                let fill = want.saturating_add(1);
+                while pending.len() < fill && !*eof {
+                    pending.reserve((fill - pending.len()).min(PIECE));
+                    let room = fill - pending.len();
                     let read = (&mut *reader).take(room as u64).read_buf(pending).await?;
                     if read == 0 {
                         *eof = true;

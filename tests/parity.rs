@@ -1391,10 +1391,7 @@ async fn an_explicit_url_that_is_gone_is_a_clear_error_or_recreated_when_allowed
     assert_eq!(error.status().map(|s| s.as_u16()), Some(404), "{error:?}");
     let context = error.context().unwrap();
     assert_eq!(context.operation, Operation::Head);
-    assert_eq!(
-        context.url.as_ref().map(|u| u.as_str()),
-        Some(stale.as_str())
-    );
+    assert_eq!(context.url.as_deref(), Some(stale.as_str()));
     let text = error.to_string();
     assert!(text.contains(&stale) && text.contains("404"), "{text}");
     assert_eq!(
@@ -1541,10 +1538,7 @@ async fn connection_refused_on_post_is_a_transport_error_naming_the_url() {
         panic!("{error:?}")
     };
     assert_eq!(context.operation, Operation::Create);
-    assert_eq!(
-        context.url.as_ref().map(|u| u.as_str()),
-        Some(endpoint.as_str())
-    );
+    assert_eq!(context.url.as_deref(), Some(endpoint.as_str()));
     assert_eq!(source.kind(), TransportErrorKind::Connect, "{source}");
     assert_eq!(error.status(), None);
     assert_eq!(error.body(), None);
@@ -1602,9 +1596,9 @@ async fn deferred_length_for_every_chunk_size() {
 
         let requests = server.received_requests().await;
         let post = with_method(&requests, "POST")[0];
-        // The uploader reads one chunk ahead before the POST: only when the stream ended
-        // inside it (chunk 6 > 5 bytes) is the length known then.
-        let deferred = chunk <= 5;
+        // The uploader reads one chunk (plus one byte) ahead before the POST: when the stream
+        // ended inside that (chunk >= 5 on 5 bytes) the length is known then.
+        let deferred = chunk < 5;
         if deferred {
             assert_eq!(
                 header(post, "upload-defer-length").as_deref(),
@@ -1649,6 +1643,12 @@ async fn deferred_length_for_every_chunk_size() {
                 header(last, "upload-length").as_deref(),
                 Some("5"),
                 "chunk {chunk}: the last PATCH declares it"
+            );
+            // Strict reading: the PATCH whose bytes reach the end declares it, so no empty
+            // PATCH follows just to say the length.
+            assert!(
+                !last.body.is_empty(),
+                "chunk {chunk}: the length travels with the last bytes"
             );
         } else {
             assert!(
@@ -1970,5 +1970,38 @@ async fn a_stored_upload_of_another_length_is_not_continued() {
         server.request_count("PATCH"),
         0,
         "with creation-with-upload the POST carried all 12 bytes"
+    );
+}
+
+/// parity 24
+#[tokio::test]
+async fn a_403_on_patch_of_a_created_upload_fails_at_once() {
+    let server = TusMockServer::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(tus(403).set_body_string("quota exceeded for this account"))
+        .with_priority(1)
+        .mount(server.wiremock())
+        .await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let mut uploader = client
+        .uploader()
+        .reader(Cursor::new(data(10)))
+        .creation_with_upload(false)
+        .retry_delay(5, MS)
+        .build()
+        .unwrap();
+    let error = uploader.upload().await.unwrap_err();
+    assert!(matches!(error, Error::Status { .. }), "{error:?}");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(403));
+    assert_eq!(error.body(), Some("quota exceeded for this account"));
+    assert!(error.to_string().contains("quota exceeded"), "{error}");
+    assert!(!error.is_retryable());
+    let requests = server.received_requests().await;
+    assert_eq!(
+        tus_sequence(&requests)
+            .iter()
+            .map(|r| r.split(' ').next().unwrap())
+            .collect::<Vec<_>>(),
+        ["POST", "PATCH"]
     );
 }

@@ -85,7 +85,9 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         let capabilities = self.client.capabilities_of(&endpoint).await?;
         let with_upload = self.settings.creation_with_upload
             && capabilities.supports(Extension::CreationWithUpload);
-        let chunk_size = self.stop_at.map_or(self.chunk_size, |stop| self.chunk_size.min(stop));
+        let chunk_size = self
+            .stop_at
+            .map_or(self.chunk_size, |stop| self.chunk_size.min(stop));
         let source = self.source_mut()?;
         // A stream is read ahead by one chunk: if it ends within it, its length is known now.
         let first = if with_upload || !source.is_seekable() {

@@ -72,7 +72,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         let stored = stored.filter(|record| {
             let usable = !record.partial_urls.is_empty()
                 && record.size == Some(size)
-                && !record.expires_unix.is_some_and(|expires| expires <= now);
+                && record.expires_unix.is_none_or(|expires| expires > now);
             if !usable {
                 tracing::info!(url = %record.url, "the stored record is not a usable parallel upload; starting over");
             }

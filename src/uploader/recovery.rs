@@ -34,15 +34,19 @@ pub(crate) fn recovery(error: &Error, origin: Option<UrlOrigin>, recreate: bool)
         Error::Status {
             status, context, ..
         } => {
-            let gone = matches!(
-                *status,
-                StatusCode::NOT_FOUND | StatusCode::GONE | StatusCode::FORBIDDEN
-            );
-            let on_upload = matches!(
-                context.operation,
-                crate::error::Operation::Head | crate::error::Operation::Patch
-            );
-            if gone && on_upload && origin.is_some() {
+            // 404/410 mean the upload is gone, on HEAD or PATCH. 403 means gone only on HEAD
+            // (servers answer it for uploads they no longer hold); on a PATCH it is a refusal.
+            let gone = match context.operation {
+                crate::error::Operation::Head => matches!(
+                    *status,
+                    StatusCode::NOT_FOUND | StatusCode::GONE | StatusCode::FORBIDDEN
+                ),
+                crate::error::Operation::Patch => {
+                    matches!(*status, StatusCode::NOT_FOUND | StatusCode::GONE)
+                }
+                _ => false,
+            };
+            if gone && origin.is_some() {
                 return if recreate {
                     Recovery::StartOver(format!("the server answered {status} for the upload"))
                 } else {
@@ -117,6 +121,12 @@ mod tests {
             );
         }
         assert_eq!(recovery(&status(Create, 403), None, true), Recovery::Fail);
+        // parity 24: a 403 on PATCH is a refusal, not a gone upload.
+        assert_eq!(recovery(&status(Patch, 403), stored, true), Recovery::Fail);
+        assert!(matches!(
+            recovery(&status(Patch, 404), stored, true),
+            Recovery::StartOver(_)
+        ));
         assert_eq!(
             recovery(&status(Patch, 413), stored, true),
             Recovery::ShrinkChunk
