@@ -89,6 +89,14 @@
 //! [`TusMockServer::fail_patch`], [`TusMockServer::fail_request`] and
 //! [`TusMockServer::lock_uploads`].
 //!
+//! # A fault proxy for any server
+//!
+//! [`FaultProxy`] is a TCP proxy on 127.0.0.1 that can sit in front of this mock or of any
+//! real server: it cuts a connection after N bytes (once, on every connection, or on the n-th
+//! one, see [`Cut`]), throttles to a rate, delays, or drops every connection at once, while the
+//! test runs, and counts connections and bytes ([`ProxyStats`]). Unlike the `PATCH` faults
+//! above it breaks the transport itself, mid-body, the way a network does.
+//!
 //! # Limits
 //!
 //! wiremock reads whole request bodies before answering, so the server cannot take
@@ -101,6 +109,7 @@ mod builder;
 mod checksum;
 mod creation;
 mod extension;
+mod fault_proxy;
 mod faults;
 mod headers;
 mod metadata;
@@ -113,6 +122,7 @@ mod state;
 
 pub use builder::TusMockServerBuilder;
 pub use extension::Extension;
+pub use fault_proxy::{Cut, CutSchedule, Direction, FaultProxy, ProxyStats};
 pub use faults::{PatchAction, PatchContext, PatchHook};
 pub use server::{TusMockServer, STATEFUL_MOCK_PRIORITY};
 pub use snapshot::{UploadConcat, UploadSnapshot};
