@@ -164,3 +164,31 @@ fn the_blocking_uploader_works_without_a_runtime() {
     let inside = runtime.block_on(async { client.uploader().path(&path).build_blocking().err() });
     assert!(inside.is_some_and(|e| e.to_string().contains("inside an async runtime")));
 }
+
+#[tokio::test]
+async fn the_creation_post_carries_a_checksum_of_its_body() {
+    let server = TusMockServer::start().await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(5000);
+    let mut uploader = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(2000)
+        .checksum(tusky::ChecksumAlgorithm::Sha256)
+        .build()
+        .unwrap();
+    let summary = uploader.upload().await.unwrap();
+    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+    let posts = server.requests_by_method("POST").await;
+    let expected = tusky::ChecksumAlgorithm::Sha256.header_for(&bytes[..2000]);
+    assert_eq!(posts[0].body.len(), 2000);
+    assert_eq!(
+        posts[0]
+            .headers
+            .get("upload-checksum")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        expected
+    );
+}

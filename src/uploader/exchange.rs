@@ -88,31 +88,36 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         let chunk_size = self
             .stop_at
             .map_or(self.chunk_size, |stop| self.chunk_size.min(stop));
+        let checksum = if with_upload {
+            self.checksum_algorithm().await?
+        } else {
+            None
+        };
+        let too_large = |size: Option<u64>| match (capabilities.max_size, size) {
+            (Some(max_size), Some(size)) if size > max_size => Err(Error::TooLarge {
+                context: context.clone(),
+                size,
+                max_size,
+            }),
+            _ => Ok(()),
+        };
         let source = self.source_mut()?;
+        too_large(source.size())?;
         // A stream is read ahead by one chunk: if it ends within it, its length is known now.
         let first = if with_upload || !source.is_seekable() {
-            Some(
-                source
-                    .plan(0, chunk_size, None)
-                    .await
-                    .map_err(|e| Error::Source {
-                        context: context.clone(),
-                        source: e,
-                    })?,
-            )
+            let plan = source
+                .plan(0, chunk_size, checksum)
+                .await
+                .map_err(|e| Error::Source {
+                    context: context.clone(),
+                    source: e,
+                })?;
+            Some(plan)
         } else {
             None
         };
         let size = source.size();
-        if let (Some(max_size), Some(size)) = (capabilities.max_size, size) {
-            if size > max_size {
-                return Err(Error::TooLarge {
-                    context,
-                    size,
-                    max_size,
-                });
-            }
-        }
+        too_large(size)?;
         let mut headers = self.request_headers();
         match size {
             Some(size) => headers.insert(names::UPLOAD_LENGTH, header_value(size)),
@@ -135,6 +140,9 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 http::header::CONTENT_TYPE,
                 HeaderValue::from_static(names::OFFSET_OCTET_STREAM),
             );
+            if let Some(checksum) = first.as_ref().and_then(|plan| plan.checksum.as_ref()) {
+                headers.insert(names::UPLOAD_CHECKSUM, header_value(checksum));
+            }
         }
         let client = self.client.clone();
         let sent = Arc::new(AtomicU64::new(0));
