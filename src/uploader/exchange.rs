@@ -198,6 +198,8 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         }
         self.record().await?;
         if self.offset > 0 {
+            // `Started` (at 0) comes before the bytes the POST carried are acknowledged.
+            self.emit_started_at(0);
             self.acknowledge(0, self.offset);
         }
         Ok(())

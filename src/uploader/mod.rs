@@ -484,6 +484,11 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     }
 
     fn emit_started(&mut self) {
+        self.emit_started_at(self.offset);
+    }
+
+    /// Emits `Started` (once per upload URL) at `offset`.
+    fn emit_started_at(&mut self, offset: u64) {
         if self.started_emitted {
             return;
         }
@@ -492,7 +497,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             let total = self.size();
             self.emit(ProgressEvent::Started {
                 url,
-                offset: self.offset,
+                offset,
                 total,
                 resumed: self.resumed_from.is_some(),
             });

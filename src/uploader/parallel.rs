@@ -98,6 +98,14 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             partials.push(self.partial(&path, start, len, url, index, Arc::clone(&acknowledged)));
         }
         let resumed = stored.is_some();
+        // Before the partial uploads are created: their creation POSTs may carry (and report
+        // as acknowledged) their first bytes.
+        self.emit(ProgressEvent::Started {
+            url: endpoint.clone(),
+            offset: 0,
+            total: Some(size),
+            resumed,
+        });
         for partial in &mut partials {
             partial.create().await?;
         }
@@ -107,12 +115,6 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             .collect();
         self.save_parallel_record(&key, size, &partial_urls, &endpoint)
             .await?;
-        self.emit(ProgressEvent::Started {
-            url: endpoint.clone(),
-            offset: 0,
-            total: Some(size),
-            resumed,
-        });
         let summaries = try_join_all(partials.iter_mut().map(|partial| partial.upload())).await?;
         let resumed_from: u64 = summaries.iter().filter_map(|s| s.resumed_from).sum();
         let partial_urls: Vec<Url> = summaries.into_iter().map(|s| s.url).collect();

@@ -5,5 +5,6 @@
 mod attempts;
 mod cancellation;
 mod classification;
+mod progress;
 mod stall;
 mod support;
