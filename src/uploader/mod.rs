@@ -346,7 +346,8 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                         .recreate_if_gone
                         .unwrap_or(self.origin != Some(UrlOrigin::Explicit))
                         && self.can_start_over();
-                    match recovery(&error, self.origin, recreate) {
+                    let checksummed = matches!(self.checksum, Some(Some(_)));
+                    match recovery(&error, self.origin, recreate, checksummed) {
                         Recovery::Fail => return Err(error),
                         Recovery::StartOver(reason) => {
                             start_overs += 1;

@@ -28,8 +28,14 @@ pub(crate) enum UrlOrigin {
     Created,
 }
 
-/// Decides what `error` means. `recreate` is whether a gone upload may be started over.
-pub(crate) fn recovery(error: &Error, origin: Option<UrlOrigin>, recreate: bool) -> Recovery {
+/// Decides what `error` means. `recreate` is whether a gone upload may be started over;
+/// `checksummed` whether PATCHes carry `Upload-Checksum`.
+pub(crate) fn recovery(
+    error: &Error,
+    origin: Option<UrlOrigin>,
+    recreate: bool,
+    checksummed: bool,
+) -> Recovery {
     match error {
         Error::Status {
             status, context, ..
@@ -59,9 +65,11 @@ pub(crate) fn recovery(error: &Error, origin: Option<UrlOrigin>, recreate: bool)
                 return Recovery::ShrinkChunk;
             }
             // 400 on a PATCH that carried a checksum: the algorithm was refused; resend (bounded).
+            // Without a checksum a 400 is a malformed request, like any other 4xx: fail at once.
             if error.is_retryable()
                 || (*status == StatusCode::BAD_REQUEST
-                    && context.operation == crate::error::Operation::Patch)
+                    && context.operation == crate::error::Operation::Patch
+                    && checksummed)
             {
                 Recovery::Resync
             } else {
@@ -95,14 +103,14 @@ mod tests {
         let stored = Some(UrlOrigin::Stored);
         for code in [500, 502, 503, 423, 409, 460] {
             assert_eq!(
-                recovery(&status(Patch, code), stored, true),
+                recovery(&status(Patch, code), stored, true, false),
                 Recovery::Resync,
                 "{code}"
             );
         }
         for code in [401, 422, 415] {
             assert_eq!(
-                recovery(&status(Patch, code), stored, true),
+                recovery(&status(Patch, code), stored, true, false),
                 Recovery::Fail,
                 "{code}"
             );
@@ -110,26 +118,41 @@ mod tests {
         for code in [404, 410, 403] {
             assert!(
                 matches!(
-                    recovery(&status(Head, code), stored, true),
+                    recovery(&status(Head, code), stored, true, false),
                     Recovery::StartOver(_)
                 ),
                 "{code}"
             );
             assert_eq!(
-                recovery(&status(Head, code), Some(UrlOrigin::Explicit), false),
+                recovery(&status(Head, code), Some(UrlOrigin::Explicit), false, false),
                 Recovery::Fail
             );
         }
-        assert_eq!(recovery(&status(Create, 403), None, true), Recovery::Fail);
+        assert_eq!(
+            recovery(&status(Create, 403), None, true, false),
+            Recovery::Fail
+        );
         // parity 24: a 403 on PATCH is a refusal, not a gone upload.
-        assert_eq!(recovery(&status(Patch, 403), stored, true), Recovery::Fail);
+        assert_eq!(
+            recovery(&status(Patch, 403), stored, true, false),
+            Recovery::Fail
+        );
         assert!(matches!(
-            recovery(&status(Patch, 404), stored, true),
+            recovery(&status(Patch, 404), stored, true, false),
             Recovery::StartOver(_)
         ));
         assert_eq!(
-            recovery(&status(Patch, 413), stored, true),
+            recovery(&status(Patch, 413), stored, true, false),
             Recovery::ShrinkChunk
+        );
+        // 400 on a PATCH: a refused checksum algorithm (resend) only when one was sent.
+        assert_eq!(
+            recovery(&status(Patch, 400), stored, true, true),
+            Recovery::Resync
+        );
+        assert_eq!(
+            recovery(&status(Patch, 400), stored, true, false),
+            Recovery::Fail
         );
     }
 }

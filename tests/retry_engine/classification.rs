@@ -556,10 +556,12 @@ async fn starting_over_is_bounded() {
 }
 
 /// Other 4xx: the request was understood and refused; repeating it cannot help. (A 403 on a
-/// PATCH is a refusal too; only on HEAD does it mean the upload is gone.)
+/// PATCH is a refusal too; only on HEAD does it mean the upload is gone. A 400 on a PATCH
+/// without a checksum is a malformed request: only with `Upload-Checksum` can it mean "unknown
+/// algorithm", which is resent.)
 #[tokio::test]
 async fn other_client_errors_fail_at_once_with_the_status_and_the_body() {
-    for status in [401u16, 403, 405, 415, 422] {
+    for status in [400u16, 401, 403, 405, 415, 422] {
         let server = TusMockServer::start().await;
         server.fail_patch(1, status);
         let tap = Tap::reqwest();
@@ -624,4 +626,30 @@ async fn a_5xx_on_the_creation_post_is_retried_and_a_4xx_is_not() {
     assert_eq!(error.status(), Some(http::StatusCode::FORBIDDEN));
     assert_eq!(server.request_count("POST"), 1);
     assert!(server.uploads().is_empty());
+}
+
+/// A 400 on a PATCH that carried `Upload-Checksum` is the checksum extension's answer to an
+/// algorithm the server does not take: the chunk is resent (bounded by the policy).
+#[tokio::test]
+async fn a_400_on_a_checksummed_patch_is_resent() {
+    let server = TusMockServer::start().await;
+    server.fail_patch(2, 400);
+    let tap = Tap::reqwest();
+    let bytes = data(SIZE);
+    let mut uploader = tap
+        .client(&server.endpoint())
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(CHUNK)
+        .creation_with_upload(false)
+        .checksum(ChecksumAlgorithm::Sha256)
+        .retry_delay(2, MS)
+        .build()
+        .unwrap();
+    let summary = uploader.upload().await.unwrap();
+    assert_eq!(stored(&server, &summary.url), bytes);
+    let log = tap.log();
+    let failed = nth(&log, &Method::PATCH, 2);
+    assert_eq!(log[failed].status(), Some(400));
+    assert_eq!(assert_resynced(&log, failed), CHUNK);
 }
