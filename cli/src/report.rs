@@ -181,6 +181,11 @@ impl Reporter {
         }
         let line = {
             let mut state = self.lock();
+            if state.run_start_offset.is_none() {
+                // Not started yet (the first chunk rides on the creation POST): the first
+                // line comes after "upload URL".
+                return;
+            }
             state.position = position;
             if total.is_some() {
                 state.total = total;
