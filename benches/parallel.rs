@@ -1,0 +1,81 @@
+//! Parallel upload (concatenation) against a single upload: a 64 MiB file to the mock server,
+//! every PATCH answered 20 ms late (network latency). `parallel(4)` overlaps those waits.
+//!
+//! `cargo bench --all-features --bench parallel`
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use tusky::Client;
+use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
+
+const SIZE: usize = 64 * 1024 * 1024;
+/// 2 MiB: 32 PATCH bodies for a single upload, 8 per partial with `parallel(4)`.
+const CHUNK: u64 = 2 * 1024 * 1024;
+const LATENCY: Duration = Duration::from_millis(20);
+
+fn data(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
+        .collect()
+}
+
+/// Forgets the previous iteration's uploads (they are held in memory) and adds the latency.
+async fn fresh(server: &TusMockServer) {
+    server.reset().await;
+    server.set_patch_hook(|_: &PatchContext| PatchAction::Delay(LATENCY));
+}
+
+fn parallel(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(TusMockServer::builder().record_requests(false).start());
+    let client = Client::new(server.endpoint()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("64MiB.bin");
+    std::fs::write(&path, data(SIZE)).unwrap();
+
+    let mut group = c.benchmark_group("upload_64MiB_20ms_per_patch");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(9))
+        .throughput(Throughput::Bytes(SIZE as u64));
+    for parts in [1usize, 4] {
+        let name = if parts == 1 {
+            "single".to_owned()
+        } else {
+            format!("parallel({parts})")
+        };
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter_custom(|iters| {
+                let (server, client, path) = (&server, &client, &path);
+                async move {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        fresh(server).await;
+                        let mut uploader = client
+                            .uploader()
+                            .path(path)
+                            .chunk_size(CHUNK)
+                            .parallel(parts)
+                            .build()
+                            .unwrap();
+                        let start = Instant::now();
+                        let summary = uploader.upload().await.unwrap();
+                        total += start.elapsed();
+                        assert_eq!(summary.offset, SIZE as u64);
+                    }
+                    total
+                }
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parallel);
+criterion_main!(benches);
