@@ -133,6 +133,11 @@ pub struct ProxyStats {
 /// Dropping the proxy stops it and closes every connection through it. It runs on the tokio
 /// runtime that started it.
 ///
+/// In front of a [`TusMockServer`](crate::TusMockServer), a request cut mid-body never reaches
+/// the mock (wiremock reads whole bodies first) and stores nothing; wiremock's connection task
+/// then prints a panic message ("Failed to read request body"), which is harmless: the server
+/// goes on serving.
+///
 /// ```
 /// # #[tokio::main] async fn main() -> std::io::Result<()> {
 /// use tusky_mock_server::{Cut, Direction, FaultProxy, TusMockServer};
