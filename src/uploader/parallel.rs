@@ -55,6 +55,15 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             tracing::info!(%endpoint, "the server does not advertise concatenation; uploading in one stream");
             return Ok(None);
         }
+        // Each partial is under the limit, but the final upload is the whole file: check it
+        // before anything is created or sent.
+        if let Some(max_size) = capabilities.max_size.filter(|max| size > *max) {
+            return Err(Error::TooLarge {
+                context: Context::new(Operation::Create, Some(&endpoint), Some(0)),
+                size,
+                max_size,
+            });
+        }
         if size < self.settings.parallel as u64 {
             tracing::info!(
                 size,

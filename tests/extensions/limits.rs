@@ -52,6 +52,37 @@ async fn over_tus_max_size_fails_before_any_post() {
     assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
 }
 
+/// Regression: `parallel(n)` creates partial uploads that are each under the limit, and used
+/// to upload the whole file before the final POST met the 413.
+#[tokio::test]
+async fn over_tus_max_size_fails_before_any_post_in_parallel_too() {
+    let server = TusMockServer::builder().max_size(10_000).start().await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let (_dir, path) = temp_file(&data(20_000));
+    let mut uploader = client
+        .uploader()
+        .path(&path)
+        .parallel(4)
+        .chunk_size(1_000)
+        .build()
+        .unwrap();
+    let error = uploader.upload().await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::TooLarge {
+                size: 20_000,
+                max_size: 10_000,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(posts(&server).await.is_empty(), "no POST was sent");
+    assert!(patches(&server).await.is_empty());
+    assert!(server.uploads().is_empty());
+}
+
 /// The server refuses PATCH bodies over 3000 bytes with 413: tusky halves its chunks until
 /// they pass, and the upload completes.
 #[tokio::test]
