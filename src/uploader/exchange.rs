@@ -146,7 +146,16 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         }
         let client = self.client.clone();
         let sent = Arc::new(AtomicU64::new(0));
-        let (response, read_error) = {
+        // Watched for stalls like a PATCH (it may carry the first chunk); no `BytesSent` events,
+        // which would come before `Started`.
+        let watch = watchdog(
+            Arc::clone(&sent),
+            0,
+            size,
+            self.settings.stall_timeout,
+            None,
+        );
+        let exchange = {
             let context = context.clone();
             let endpoint = endpoint.clone();
             self.source_mut()?
@@ -155,7 +164,10 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                         .send(&context, Method::POST, &endpoint, headers, body)
                         .await
                 })
-                .await
+        };
+        let (response, read_error) = tokio::select! {
+            outcome = exchange => outcome,
+            stalled = watch => return Err(Error::Transport { context, source: stalled }),
         };
         if let Some(source) = read_error {
             return Err(Error::Source { context, source });
@@ -212,16 +224,30 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             .clone()
             .ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
         let context = self.context(Operation::Head);
-        let response = self
-            .client
-            .send(
-                &context,
-                Method::HEAD,
-                &url,
-                self.request_headers(),
-                Body::Empty,
-            )
-            .await?;
+        let head = self.client.send(
+            &context,
+            Method::HEAD,
+            &url,
+            self.request_headers(),
+            Body::Empty,
+        );
+        // A HEAD has no body to make progress with: no answer within the stall timeout is a
+        // stall.
+        let response = match self.settings.stall_timeout {
+            Some(stall) => match tokio::time::timeout(stall, head).await {
+                Ok(response) => response?,
+                Err(_) => {
+                    return Err(Error::Transport {
+                        context,
+                        source: TransportError::new(
+                            TransportErrorKind::Timeout,
+                            format!("stalled: no answer for {stall:?}"),
+                        ),
+                    })
+                }
+            },
+            None => head.await?,
+        };
         if !matches!(response.status, StatusCode::OK | StatusCode::NO_CONTENT) {
             return Err(status_error(context, &response));
         }

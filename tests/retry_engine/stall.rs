@@ -142,3 +142,74 @@ async fn a_slow_but_moving_upload_is_not_a_stall() {
         .iter()
         .any(|e| matches!(e, ProgressEvent::BytesSent { .. })));
 }
+
+/// A HEAD (after a failed PATCH) that gets no answer is a stall too: with no body to make
+/// progress with, the stall timeout bounds the wait for its answer.
+#[tokio::test]
+async fn a_head_that_gets_no_answer_is_given_up_on() {
+    let server = TusMockServer::start().await;
+    server.fail_patch(2, 500);
+    server.delay_request("HEAD", 1, Duration::from_secs(10));
+    let tap = Tap::reqwest();
+    let bytes = data(10_000);
+    let mut uploader = tap
+        .client(&server.endpoint())
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(CHUNK)
+        .creation_with_upload(false)
+        .stall_timeout(Some(STALL))
+        .retry_delay(2, MS)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let summary = tokio::time::timeout(Duration::from_secs(5), uploader.upload())
+        .await
+        .unwrap_or_else(|_| panic!("the upload hung:\n{}", tap.transcript()))
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(stored(&server, &summary.url), bytes);
+    let log = tap.log();
+    let stalled = nth(&log, &Method::HEAD, 1);
+    assert_eq!(log[stalled].outcome, Outcome::Pending);
+    assert_eq!(assert_resynced(&log, stalled), CHUNK);
+}
+
+/// The creation POST carries the first chunk (creation-with-upload): it is watched for stalls
+/// like a PATCH.
+#[tokio::test]
+async fn a_creation_post_that_stalls_is_given_up_on() {
+    use tusky_mock_server::wiremock::matchers::method;
+    use tusky_mock_server::wiremock::{Mock, ResponseTemplate};
+    let server = TusMockServer::start().await;
+    // The first POST is taken and never answered in time; nothing is created.
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(408).set_delay(Duration::from_secs(10)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server.wiremock())
+        .await;
+    let tap = Tap::reqwest();
+    let bytes = data(10_000);
+    let mut uploader = tap
+        .client(&server.endpoint())
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(CHUNK)
+        .stall_timeout(Some(STALL))
+        .retry_delay(2, MS)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let summary = tokio::time::timeout(Duration::from_secs(5), uploader.upload())
+        .await
+        .unwrap_or_else(|_| panic!("the upload hung:\n{}", tap.transcript()))
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(stored(&server, &summary.url), bytes);
+    let posts = tap.of(&Method::POST);
+    assert_eq!(posts.len(), 2, "{}", tap.transcript());
+    assert_eq!(posts[0].outcome, Outcome::Pending);
+    assert_eq!(posts[0].body_len, CHUNK);
+    assert_eq!(server.uploads().len(), 1);
+}
