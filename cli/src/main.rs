@@ -13,6 +13,22 @@
 //! `tusky --help` and `tusky <command> --help` list every option, examples and the exit codes.
 #![warn(missing_docs)]
 
+/// `println!` that ignores a closed stdout (`tusky ... | head -c0`) instead of panicking.
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that ignores a closed stderr instead of panicking.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod args;
 mod failure;
 mod localdata;

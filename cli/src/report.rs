@@ -39,6 +39,7 @@ impl Mode {
 
 struct LineState {
     last_line: Option<Instant>,
+    last_printed: Option<u64>,
     position: u64,
     total: Option<u64>,
     run_start_offset: Option<u64>,
@@ -67,6 +68,7 @@ impl Reporter {
             started: Instant::now(),
             state: Mutex::new(LineState {
                 last_line: None,
+                last_printed: None,
                 position: 0,
                 total: None,
                 run_start_offset: None,
@@ -195,6 +197,7 @@ impl Reporter {
                 return;
             }
             state.last_line = Some(Instant::now());
+            state.last_printed = Some(position);
             self.line(&state)
         };
         self.info(&line);
@@ -221,7 +224,13 @@ impl Reporter {
         if let Some(bar) = &self.bar {
             bar.finish();
         } else if self.mode == Mode::Lines {
-            let line = self.line(&self.lock());
+            let line = {
+                let state = self.lock();
+                if state.last_printed == Some(state.position) {
+                    return;
+                }
+                self.line(&state)
+            };
             self.info(&line);
         }
     }

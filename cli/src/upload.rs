@@ -1,10 +1,13 @@
 //! `tusky upload`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use tokio::io::AsyncReadExt;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tusky::mock::TusMockServer;
 use tusky::storage::{MemoryStorage, Storage};
 use tusky::{CancellationToken, ChecksumAlgorithm, Client, Error};
@@ -31,8 +34,22 @@ impl Input {
     }
 }
 
-/// Runs `tusky upload`; `cancel` is cancelled on Ctrl-C/SIGTERM.
+/// Runs `tusky upload`; `cancel` is cancelled on Ctrl-C/SIGTERM. With `--json`, a failure
+/// is also reported on stdout as `{"error": "...", "exit_code": N}`.
 pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failure> {
+    let json = args.json;
+    let result = upload(args, cancel).await;
+    if let (true, Err(failure)) = (json, &result) {
+        let object = serde_json::json!({
+            "error": failure.to_string(),
+            "exit_code": failure.exit.code(),
+        });
+        println!("{object}");
+    }
+    result
+}
+
+async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failure> {
     let reporter = Arc::new(Reporter::new(Mode::detect(args.json)));
 
     let checksum = match args.checksum.as_deref() {
@@ -143,6 +160,8 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
         (Arc::new(MemoryStorage::new()), None)
     };
 
+    // SHA-256 of what was read from stdin, to verify a LOCAL upload of stdin.
+    let stdin_digest = Arc::new(Mutex::new(Sha256::new()));
     let mut builder = client
         .uploader()
         .chunk_size(args.chunk_size)
@@ -158,7 +177,9 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
                 .path(path.clone())
                 .source_name(name.display().to_string())
         }
-        Input::Stdin => builder.stream(tokio::io::stdin()).source_name("stdin"),
+        Input::Stdin => builder
+            .stream(Hashing::new(tokio::io::stdin(), Arc::clone(&stdin_digest)))
+            .source_name("stdin"),
     };
     for (key, value) in &metadata {
         builder = builder.metadata(key, value);
@@ -210,7 +231,11 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
         })?;
         let same = match &input {
             Input::File { path, .. } => same_as_file(path, &bytes).await?,
-            Input::Stdin => bytes.len() as u64 == total,
+            Input::Stdin => {
+                let read =
+                    std::mem::take(&mut *stdin_digest.lock().unwrap_or_else(|p| p.into_inner()));
+                bytes.len() as u64 == total && read.finalize() == Sha256::digest(&bytes)
+            }
         };
         if !same {
             return Err(Failure::new(
@@ -244,7 +269,7 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
             })?;
         let how = match &input {
             Input::File { .. } => "byte for byte",
-            Input::Stdin => "by length (stdin cannot be read twice)",
+            Input::Stdin => "by SHA-256 of what was read from stdin",
         };
         reporter.info(&format!(
             "LOCAL upload done: the bundled server received all {} of {} and it matches {how}.",
@@ -352,5 +377,35 @@ async fn same_as_file(path: &Path, bytes: &[u8]) -> Result<bool, Failure> {
             return Ok(false);
         }
         at += n;
+    }
+}
+
+/// A reader that feeds everything read through it to a SHA-256.
+struct Hashing<R> {
+    inner: R,
+    digest: Arc<Mutex<Sha256>>,
+}
+
+impl<R> Hashing<R> {
+    fn new(inner: R, digest: Arc<Mutex<Sha256>>) -> Self {
+        Self { inner, digest }
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Hashing<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = &result {
+            self.digest
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .update(&buf.filled()[before..]);
+        }
+        result
     }
 }

@@ -194,3 +194,36 @@ async fn local_io_errors_exit_5() {
     out.expect_code(5);
     out.one_error_line();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_json_a_failure_is_a_json_object_too() {
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .run([
+            "upload",
+            "missing.bin",
+            "http://127.0.0.1:9/files/",
+            "--json",
+        ])
+        .await;
+    out.expect_code(5);
+    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).expect("stdout is JSON");
+    assert_eq!(json["exit_code"], 5);
+    assert!(json["error"].as_str().unwrap().contains("missing.bin"));
+    out.one_error_line();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_stdout_is_not_a_panic() {
+    let sandbox = Sandbox::new();
+    let server = TusMockServer::start().await;
+    sandbox.file("f.bin", 1000, 7);
+    let mut child = sandbox
+        .tusky(["upload", "f.bin", &server.endpoint()])
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = crate::support::Output::from(child.wait_with_output().await.unwrap());
+    out.expect_code(0);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}

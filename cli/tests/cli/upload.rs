@@ -541,3 +541,32 @@ async fn no_resume_starts_over() {
     assert!(json["resumed_from"].is_null());
     assert_eq!(server.uploads().len(), 2, "a new upload");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stdin_without_an_endpoint_is_a_verified_local_upload() {
+    let sandbox = Sandbox::new();
+    let data = bytes(200_000, 12);
+    let mut child = sandbox
+        .tusky(["upload", "-", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = {
+        let data = data.clone();
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            stdin.write_all(&data).await.unwrap();
+        })
+    };
+    let out = crate::support::Output::from(child.wait_with_output().await.unwrap());
+    writer.await.unwrap();
+    out.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(json["local"], true);
+    assert_eq!(json["verified"], true);
+    assert_eq!(
+        std::fs::read(json["local_path"].as_str().unwrap()).unwrap(),
+        data
+    );
+}
