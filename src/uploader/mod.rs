@@ -109,6 +109,9 @@ pub struct Uploader<
     started_emitted: bool,
     /// Where the current `upload_until` stops (bounds the data a creation POST carries).
     stop_at: Option<u64>,
+    /// The partial uploads of a parallel upload, once created (until the final POST, they
+    /// are what exists on the server).
+    partial_urls: Vec<Url>,
 }
 
 impl<T: Transport, S: Storage, F: Fingerprint> std::fmt::Debug for Uploader<T, S, F> {
@@ -170,6 +173,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             expires: None,
             started_emitted: false,
             stop_at: None,
+            partial_urls: Vec::new(),
         }
     }
 
@@ -248,14 +252,29 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         Ok(self.offset)
     }
 
-    /// Terminates the upload on the server (DELETE) and removes its stored record.
+    /// Terminates the upload on the server (DELETE) and removes its stored record. A parallel
+    /// upload stopped before its final POST has its partial uploads deleted instead.
     pub async fn terminate(&mut self) -> Result<()> {
-        let Some(url) = self.url.clone() else {
+        if let Some(url) = self.url.clone() {
+            self.terminate_url(&url).await?;
+        } else if !self.partial_urls.is_empty() {
+            // A parallel upload stopped before its final POST: delete its partial uploads
+            // (one that is already gone needs no deleting).
+            for url in self.partial_urls.clone() {
+                match self.terminate_url(&url).await {
+                    Err(error)
+                        if error.status().is_some_and(|s| {
+                            s == http::StatusCode::NOT_FOUND || s == http::StatusCode::GONE
+                        }) => {}
+                    result => result?,
+                }
+            }
+            self.partial_urls.clear();
+        } else {
             return Err(Error::Config(
                 "the upload has no URL to terminate".to_owned(),
             ));
-        };
-        self.terminate_url(&url).await?;
+        }
         self.forget().await?;
         Ok(())
     }

@@ -124,6 +124,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             .collect();
         self.save_parallel_record(&key, size, &partial_urls, &endpoint)
             .await?;
+        self.partial_urls = partials.iter().filter_map(|p| p.url().cloned()).collect();
         let summaries = try_join_all(partials.iter_mut().map(|partial| partial.upload())).await?;
         let resumed_from: u64 = summaries.iter().filter_map(|s| s.resumed_from).sum();
         let partial_urls: Vec<Url> = summaries.into_iter().map(|s| s.url).collect();

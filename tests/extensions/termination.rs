@@ -117,3 +117,47 @@ async fn a_server_without_termination_refuses_clearly() {
     assert!(error.to_string().contains("DELETE"), "{error}");
     assert!(!server.upload(&url).unwrap().terminated);
 }
+
+/// Regression: a parallel upload cancelled before its final POST has no upload URL, only
+/// partial uploads; `terminate()` used to fail with "no URL to terminate", leaving them and
+/// the stored record behind. It now deletes every partial upload and the record.
+#[tokio::test]
+async fn cancel_then_terminate_a_parallel_upload_deletes_its_partials() {
+    let server = TusMockServer::start().await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let (_dir, path) = crate::support::temp_file(&data(400_000));
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    let mut uploader = client
+        .uploader()
+        .path(&path)
+        .parallel(4)
+        .chunk_size(10_000)
+        .storage(Arc::clone(&store))
+        .cancellation_token(token)
+        .on_progress(move |event| {
+            if let ProgressEvent::Acknowledged { offset, .. } = event {
+                if *offset >= 150_000 {
+                    cancel.cancel();
+                }
+            }
+        })
+        .build()
+        .unwrap();
+    let error = uploader.upload().await.unwrap_err();
+    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
+    assert_eq!(store.list().await.unwrap().len(), 1);
+    let partials = server.uploads();
+    assert_eq!(partials.len(), 4);
+
+    uploader.terminate().await.unwrap();
+
+    let deletes = server.requests_by_method("DELETE").await;
+    assert_eq!(deletes.len(), 4);
+    for partial in &partials {
+        assert!(deletes.iter().any(|d| is_for(d, &partial.url)));
+        assert_gone(&client, &server, &partial.url).await;
+    }
+    assert!(store.list().await.unwrap().is_empty(), "record removed");
+}
