@@ -160,6 +160,19 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
         (Arc::new(MemoryStorage::new()), None)
     };
 
+    let parallel = args.parallel.unwrap_or(1);
+    if parallel > 1 && matches!(input, Input::File { .. }) {
+        // The library falls back to one stream without concatenation; say so here, where the
+        // user sees it (the answer is cached, so this costs no extra request).
+        if let Ok(capabilities) = client.capabilities().await {
+            if !capabilities.supports(tusky::protocol::Extension::Concatenation) {
+                reporter.warn(&format!(
+                    "--parallel {parallel}: the server does not offer the concatenation extension; uploading in one stream"
+                ));
+            }
+        }
+    }
+
     // SHA-256 of what was read from stdin, to verify a LOCAL upload of stdin.
     let stdin_digest = Arc::new(Mutex::new(Sha256::new()));
     let mut builder = client
@@ -169,7 +182,7 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
         .cancellation_token(cancel.clone())
         .storage(storage)
         .resume(resumable)
-        .parallel(args.parallel.unwrap_or(1) as usize);
+        .parallel(parallel as usize);
     builder = match &input {
         Input::File { path, .. } => {
             let name = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());

@@ -6,6 +6,7 @@ mod support;
 mod exit_codes;
 mod help;
 mod manage;
+mod parallel;
 mod pty;
 mod serve;
 mod upload;
