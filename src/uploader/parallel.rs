@@ -195,7 +195,12 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         settings.progress = self.settings.progress.clone().map(|parent| {
             let callback: crate::progress::ProgressCallback =
                 Arc::new(move |event: &ProgressEvent| match event {
-                    ProgressEvent::Acknowledged { offset, .. } => {
+                    // A resumed partial upload starts at what the server already holds: that
+                    // counts as acknowledged too, or the sum would end short of the size.
+                    ProgressEvent::Acknowledged { offset, .. }
+                    | ProgressEvent::Started { offset, .. }
+                        if *offset > 0 =>
+                    {
                         if let Some(slot) = acknowledged.get(index) {
                             slot.fetch_max(*offset, Ordering::Relaxed);
                         }

@@ -256,3 +256,62 @@ async fn a_parallel_upload_reports_in_order() {
         assert_eq!(acknowledged.last(), Some(&30_001));
     }
 }
+
+/// A parallel upload resumed after a cancellation: partial uploads that are already complete
+/// send nothing, yet their bytes count, and the acknowledged sum ends at the size.
+#[tokio::test]
+async fn a_resumed_parallel_upload_counts_what_its_partial_uploads_hold() {
+    let server = TusMockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("source.bin");
+    let bytes = data(30_003);
+    std::fs::write(&path, &bytes).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let client = tusky::Client::new(server.endpoint()).unwrap();
+    let token = tusky::CancellationToken::new();
+    let cancel = token.clone();
+    // One PATCH per partial upload; cancelled as soon as the first one completes.
+    let mut first = client
+        .uploader()
+        .path(&path)
+        .parallel(3)
+        .chunk_size(10_001)
+        .creation_with_upload(false)
+        .storage(Arc::clone(&store))
+        .cancellation_token(token)
+        .on_progress(move |event| {
+            if matches!(event, ProgressEvent::Acknowledged { .. }) {
+                cancel.cancel();
+            }
+        })
+        .build()
+        .unwrap();
+    assert!(first.upload().await.is_err());
+    assert!(server.uploads().iter().any(|u| u.offset == 10_001));
+
+    let events = Events::default();
+    let mut second = client
+        .uploader()
+        .path(&path)
+        .parallel(3)
+        .chunk_size(10_001)
+        .creation_with_upload(false)
+        .storage(Arc::clone(&store))
+        .on_progress(events.callback())
+        .build()
+        .unwrap();
+    let summary = second.upload().await.unwrap();
+    assert_eq!(stored(&server, &summary.url), bytes);
+    let all = events.all();
+    assert!(matches!(
+        all[0],
+        ProgressEvent::Started { resumed: true, .. }
+    ));
+    assert!(matches!(
+        all.last(),
+        Some(ProgressEvent::Finished { total: 30_003, .. })
+    ));
+    let acknowledged = events.acknowledged();
+    assert!(acknowledged.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(acknowledged.last(), Some(&30_003), "{all:#?}");
+}
