@@ -111,6 +111,28 @@ async fn py_cut_patch_resumes_from_store() {
     on!(Kind::Py, scenarios::interrupted_patch_resumes_from_store);
 }
 
+// --- a lost answer and a stalled PATCH (FaultProxy)
+
+#[tokio::test]
+async fn node_lost_patch_answer_is_recovered() {
+    on!(Kind::Node, scenarios::lost_response_is_recovered);
+}
+
+#[tokio::test]
+async fn py_lost_patch_answer_is_recovered() {
+    on!(Kind::Py, scenarios::lost_response_is_recovered);
+}
+
+#[tokio::test]
+async fn node_stalled_patch_is_retried() {
+    on!(Kind::Node, scenarios::stalled_patch_is_dropped_and_retried);
+}
+
+#[tokio::test]
+async fn py_stalled_patch_is_retried() {
+    on!(Kind::Py, scenarios::stalled_patch_is_dropped_and_retried);
+}
+
 // --- unknown length (creation-defer-length)
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use tusky::protocol::Extension;
 use tusky::storage::Storage;
 use tusky::transport::Transport;
 use tusky::{Client, NoRetry, UploaderBuilder};
-use tusky_mock_server::FaultProxy;
+use tusky_mock_server::{Cut, Direction, FaultProxy};
 use tusky_storage::{JsonFileStorage, UploadRecord};
 
 use super::support::{noise, noise_file, status_of, Events, Kind, Recording, Server};
@@ -224,34 +224,143 @@ pub async fn interrupted_patch_resumes_from_store(server: &Server) {
     );
 }
 
-/// A stream of unknown length (`Upload-Defer-Length`), fed through a pipe in odd pieces.
-pub async fn unknown_length_stream(server: &Server) {
-    assert!(supports(server, Extension::CreationDeferLength).await);
-    let bytes = noise(3 * CHUNK as usize + 12_345, 21);
-    let (mut writer, reader) = tokio::io::duplex(4096);
-    let feed = bytes.clone();
-    let feeder = tokio::spawn(async move {
-        for piece in feed.chunks(10_007) {
-            writer.write_all(piece).await.unwrap();
-        }
-    });
-    let client = server.client();
-    let mut uploader = named(client.uploader().stream(reader), "stream.bin")
+/// The answer to a PATCH is lost (the FaultProxy cuts the response before its first byte)
+/// although the server stored the chunk: tusky re-reads the offset with HEAD, sees the chunk
+/// arrived, and continues after it — no byte sent twice (tuspyserver appends whatever it gets,
+/// so a resend at the old offset would show in its file).
+pub async fn lost_response_is_recovered(server: &Server) {
+    let dir = tempdir();
+    let size = 4 * CHUNK + 3;
+    let path = noise_file(dir.path(), "lost.bin", size, 81);
+    let proxy = FaultProxy::start(server.addr()).await.expect("proxy");
+    let recording = Recording::new();
+    let client = recording.client(&proxy.url_for(&server.endpoint));
+    let mut uploader = named(client.uploader().path(&path), "lost.bin")
         .chunk_size(CHUNK)
+        .retry_delay(3, Duration::from_millis(50))
         .build()
         .unwrap();
-    let summary = uploader.upload().await.expect("stream upload");
-    feeder.await.unwrap();
-    let size = bytes.len() as u64;
-    assert_eq!(summary.offset, size);
-    let status = client.upload_status(summary.url.as_str()).await.unwrap();
-    assert_eq!(
-        (status.offset, status.length),
-        (size, Some(size)),
-        "{:?}: the length was declared",
-        server.kind
+    let url = uploader.create().await.expect("POST").to_string();
+    assert_eq!(uploader.offset(), CHUNK, "the POST carried the first chunk");
+    // Counted per connection from its start, so "after 0" cuts the next answer of all.
+    proxy.cut(Cut::after(0).downstream());
+    let summary = uploader.upload().await.expect("recovered");
+    let what = format!("{:?}", server.kind);
+    assert_eq!(proxy.stats().cuts, 1, "{what}");
+    let shape: Vec<(String, u64, Option<u16>, Option<u64>)> = recording
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.method != "OPTIONS" && e.method != "POST")
+        .map(|e| (e.method, e.body_len, e.status, e.offset))
+        .collect();
+    let expected: Vec<(String, u64, Option<u16>, Option<u64>)> = [
+        ("PATCH", CHUNK, None, None),                 // stored, answer lost
+        ("HEAD", 0, Some(200), Some(2 * CHUNK)),      // the server has it
+        ("PATCH", CHUNK, Some(204), Some(3 * CHUNK)), // so it is not resent
+        ("PATCH", CHUNK, Some(204), Some(4 * CHUNK)),
+        ("PATCH", 3, Some(204), Some(size)),
+    ]
+    .into_iter()
+    .map(|(m, l, s, o)| (m.to_owned(), l, s, o))
+    .collect();
+    assert_eq!(shape, expected, "{what}");
+    assert_eq!(summary.url.as_str(), url);
+    server.assert_holds_file(&url, &path);
+}
+
+/// The network stalls mid-PATCH (the FaultProxy holds the upstream flow): tusky's stall
+/// timeout drops the request and retries; the stall is lifted when the retry is scheduled, so
+/// the server then gets the rest of the dropped request too, racing the retry. Whatever the
+/// server makes of that race (409s, locks), the bytes end right.
+pub async fn stalled_patch_is_dropped_and_retried(server: &Server) {
+    let dir = tempdir();
+    let size = 24 * MIB;
+    let path = noise_file(dir.path(), "stall.bin", size, 91);
+    let proxy = std::sync::Arc::new(FaultProxy::start(server.addr()).await.expect("proxy"));
+    let client = Client::new(proxy.url_for(&server.endpoint)).unwrap();
+    let events = Events::default();
+    let on_progress = {
+        let record = events.callback();
+        let proxy = std::sync::Arc::clone(&proxy);
+        move |event: &tusky::ProgressEvent| {
+            if matches!(event, tusky::ProgressEvent::RetryScheduled { .. }) {
+                proxy.throttle(Direction::Upstream, None);
+            }
+            record(event);
+        }
+    };
+    let mut uploader = named(client.uploader().path(&path), "stall.bin")
+        .chunk_size(8 * MIB)
+        .creation_with_upload(false)
+        .stall_timeout(Some(Duration::from_secs(1)))
+        .retry_delay(8, Duration::from_millis(300))
+        .on_progress(on_progress)
+        .build()
+        .unwrap();
+    let url = uploader.create().await.expect("POST").to_string();
+    proxy.throttle(Direction::Upstream, Some(0));
+    let summary = uploader.upload().await.expect("finished after the stall");
+    let what = format!("{:?}", server.kind);
+    let retries: Vec<String> = events
+        .all()
+        .into_iter()
+        .filter_map(|e| match e {
+            tusky::ProgressEvent::RetryScheduled { error, .. } => Some(error),
+            _ => None,
+        })
+        .collect();
+    eprintln!("{what}: retries after the stall: {retries:#?}");
+    assert!(
+        retries.first().is_some_and(|e| e.contains("stalled")),
+        "{what}: {retries:?}"
     );
-    server.assert_holds(summary.url.as_str(), &bytes);
+    assert_eq!(summary.url.as_str(), url);
+    server.assert_holds_file(&url, &path);
+}
+
+/// Streams of unknown length (`Upload-Defer-Length`), fed through a pipe in odd pieces: empty,
+/// 1 byte, exactly one and two chunks (the length is only known after the last full chunk)
+/// and a ragged size, with and without creation-with-upload.
+pub async fn unknown_length_stream(server: &Server) {
+    assert!(supports(server, Extension::CreationDeferLength).await);
+    let client = server.client();
+    for (seed, size) in [0, 1, CHUNK, 2 * CHUNK, 3 * CHUNK + 12_345]
+        .into_iter()
+        .enumerate()
+    {
+        for creation_with_upload in [true, false] {
+            let what = format!(
+                "{:?} stream of {size} bytes, cwu {creation_with_upload}",
+                server.kind
+            );
+            let bytes = noise(size as usize, 21 + seed as u64);
+            let (mut writer, reader) = tokio::io::duplex(4096);
+            let feed = bytes.clone();
+            let feeder = tokio::spawn(async move {
+                for piece in feed.chunks(10_007) {
+                    writer.write_all(piece).await.unwrap();
+                }
+            });
+            let mut uploader = named(client.uploader().stream(reader), "stream.bin")
+                .chunk_size(CHUNK)
+                .creation_with_upload(creation_with_upload)
+                .build()
+                .unwrap();
+            let summary = uploader
+                .upload()
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            feeder.await.unwrap();
+            assert_eq!(summary.offset, size, "{what}");
+            let status = client.upload_status(summary.url.as_str()).await.unwrap();
+            assert_eq!(
+                (status.offset, status.length),
+                (size, Some(size)),
+                "{what}: the length was declared"
+            );
+            server.assert_holds(summary.url.as_str(), &bytes);
+        }
+    }
 }
 
 /// `Client::terminate`: afterwards HEAD answers 404 or 410 and the data file is gone.
