@@ -290,3 +290,50 @@ fn the_byte_comparison_catches_differences() {
     assert!(caught(longer, bytes.clone()).contains("the server's file has 1 more"));
     assert!(caught(bytes[..10].to_vec(), bytes).contains("the source has"));
 }
+
+/// Regression (found with the FaultProxy in front of tuspyserver): a parallel upload's partial
+/// uploads are created before any is uploaded, and a network error during one of those
+/// creation POSTs failed the whole upload at once, without a retry.
+#[tokio::test]
+async fn fault_proxy_cut_while_creating_a_partial_upload_is_retried() {
+    use std::time::Duration;
+    use tusky_mock_server::{FaultProxy, TusMockServer};
+
+    let server = TusMockServer::builder()
+        .relative_locations(true)
+        .start()
+        .await;
+    let proxy = FaultProxy::start(*server.address()).await.unwrap();
+    let client = tusky::Client::new(proxy.url_for(&server.endpoint())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let size = 3 * 1024 * 1024;
+    let path = support::noise_file(dir.path(), "parallel.bin", size, 5);
+    // The first partial's creation POST carries 512 KiB (creation-with-upload): cut in it.
+    proxy.cut_after(300 * 1024);
+    let events = support::Events::default();
+    let mut uploader = client
+        .uploader()
+        .path(&path)
+        .chunk_size(512 * 1024)
+        .parallel(3)
+        .retry_delay(3, Duration::from_millis(10))
+        .on_progress(events.callback())
+        .build()
+        .unwrap();
+    let summary = uploader.upload().await.expect("finished after the cut");
+    assert_eq!(proxy.stats().cuts, 1);
+    assert!(events
+        .all()
+        .iter()
+        .any(|e| matches!(e, tusky::ProgressEvent::RetryScheduled { .. })));
+    let stored = server
+        .upload_bytes(summary.url.as_str())
+        .expect("the final upload");
+    support::assert_same_bytes(
+        &mut std::io::Cursor::new(stored),
+        &mut std::fs::File::open(&path).unwrap(),
+        "the final upload",
+    );
+    // Three partial uploads and the final one: the cut POST never reached the mock.
+    assert_eq!(server.uploads().len(), 4);
+}

@@ -9,7 +9,7 @@ use futures_util::future::try_join_all;
 use http::{HeaderValue, Method, StatusCode};
 use url::Url;
 
-use super::recovery::UrlOrigin;
+use super::recovery::{recovery, Recovery, UrlOrigin};
 use super::{Settings, UploadSummary, Uploader};
 use crate::error::{Context, Operation};
 use crate::fingerprint::{Fingerprint, HeadBytesFingerprint};
@@ -116,7 +116,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             resumed,
         });
         for partial in &mut partials {
-            partial.create().await?;
+            partial.create_with_retries().await?;
         }
         let partial_urls: Vec<String> = partials
             .iter()
@@ -174,6 +174,53 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             resumed_from: Some(status.offset),
             bytes_uploaded: 0,
         }))
+    }
+
+    /// [`create`](Uploader::create) under the retry policy: a partial upload's creation POST
+    /// is retried after a retryable failure (a dropped connection, a 5xx), like the POST of a
+    /// single upload, instead of failing the whole parallel upload.
+    async fn create_with_retries(&mut self) -> Result<()> {
+        let started = std::time::Instant::now();
+        let mut failures = 0u32;
+        loop {
+            let error = match self.create().await {
+                Ok(_) => return Ok(()),
+                Err(error) => error,
+            };
+            failures += 1;
+            // Only the creation POST is sent here: no upload to lose, no PATCH checksum.
+            let delay = match recovery(&error, None, false, false) {
+                Recovery::Resync => {
+                    self.settings
+                        .retry
+                        .next_delay(failures, started.elapsed(), &error)
+                }
+                _ => None,
+            };
+            let Some(delay) = delay else {
+                return Err(if failures > 1 {
+                    Error::RetriesExhausted {
+                        attempts: failures,
+                        last: Box::new(error),
+                    }
+                } else {
+                    error
+                });
+            };
+            tracing::info!(%error, attempt = failures, ?delay, "retrying the creation of a partial upload");
+            self.emit(ProgressEvent::RetryScheduled {
+                error: error.to_string(),
+                attempt: failures,
+                delay,
+            });
+            let cancel = self.settings.cancel.clone();
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = cancel.cancelled() => {
+                    return Err(Error::Cancelled { context: self.context(Operation::Create) });
+                }
+            }
+        }
     }
 
     fn partial(
