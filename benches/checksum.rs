@@ -4,6 +4,9 @@
 //! verify: the numbers are the client's cost (digesting each chunk in an extra read pass of
 //! the file) on top of the upload itself.
 //!
+//! A second group digests 8 MiB in memory with each algorithm (no I/O, no HTTP): the pure
+//! hashing cost, steadier than the end-to-end numbers on a busy machine.
+//!
 //! `cargo bench --all-features --bench checksum`
 
 use std::time::{Duration, Instant};
@@ -76,5 +79,22 @@ fn checksum(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, checksum);
+fn digest(c: &mut Criterion) {
+    const LEN: usize = 8 * 1024 * 1024;
+    let buffer = data(LEN);
+    let mut group = c.benchmark_group("digest_8MiB_in_memory");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Bytes(LEN as u64));
+    for algorithm in ChecksumAlgorithm::ALL {
+        group.bench_function(algorithm.name(), |b| {
+            b.iter(|| algorithm.header_for(std::hint::black_box(&buffer)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, checksum, digest);
 criterion_main!(benches);
