@@ -145,6 +145,16 @@ async fn py_unknown_length_stream() {
     on!(Kind::Py, scenarios::unknown_length_stream);
 }
 
+#[tokio::test]
+async fn node_stream_cut_mid_patch() {
+    on!(Kind::Node, scenarios::stream_cut_mid_patch);
+}
+
+#[tokio::test]
+async fn py_stream_cut_mid_patch() {
+    on!(Kind::Py, scenarios::stream_cut_mid_patch);
+}
+
 // --- termination
 
 #[tokio::test]

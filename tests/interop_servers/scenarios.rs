@@ -363,6 +363,54 @@ pub async fn unknown_length_stream(server: &Server) {
     }
 }
 
+/// A stream's PATCH cut mid-body: the server keeps part of it, and tusky — which holds the
+/// unacknowledged chunk of a stream in memory — resends from the server's offset, inside that
+/// chunk, and finishes with the length declared.
+pub async fn stream_cut_mid_patch(server: &Server) {
+    let proxy = FaultProxy::start(server.addr()).await.expect("proxy");
+    let recording = Recording::new();
+    let client = recording.client(&proxy.url_for(&server.endpoint));
+    let bytes = noise(5 * 256 * 1024 + 77, 23);
+    let (mut writer, reader) = tokio::io::duplex(8192);
+    let feed = bytes.clone();
+    let feeder = tokio::spawn(async move {
+        for piece in feed.chunks(9999) {
+            writer.write_all(piece).await.unwrap();
+        }
+    });
+    // OPTIONS and a bodiless POST, then the first 1 MiB PATCH is cut after ~700 000 bytes.
+    proxy.cut_after(700_000);
+    let mut uploader = named(client.uploader().stream(reader), "stream-cut.bin")
+        .chunk_size(MIB)
+        .creation_with_upload(false)
+        .retry_delay(3, Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let summary = uploader.upload().await.expect("finished after the cut");
+    feeder.await.unwrap();
+    let what = format!("{:?}", server.kind);
+    assert_eq!(proxy.stats().cuts, 1, "{what}");
+    let exchanges = recording.exchanges();
+    // The last HEAD: a server still writing the cut request when the first one came would
+    // answer a 409 to the resend, and tusky would ask again.
+    let head = exchanges
+        .iter()
+        .rfind(|e| e.method == "HEAD")
+        .unwrap_or_else(|| panic!("{what}: a HEAD after the cut: {exchanges:#?}"));
+    let kept = head.offset.expect("Upload-Offset");
+    assert!(
+        kept > 0 && kept < MIB,
+        "{what}: kept {kept} of the cut PATCH"
+    );
+    let last = exchanges.last().unwrap();
+    assert_eq!(
+        (last.method.as_str(), last.body_len, last.offset),
+        ("PATCH", bytes.len() as u64 - kept, Some(bytes.len() as u64)),
+        "{what}: the rest, from the server's offset"
+    );
+    server.assert_holds(summary.url.as_str(), &bytes);
+}
+
 /// `Client::terminate`: afterwards HEAD answers 404 or 410 and the data file is gone.
 pub async fn termination(server: &Server) {
     assert!(supports(server, Extension::Termination).await);
