@@ -189,3 +189,64 @@ async fn an_upload_expiring_mid_way_starts_over() {
     assert_eq!(events.started_over().len(), 1);
     assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
 }
+
+/// A parallel upload cancelled mid-way, resumed after its partial uploads expired: new partial
+/// uploads replace them (today each expired one answers 410 and is started over) and the final
+/// upload joins only new ones.
+#[tokio::test]
+async fn an_expired_parallel_upload_starts_its_partials_over() {
+    let server = TusMockServer::builder()
+        .expires_after(Duration::from_secs(1))
+        .start()
+        .await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let bytes = data(400_000);
+    let (_dir, path) = crate::support::temp_file(&bytes);
+    let token = tusky::CancellationToken::new();
+    let cancel = token.clone();
+    let mut first = client
+        .uploader()
+        .path(&path)
+        .parallel(4)
+        .chunk_size(10_000)
+        .storage(Arc::clone(&store))
+        .cancellation_token(token)
+        .on_progress(move |event| {
+            if let tusky::ProgressEvent::Acknowledged { offset, .. } = event {
+                if *offset >= 150_000 {
+                    cancel.cancel();
+                }
+            }
+        })
+        .build()
+        .unwrap();
+    first.upload().await.unwrap_err();
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert!(server.uploads().iter().all(|u| u.expired));
+
+    let expired: Vec<String> = server.uploads().into_iter().map(|u| u.url).collect();
+
+    let mut second = client
+        .uploader()
+        .path(&path)
+        .parallel(4)
+        .chunk_size(10_000)
+        .storage(Arc::clone(&store))
+        .build()
+        .unwrap();
+    let summary = second.upload().await.unwrap();
+    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+    assert_eq!(
+        server.uploads().len(),
+        4 + 4 + 1,
+        "4 expired, 4 new, 1 final"
+    );
+    let Some(tusky_mock_server::UploadConcat::Final(joined)) =
+        server.upload(summary.url.as_str()).map(|u| u.concat)
+    else {
+        panic!("not a final upload");
+    };
+    assert!(joined.iter().all(|url| !expired.contains(url)));
+    assert!(store.list().await.unwrap().is_empty());
+}
