@@ -20,6 +20,12 @@ mod support;
 
 use support::{server, Kind};
 
+// The proxy is the mock-server crate's, re-exported by tusky (feature `mock-server`) as
+// `tusky::mock::FaultProxy`; the tests use the crate directly so they build without it.
+#[cfg(feature = "mock-server")]
+#[allow(unused_imports)]
+use tusky::mock::{Cut as _, FaultProxy as _};
+
 /// Runs `$scenario(&server)` when the server `$kind` is there (else the helper skips/fails).
 macro_rules! on {
     ($kind:expr, $scenario:path) => {{
