@@ -159,12 +159,12 @@ async fn a_410_after_expiry_on_resume_starts_over() {
 #[tokio::test]
 async fn an_upload_expiring_mid_way_starts_over() {
     let server = TusMockServer::builder()
-        .expires_after(Duration::from_millis(500))
+        .expires_after(Duration::from_secs(1))
         .start()
         .await;
     server.set_patch_hook(|ctx: &PatchContext| {
         if ctx.number == 1 {
-            PatchAction::Delay(Duration::from_millis(700))
+            PatchAction::Delay(Duration::from_millis(1_300))
         } else {
             PatchAction::Accept
         }
@@ -196,7 +196,7 @@ async fn an_upload_expiring_mid_way_starts_over() {
 #[tokio::test]
 async fn an_expired_parallel_upload_starts_its_partials_over() {
     let server = TusMockServer::builder()
-        .expires_after(Duration::from_secs(1))
+        .expires_after(Duration::from_secs(2))
         .start()
         .await;
     let client = Client::new(server.endpoint()).unwrap();
@@ -222,7 +222,7 @@ async fn an_expired_parallel_upload_starts_its_partials_over() {
         .build()
         .unwrap();
     first.upload().await.unwrap_err();
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
     assert!(server.uploads().iter().all(|u| u.expired));
 
     let expired: Vec<String> = server.uploads().into_iter().map(|u| u.url).collect();
