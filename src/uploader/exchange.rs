@@ -286,8 +286,14 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         if let Some(expires) = parse_expires(&response) {
             self.expires = Some(expires);
         }
+        let before = self.offset;
         self.offset = offset;
         self.synced = true;
+        // Bytes the server kept although their answer was lost (a stall, a broken connection)
+        // are acknowledged now, so that progress stays contiguous and reaches the end.
+        if self.started_emitted && offset > before {
+            self.acknowledge(before, offset);
+        }
         Ok(())
     }
 

@@ -315,3 +315,43 @@ async fn a_resumed_parallel_upload_counts_what_its_partial_uploads_hold() {
     assert!(acknowledged.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!(acknowledged.last(), Some(&30_003), "{all:#?}");
 }
+
+/// The server stored a chunk but its answer was lost; the HEAD that follows finds the bytes.
+/// They are reported as acknowledged then, so progress stays contiguous and, when the lost
+/// answer was the last one, still ends at the size.
+#[tokio::test]
+async fn bytes_found_by_a_head_after_a_lost_answer_are_acknowledged() {
+    use tusky::transport::TransportErrorKind;
+    // A lost answer in the middle (transport), and on the last chunk (held back by the server
+    // past the stall timeout).
+    for last in [false, true] {
+        let server = TusMockServer::start().await;
+        let tap = Tap::reqwest();
+        if last {
+            server.delay_patch(4, Duration::from_secs(10));
+        } else {
+            tap.on(
+                Method::PATCH,
+                2,
+                Fault::LoseAnswer(TransportErrorKind::Connection),
+            );
+        }
+        let events = Events::default();
+        let bytes = data(10_000);
+        let mut uploader = tap
+            .client(&server.endpoint())
+            .uploader()
+            .reader(Cursor::new(bytes.clone()))
+            .chunk_size(CHUNK)
+            .creation_with_upload(false)
+            .stall_timeout(Some(Duration::from_millis(200)))
+            .retry_delay(2, Duration::from_millis(1))
+            .on_progress(events.callback())
+            .build()
+            .unwrap();
+        let summary = uploader.upload().await.unwrap();
+        assert_eq!(stored(&server, &summary.url), bytes);
+        assert_eq!(events.retries().len(), 1, "last {last}");
+        check_complete(&events, 0, 10_000, &summary.url);
+    }
+}
