@@ -327,6 +327,9 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         if let Some(length) = declares_length {
             headers.insert(names::UPLOAD_LENGTH, header_value(length));
         }
+        // Until the answer arrives the server's offset is unknown: if this future is dropped
+        // mid-request (the server may have kept the bytes), the next run asks with HEAD first.
+        self.synced = false;
         let sent = Arc::new(AtomicU64::new(0));
         let client = self.client.clone();
         let watch = watchdog(
@@ -377,6 +380,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             self.length_declared = true;
         }
         self.offset = new_offset;
+        self.synced = true;
         if let Some(expires) = parse_expires(&response) {
             if self.expires != Some(expires) {
                 self.expires = Some(expires);

@@ -10,7 +10,7 @@ use tusky::storage::{MemoryStorage, Storage};
 use tusky::{CancellationToken, Client, Error, ProgressEvent};
 use tusky_mock_server::TusMockServer;
 
-use crate::support::{data, stored, Events};
+use crate::support::{data, stored, Events, Tap};
 
 const CHUNK: u64 = 3000;
 const SIZE: usize = 10_000;
@@ -195,26 +195,37 @@ async fn dropping_the_upload_future_mid_patch_is_safe() {
     resume_and_finish(&server, &store, &bytes, 2 * CHUNK).await;
 }
 
-/// The same uploader can be run again after its `upload()` future was dropped.
+/// The same uploader can be run again after its `upload()` future was dropped mid-PATCH: it
+/// does not trust its old offset (the server kept the dropped PATCH's bytes) but asks with
+/// HEAD first, so it needs no retry at all.
 #[tokio::test]
-async fn an_uploader_whose_future_was_dropped_can_run_again() {
+async fn an_uploader_whose_future_was_dropped_re_reads_the_offset_when_run_again() {
     let server = TusMockServer::start().await;
     server.delay_patch(2, Duration::from_secs(10));
+    let tap = Tap::reqwest();
     let bytes = data(SIZE);
-    let mut uploader = Client::new(server.endpoint())
-        .unwrap()
+    let mut uploader = tap
+        .client(&server.endpoint())
         .uploader()
         .reader(Cursor::new(bytes.clone()))
         .chunk_size(CHUNK)
         .creation_with_upload(false)
-        .retry_delay(2, Duration::from_millis(1))
+        .retry_policy(tusky::NoRetry)
         .build()
         .unwrap();
     let outcome = tokio::time::timeout(Duration::from_millis(300), uploader.upload()).await;
     assert!(outcome.is_err());
-    let summary = uploader.upload().await.unwrap();
+    let dropped = tap.log().len();
+    let summary = uploader
+        .upload()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", tap.transcript()));
     assert_eq!(stored(&server, &summary.url), bytes);
     assert_eq!(server.uploads().len(), 1);
+    let after = &tap.log()[dropped..];
+    assert_eq!(after[0].method, http::Method::HEAD);
+    assert_eq!(after[0].answered_offset(), Some(2 * CHUNK));
+    assert!(after.iter().all(|e| e.status().is_some_and(|s| s < 300)));
 }
 
 /// A parallel upload cancelled once some bytes are acknowledged keeps its record (the partial
