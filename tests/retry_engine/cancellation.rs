@@ -87,7 +87,7 @@ async fn a_token_cancelled_after_the_first_chunk_stops_and_keeps_the_record() {
 /// Cancelled while the server holds a PATCH's answer back (it has stored the bytes).
 #[tokio::test]
 async fn a_token_cancelled_mid_patch_stops_at_once() {
-    let server = TusMockServer::start().await;
+    let server = Arc::new(TusMockServer::start().await);
     server.delay_patch(2, Duration::from_secs(10));
     let store = Arc::new(MemoryStorage::new());
     let token = CancellationToken::new();
@@ -102,8 +102,13 @@ async fn a_token_cancelled_mid_patch_stops_at_once() {
         .cancellation_token(token.clone())
         .build()
         .unwrap();
+    // Once the second PATCH has reached the server (which holds its answer back).
+    let watched = Arc::clone(&server);
     let canceller = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        while watched.request_count("PATCH") < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
         token.cancel();
     });
     let started = Instant::now();
@@ -187,7 +192,7 @@ async fn dropping_the_upload_future_mid_patch_is_safe() {
         .storage(Arc::clone(&store))
         .build()
         .unwrap();
-    let outcome = tokio::time::timeout(Duration::from_millis(300), uploader.upload()).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(1), uploader.upload()).await;
     assert!(outcome.is_err(), "the upload was not cut off: {outcome:?}");
     assert_eq!(server.request_count("PATCH"), 2);
     assert_eq!(store.list().await.unwrap().len(), 1);
@@ -213,7 +218,7 @@ async fn an_uploader_whose_future_was_dropped_re_reads_the_offset_when_run_again
         .retry_policy(tusky::NoRetry)
         .build()
         .unwrap();
-    let outcome = tokio::time::timeout(Duration::from_millis(300), uploader.upload()).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(1), uploader.upload()).await;
     assert!(outcome.is_err());
     let dropped = tap.log().len();
     let summary = uploader

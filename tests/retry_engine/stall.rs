@@ -113,12 +113,12 @@ async fn a_patch_that_never_ends_is_given_up_on() {
 async fn a_slow_but_moving_upload_is_not_a_stall() {
     let server = TusMockServer::start().await;
     let tap = Tap::reqwest();
-    let per_piece = Duration::from_millis(60);
+    let per_piece = Duration::from_millis(50);
     tap.on_every(Method::PATCH, Fault::Throttle(per_piece));
     let events = Events::default();
-    let chunk = 6 * PIECE as u64;
+    let chunk = 10 * PIECE as u64;
     let bytes = data(2 * chunk as usize + 1000);
-    let stall = Duration::from_millis(250);
+    let stall = Duration::from_millis(400);
     let mut uploader = tap
         .client(&server.endpoint())
         .uploader()
@@ -132,7 +132,7 @@ async fn a_slow_but_moving_upload_is_not_a_stall() {
         .unwrap();
     let started = Instant::now();
     let summary = uploader.upload().await.unwrap();
-    // Two full chunks of six throttled pieces each: every PATCH outlasted the stall timeout.
+    // Two full chunks of ten throttled pieces each: every PATCH outlasted the stall timeout.
     assert!(started.elapsed() > 2 * stall, "{:?}", started.elapsed());
     assert_eq!(stored(&server, &summary.url), bytes);
     assert!(events.retries().is_empty(), "{:?}", events.retries());
