@@ -16,7 +16,9 @@ pub enum TransportErrorKind {
     Other,
 }
 
-/// A request that got no answer. Always worth retrying, except [`TransportErrorKind::Body`].
+/// A request that got no answer. Always worth retrying: even a [`TransportErrorKind::Body`]
+/// error can be a connection that broke while the body was being sent (a failing source is
+/// reported as [`crate::Error::Source`] instead).
 #[derive(Debug, thiserror::Error)]
 pub struct TransportError {
     kind: TransportErrorKind,

@@ -131,6 +131,10 @@ impl<T: Transport> Client<T> {
     }
 }
 
+/// How many successful PATCHes in a row may leave the offset where it was before the upload
+/// is abandoned as a protocol error.
+const MAX_UNACKNOWLEDGED_PATCHES: u32 = 32;
+
 enum Step {
     Done,
     Sent,
@@ -332,6 +336,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         let mut since_progress = Instant::now();
         let mut chunks = 0usize;
         let mut start_overs = 0u32;
+        let mut unacknowledged = 0u32;
         loop {
             if self.settings.cancel.is_cancelled() {
                 return Err(Error::Cancelled {
@@ -350,6 +355,17 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                     if self.offset > before {
                         failures = 0;
                         since_progress = Instant::now();
+                        unacknowledged = 0;
+                    } else {
+                        // A 2xx that kept nothing is legal once in a while (a busy server), but
+                        // a server that never keeps anything would make this loop spin forever.
+                        unacknowledged += 1;
+                        if unacknowledged > MAX_UNACKNOWLEDGED_PATCHES {
+                            return Err(Error::protocol(
+                                self.context(Operation::Patch),
+                                format!("the server kept none of the bytes of {unacknowledged} PATCHes in a row"),
+                            ));
+                        }
                     }
                     chunks += 1;
                     if max_chunks.is_some_and(|max| chunks >= max) {

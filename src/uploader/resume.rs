@@ -68,7 +68,12 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                         return Ok(());
                     }
                     parsed => {
-                        let reason = if parsed.is_err() {
+                        let reason = if !record.partial_urls.is_empty() && record.url.is_empty() {
+                            format!(
+                                "the stored record is an unfinished parallel upload of {} parts; resume it with parallel(n) (a single upload starts now)",
+                                record.partial_urls.len()
+                            )
+                        } else if parsed.is_err() {
                             format!("the stored URL {:?} is not a URL", record.url)
                         } else {
                             format!("the stored upload {} has expired", record.url)
