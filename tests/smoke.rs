@@ -192,3 +192,52 @@ async fn the_creation_post_carries_a_checksum_of_its_body() {
         expected
     );
 }
+
+#[tokio::test]
+async fn a_parallel_record_keeps_the_partials_expiry() {
+    use tusky::storage::Storage;
+    let server = TusMockServer::builder()
+        .expires_after(std::time::Duration::from_secs(3600))
+        .start()
+        .await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.bin");
+    std::fs::write(&path, data(40_000)).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let token = tusky::CancellationToken::new();
+    let cancel = token.clone();
+    let mut uploader = client
+        .uploader()
+        .path(&path)
+        .parallel(2)
+        .chunk_size(10_000)
+        .storage(store.clone())
+        .cancellation_token(token)
+        .on_progress(move |e| {
+            if matches!(e, tusky::ProgressEvent::Acknowledged { .. }) {
+                cancel.cancel();
+            }
+        })
+        .build()
+        .unwrap();
+    assert!(uploader.upload().await.is_err());
+    let records = store.list().await.unwrap();
+    let parallel: Vec<_> = records
+        .iter()
+        .filter(|(_, r)| !r.partial_urls.is_empty())
+        .collect();
+    assert_eq!(parallel.len(), 1, "{records:?}");
+    let expires = parallel[0]
+        .1
+        .expires_unix
+        .expect("the record has the partials' expiry");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        expires > now + 3000 && expires <= now + 3601,
+        "{expires} vs {now}"
+    );
+}

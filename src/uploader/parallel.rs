@@ -122,7 +122,15 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             .iter()
             .filter_map(|p| p.url().map(Url::to_string))
             .collect();
-        self.save_parallel_record(&key, size, &partial_urls, &endpoint)
+        // The record expires with the first partial upload to expire (servers send
+        // Upload-Expires on creation); a later run then starts over instead of resuming.
+        let expires_unix = partials
+            .iter()
+            .filter_map(|p| p.expires())
+            .map(super::resume::unix_seconds)
+            .min()
+            .or(stored.as_ref().and_then(|r| r.expires_unix));
+        self.save_parallel_record(&key, size, &partial_urls, &endpoint, expires_unix)
             .await?;
         self.partial_urls = partials.iter().filter_map(|p| p.url().cloned()).collect();
         let summaries = try_join_all(partials.iter_mut().map(|partial| partial.upload())).await?;
@@ -286,6 +294,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         size: u64,
         partial_urls: &[String],
         endpoint: &Url,
+        expires_unix: Option<u64>,
     ) -> Result<()> {
         let (Some(key), Some(storage)) = (key, self.storage.as_ref()) else {
             return Ok(());
@@ -295,6 +304,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             .with_partial_urls(partial_urls.to_vec());
         record.source = self.source_name.clone();
         record.endpoint = Some(endpoint.to_string());
+        record.expires_unix = expires_unix;
         storage.set(key, record).await?;
         Ok(())
     }
