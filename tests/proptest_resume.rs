@@ -31,7 +31,7 @@ const MAX_SIZE: u64 = 2 * 1024 * 1024;
 /// Chunk sizes are raised so that no case needs more than about this many PATCHes.
 const MAX_CHUNKS: u64 = 96;
 /// A case that takes longer than this has hung (a retry loop that never ends): fail it.
-const CASE_TIMEOUT: Duration = Duration::from_secs(30);
+const CASE_TIMEOUT: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -55,7 +55,7 @@ where
     let config = Config {
         cases,
         // Each case is a whole upload: shrink, but not for ever.
-        max_shrink_iters: 200,
+        max_shrink_iters: 100,
         source_file: Some(file!()),
         ..Config::default()
     };
@@ -446,6 +446,7 @@ fn a_new_uploader_resumes_where_the_first_stopped() {
                     .chunk_size(chunk)
                     .creation_with_upload(with_upload)
                     .storage(Arc::clone(&store))
+                    .retry_delay(0, Duration::ZERO)
                     .on_progress(events.callback())
                     .build()
                     .unwrap()
