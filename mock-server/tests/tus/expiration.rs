@@ -43,7 +43,7 @@ async fn post_patch_and_head_carry_upload_expires() {
 #[tokio::test]
 async fn expired_uploads_answer_410() {
     let server = TusMockServer::builder()
-        .expires_after(Duration::from_millis(50))
+        .expires_after(Duration::from_millis(1000))
         .start()
         .await;
     let url = create(&server, 10).await;
@@ -51,9 +51,9 @@ async fn expired_uploads_answer_410() {
     let finished = create(&server, 1).await;
     assert_eq!(patch(&finished, 0, b"x").await.status(), 204);
 
-    // Expiry is wall-clock time: there is no event to wait for, so let the 50 ms
-    // pass (twice over, to stay clear of timer granularity).
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Expiry is wall-clock time: there is no event to wait for, so let the period pass.
+    // A whole second, so that the PATCHes above land before it even on a loaded machine.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
 
     let resp = head(&url).await;
     assert_eq!(resp.status(), 410);
