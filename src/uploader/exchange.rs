@@ -144,35 +144,19 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 headers.insert(names::UPLOAD_CHECKSUM, header_value(checksum));
             }
         }
-        let client = self.client.clone();
-        let sent = Arc::new(AtomicU64::new(0));
         // Watched for stalls like a PATCH (it may carry the first chunk); no `BytesSent` events,
         // which would come before `Started`.
-        let watch = watchdog(
-            Arc::clone(&sent),
-            0,
-            size,
-            self.settings.stall_timeout,
-            None,
-        );
-        let exchange = {
-            let context = context.clone();
-            let endpoint = endpoint.clone();
-            self.source_mut()?
-                .send_range(0, send_len, sent, move |body| async move {
-                    client
-                        .send(&context, Method::POST, &endpoint, headers, body)
-                        .await
-                })
-        };
-        let (response, read_error) = tokio::select! {
-            outcome = exchange => outcome,
-            stalled = watch => return Err(Error::Transport { context, source: stalled }),
-        };
-        if let Some(source) = read_error {
-            return Err(Error::Source { context, source });
-        }
-        let response = response?;
+        let response = self
+            .send_watched(
+                Method::POST,
+                &endpoint,
+                &context,
+                0,
+                send_len,
+                headers,
+                false,
+            )
+            .await?;
         if response.status != StatusCode::CREATED {
             return Err(status_error(context, &response));
         }
@@ -330,32 +314,17 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         // Until the answer arrives the server's offset is unknown: if this future is dropped
         // mid-request (the server may have kept the bytes), the next run asks with HEAD first.
         self.synced = false;
-        let sent = Arc::new(AtomicU64::new(0));
-        let client = self.client.clone();
-        let watch = watchdog(
-            Arc::clone(&sent),
-            offset,
-            self.size(),
-            self.settings.stall_timeout,
-            self.settings.progress.clone(),
-        );
-        let exchange = {
-            let context = context.clone();
-            self.source_mut()?
-                .send_range(offset, plan.len, sent, move |body| async move {
-                    client
-                        .send(&context, Method::PATCH, &url, headers, body)
-                        .await
-                })
-        };
-        let (response, read_error) = tokio::select! {
-            outcome = exchange => outcome,
-            stalled = watch => return Err(Error::Transport { context, source: stalled }),
-        };
-        if let Some(source) = read_error {
-            return Err(Error::Source { context, source });
-        }
-        let response = response?;
+        let response = self
+            .send_watched(
+                Method::PATCH,
+                &url,
+                &context,
+                offset,
+                plan.len,
+                headers,
+                true,
+            )
+            .await?;
         if !response.status.is_success() {
             return Err(status_error(context, &response));
         }
@@ -389,6 +358,50 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         }
         self.acknowledge(offset, new_offset);
         Ok(())
+    }
+
+    /// Sends `len` bytes of the source from `offset` as the body of a `method` request to
+    /// `url`, dropping it if it stalls. A failure to read the source wins over the request's
+    /// own outcome. With `progress`, `BytesSent` events are reported while it runs.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_watched(
+        &mut self,
+        method: Method,
+        url: &Url,
+        context: &Context,
+        offset: u64,
+        len: u64,
+        headers: HeaderMap,
+        progress: bool,
+    ) -> Result<Response> {
+        let sent = Arc::new(AtomicU64::new(0));
+        let client = self.client.clone();
+        let watch = watchdog(
+            Arc::clone(&sent),
+            offset,
+            self.size(),
+            self.settings.stall_timeout,
+            progress.then(|| self.settings.progress.clone()).flatten(),
+        );
+        let exchange = {
+            let context = context.clone();
+            let url = url.clone();
+            self.source_mut()?
+                .send_range(offset, len, sent, move |body| async move {
+                    client.send(&context, method, &url, headers, body).await
+                })
+        };
+        let (response, read_error) = tokio::select! {
+            outcome = exchange => outcome,
+            stalled = watch => return Err(Error::Transport { context: context.clone(), source: stalled }),
+        };
+        if let Some(source) = read_error {
+            return Err(Error::Source {
+                context: context.clone(),
+                source,
+            });
+        }
+        response
     }
 
     fn acknowledge(&self, start: u64, end: u64) {

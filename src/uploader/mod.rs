@@ -415,30 +415,8 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                         Recovery::Resync => {}
                     }
                     failures += 1;
-                    let Some(delay) =
-                        self.settings
-                            .retry
-                            .next_delay(failures, since_progress.elapsed(), &error)
-                    else {
-                        return Err(if failures > 1 {
-                            Error::RetriesExhausted {
-                                attempts: failures,
-                                last: Box::new(error),
-                            }
-                        } else {
-                            error
-                        });
-                    };
-                    tracing::info!(%error, attempt = failures, ?delay, "retrying");
-                    self.emit(ProgressEvent::RetryScheduled {
-                        error: error.to_string(),
-                        attempt: failures,
-                        delay,
-                    });
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = cancel.cancelled() => return Err(Error::Cancelled { context: self.context(Operation::Patch) }),
-                    }
+                    self.wait_to_retry(failures, since_progress.elapsed(), error, Operation::Patch)
+                        .await?;
                     if self.url.is_some() {
                         self.synced = false;
                     }
@@ -472,6 +450,39 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 .offset
                 .saturating_sub(start_offset.or(self.resumed_from).unwrap_or(0)),
         })
+    }
+
+    /// Asks the retry policy about the `failures`-th failure in a row: gives up with `error`
+    /// (or [`Error::RetriesExhausted`] after more than one attempt), or reports
+    /// [`ProgressEvent::RetryScheduled`] and waits the delay, unless cancelled meanwhile.
+    pub(super) async fn wait_to_retry(
+        &mut self,
+        failures: u32,
+        elapsed: Duration,
+        error: Error,
+        operation: Operation,
+    ) -> Result<()> {
+        let Some(delay) = self.settings.retry.next_delay(failures, elapsed, &error) else {
+            return Err(if failures > 1 {
+                Error::RetriesExhausted {
+                    attempts: failures,
+                    last: Box::new(error),
+                }
+            } else {
+                error
+            });
+        };
+        tracing::info!(%error, attempt = failures, ?delay, %operation, "retrying");
+        self.emit(ProgressEvent::RetryScheduled {
+            error: error.to_string(),
+            attempt: failures,
+            delay,
+        });
+        let cancel = self.settings.cancel.clone();
+        tokio::select! {
+            () = tokio::time::sleep(delay) => Ok(()),
+            () = cancel.cancelled() => Err(Error::Cancelled { context: self.context(operation) }),
+        }
     }
 
     fn can_start_over(&self) -> bool {

@@ -197,37 +197,11 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             };
             failures += 1;
             // Only the creation POST is sent here: no upload to lose, no PATCH checksum.
-            let delay = match recovery(&error, None, false, false) {
-                Recovery::Resync => {
-                    self.settings
-                        .retry
-                        .next_delay(failures, started.elapsed(), &error)
-                }
-                _ => None,
-            };
-            let Some(delay) = delay else {
-                return Err(if failures > 1 {
-                    Error::RetriesExhausted {
-                        attempts: failures,
-                        last: Box::new(error),
-                    }
-                } else {
-                    error
-                });
-            };
-            tracing::info!(%error, attempt = failures, ?delay, "retrying the creation of a partial upload");
-            self.emit(ProgressEvent::RetryScheduled {
-                error: error.to_string(),
-                attempt: failures,
-                delay,
-            });
-            let cancel = self.settings.cancel.clone();
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = cancel.cancelled() => {
-                    return Err(Error::Cancelled { context: self.context(Operation::Create) });
-                }
+            if recovery(&error, None, false, false) != Recovery::Resync {
+                return Err(error);
             }
+            self.wait_to_retry(failures, started.elapsed(), error, Operation::Create)
+                .await?;
         }
     }
 
