@@ -241,3 +241,35 @@ async fn a_parallel_record_keeps_the_partials_expiry() {
         "{expires} vs {now}"
     );
 }
+
+#[tokio::test]
+async fn a_stream_growing_past_tus_max_size_fails_with_too_large() {
+    let server = TusMockServer::builder().max_size(10_000).start().await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let (mut writer, reader) = tokio::io::duplex(1024);
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let _ = writer.write_all(&data(50_000)).await;
+    });
+    let mut uploader = client
+        .uploader()
+        .stream(reader)
+        .chunk_size(4000)
+        .build()
+        .unwrap();
+    let error = uploader.upload().await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            tusky::Error::TooLarge {
+                max_size: 10_000,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // Nothing past the limit was sent: the PATCHes stopped at the last chunk that fits.
+    let patches = server.requests_by_method("PATCH").await;
+    assert!(patches.iter().all(|p| p.body.len() <= 4000));
+    assert!(server.uploads()[0].offset <= 10_000);
+}

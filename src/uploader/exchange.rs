@@ -14,6 +14,7 @@ use crate::error::{Context, Operation};
 use crate::fingerprint::Fingerprint;
 use crate::progress::{ProgressCallback, ProgressEvent};
 use crate::protocol::{self, names, ChecksumAlgorithm, Extension};
+use crate::source::Source;
 use crate::storage::Storage;
 use crate::transport::{Body, Response, Transport, TransportError, TransportErrorKind};
 use crate::{Error, Result};
@@ -298,6 +299,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 context: context.clone(),
                 source,
             })?;
+        self.check_stream_size(&context, offset + plan.len).await?;
         let mut headers = self.request_headers();
         headers.insert(names::UPLOAD_OFFSET, header_value(offset));
         headers.insert(
@@ -358,6 +360,26 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         }
         self.acknowledge(offset, new_offset);
         Ok(())
+    }
+
+    /// A stream of unknown length is checked against `Tus-Max-Size` as it grows (a file is
+    /// checked before creation): past the limit the upload fails with a clear error instead
+    /// of a string of 413s.
+    async fn check_stream_size(&mut self, context: &Context, end: u64) -> Result<()> {
+        if self.source.as_ref().is_none_or(Source::is_seekable) {
+            return Ok(());
+        }
+        let Some(endpoint) = self.client.endpoint().cloned() else {
+            return Ok(());
+        };
+        match self.client.capabilities_of(&endpoint).await?.max_size {
+            Some(max_size) if end > max_size => Err(Error::TooLarge {
+                context: context.clone(),
+                size: end,
+                max_size,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Sends `len` bytes of the source from `offset` as the body of a `method` request to

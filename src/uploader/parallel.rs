@@ -42,6 +42,11 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     /// Runs a parallel upload, or returns `None` when it does not apply (then the caller
     /// uploads in one stream).
     pub(super) async fn run_parallel(&mut self) -> Result<Option<UploadSummary>> {
+        if self.settings.cancel.is_cancelled() {
+            return Err(Error::Cancelled {
+                context: self.context(Operation::Create),
+            });
+        }
         let (Some(path), Some(size), Some(endpoint)) = (
             self.path.clone(),
             self.size(),
