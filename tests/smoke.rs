@@ -273,3 +273,39 @@ async fn a_stream_growing_past_tus_max_size_fails_with_too_large() {
     assert!(patches.iter().all(|p| p.body.len() <= 4000));
     assert!(server.uploads()[0].offset <= 10_000);
 }
+
+#[tokio::test]
+async fn an_explicit_url_is_recorded_so_a_later_run_resumes_it_from_the_store() {
+    let server = TusMockServer::start().await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(30_000);
+    let mut creator = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .creation_with_upload(false)
+        .build()
+        .unwrap();
+    let url = creator.create().await.unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let mut first = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .url(url.as_str())
+        .chunk_size(10_000)
+        .storage(store.clone())
+        .build()
+        .unwrap();
+    first.upload_until(10_000).await.unwrap();
+    let mut second = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(10_000)
+        .storage(store.clone())
+        .build()
+        .unwrap();
+    let summary = second.upload().await.unwrap();
+    assert_eq!(summary.url, url);
+    assert_eq!(summary.resumed_from, Some(10_000));
+    assert_eq!(server.upload_bytes(url.as_str()).unwrap(), bytes);
+    assert_eq!(server.uploads().len(), 1);
+}

@@ -279,6 +279,14 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         if self.started_emitted && offset > before {
             self.acknowledge(before, offset);
         }
+        // A URL given to the builder is remembered too, so that a later run that only has the
+        // store resumes it.
+        if self.origin == Some(UrlOrigin::Explicit)
+            && self.key.is_none()
+            && self.storage_key().await?.is_some()
+        {
+            self.record().await?;
+        }
         Ok(())
     }
 
