@@ -19,8 +19,6 @@
 //! cargo run --example custom_fingerprint --features mock-server
 //! ```
 
-use std::io::Read;
-use std::path::Path;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -89,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // The same key, computed from the file by hand: its first 64 KiB and its size.
-    let by_hand = fingerprint_file(&Sha256HeadFingerprint, &path)?;
+    let by_hand = Sha256HeadFingerprint.fingerprint_file(&path)?;
     assert_eq!(
         key, by_hand,
         "the uploader's key differs from the file's fingerprint"
@@ -128,17 +126,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("verified: the server holds exactly the file; the record is gone");
     Ok(())
-}
-
-/// The storage key of the file at `path`, as an uploader computes it: `fingerprint` applied to
-/// the file's first `head_len()` bytes and its size.
-fn fingerprint_file(fingerprint: &impl Fingerprint, path: &Path) -> std::io::Result<String> {
-    let file = std::fs::File::open(path)?;
-    let size = file.metadata()?.len();
-    let mut head = Vec::new();
-    file.take(fingerprint.head_len() as u64)
-        .read_to_end(&mut head)?;
-    Ok(fingerprint.fingerprint(&head, size))
 }
 
 /// Deterministic bytes that do not repeat in short cycles (a stand-in for a real file).

@@ -17,8 +17,6 @@
 //! cargo run --example manage_stored_urls --features mock-server,storage-json
 //! ```
 
-use std::io::Read;
-use std::path::Path;
 use std::sync::Arc;
 
 use tusky::fingerprint::{Fingerprint, Md5Fingerprint};
@@ -71,7 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 2. Look one up by its file's fingerprint.
     let path = dir.path().join("b.iso");
-    let key = fingerprint_file(&Md5Fingerprint, &path)?;
+    let key = Md5Fingerprint.fingerprint_file(&path)?;
     let record = store.get(&key).await?.ok_or("no record for b.iso")?;
     println!("lookup {}: {key} -> {}", path.display(), record.url);
     assert_eq!(
@@ -110,17 +108,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         summary.url
     );
     Ok(())
-}
-
-/// The storage key of the file at `path`, as an uploader computes it: `fingerprint` applied to
-/// the file's first `head_len()` bytes (64 KiB for the built-in fingerprints) and its size.
-fn fingerprint_file(fingerprint: &impl Fingerprint, path: &Path) -> std::io::Result<String> {
-    let file = std::fs::File::open(path)?;
-    let size = file.metadata()?.len();
-    let mut head = Vec::new();
-    file.take(fingerprint.head_len() as u64)
-        .read_to_end(&mut head)?;
-    Ok(fingerprint.fingerprint(&head, size))
 }
 
 /// Deterministic bytes that do not repeat in short cycles (a stand-in for a real file), one

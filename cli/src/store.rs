@@ -147,17 +147,12 @@ fn same_url(a: &str, b: &str) -> bool {
 /// The storage key of a file, as the uploader computes it (the default fingerprint: size and
 /// MD5 of the first 64 KiB, tuspy's key).
 pub async fn fingerprint_file(path: &Path) -> Result<String, Failure> {
-    use tokio::io::AsyncReadExt;
-    let fingerprint = DefaultFingerprint::default();
-    let failed = |e: std::io::Error| Failure::local(format!("reading {}: {e}", path.display()));
-    let file = tokio::fs::File::open(path).await.map_err(failed)?;
-    let size = file.metadata().await.map_err(failed)?.len();
-    let mut head = Vec::with_capacity(fingerprint.head_len().min(1 << 20));
-    file.take(fingerprint.head_len() as u64)
-        .read_to_end(&mut head)
-        .await
-        .map_err(failed)?;
-    Ok(fingerprint.fingerprint(&head, size))
+    let owned = path.to_owned();
+    let key =
+        tokio::task::spawn_blocking(move || DefaultFingerprint::default().fingerprint_file(&owned))
+            .await
+            .map_err(|e| Failure::local(format!("reading {}: {e}", path.display())))?;
+    key.map_err(|e| Failure::local(format!("reading {}: {e}", path.display())))
 }
 
 /// A store seen through one endpoint: a record made for another endpoint is not returned, so

@@ -35,6 +35,17 @@ pub trait Fingerprint: Send + Sync {
 
     /// The key for a source whose first bytes are `head` and whose size is `size`.
     fn fingerprint(&self, head: &[u8], size: u64) -> String;
+
+    /// The key of the file at `path`, exactly as an uploader of that file computes it: to look
+    /// up or remove a file's stored record without uploading it. Blocking file I/O.
+    fn fingerprint_file(&self, path: &std::path::Path) -> std::io::Result<String> {
+        use std::io::Read;
+        let file = std::fs::File::open(path)?;
+        let size = file.metadata()?.len();
+        let mut head = Vec::with_capacity(self.head_len().min(1 << 20));
+        file.take(self.head_len() as u64).read_to_end(&mut head)?;
+        Ok(self.fingerprint(&head, size))
+    }
 }
 
 impl<T: Fingerprint + ?Sized> Fingerprint for std::sync::Arc<T> {

@@ -168,3 +168,31 @@ mod sha256 {
         assert_eq!(Sha256Fingerprint.head_len(), 65536);
     }
 }
+
+/// `fingerprint_file` reads a file the way the uploader does: golden keys from files on disk.
+#[cfg(feature = "md5")]
+#[test]
+fn fingerprint_file_gives_the_golden_md5_keys() {
+    use tusky_fingerprint::Md5Fingerprint;
+    let dir = std::env::temp_dir().join(format!("tusky-fp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (bytes, key) in [
+        (
+            b"hello world".to_vec(),
+            "size:11--md5:5eb63bbbe01eeed093cb22bb8f5acdc3",
+        ),
+        (Vec::new(), "size:0--md5:d41d8cd98f00b204e9800998ecf8427e"),
+        (
+            pattern(100_000),
+            "size:100000--md5:9cc60713923528a1dd94e1c1ab0ebc9e",
+        ),
+    ] {
+        let path = dir.join(format!("f{}", bytes.len()));
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(Md5Fingerprint.fingerprint_file(&path).unwrap(), key);
+    }
+    assert!(Md5Fingerprint
+        .fingerprint_file(&dir.join("missing"))
+        .is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
