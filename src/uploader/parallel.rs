@@ -82,6 +82,16 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             (Some(key), Some(storage)) => storage.get(key).await?,
             _ => None,
         };
+        // A finished parallel upload whose record was kept points at its final upload (and has
+        // no partial uploads left to resume): done if the server holds all of it.
+        if let Some(record) = stored
+            .as_ref()
+            .filter(|r| !r.url.is_empty() && r.size == Some(size))
+        {
+            if let Some(summary) = self.finished_final(record).await? {
+                return Ok(Some(summary));
+            }
+        }
         let now = super::resume::unix_seconds(std::time::SystemTime::now());
         let stored = stored.filter(|record| {
             let usable = !record.partial_urls.is_empty()
@@ -92,11 +102,6 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             }
             usable
         });
-        if let Some(record) = &stored {
-            if let Some(summary) = self.finished_final(record).await? {
-                return Ok(Some(summary));
-            }
-        }
         let part_count = stored
             .as_ref()
             .map_or(self.settings.parallel, |r| r.partial_urls.len());

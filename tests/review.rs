@@ -1,0 +1,64 @@
+//! Reproducers of bugs found in review, each fixed in `src/`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tusky::storage::{MemoryStorage, Storage};
+use tusky::Client;
+use tusky_mock_server::TusMockServer;
+
+/// `n` bytes that differ from one offset to the next (a misplaced chunk shows).
+fn data(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
+        .collect()
+}
+
+fn temp_file(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("source.bin");
+    std::fs::write(&path, bytes).unwrap();
+    (dir, path)
+}
+
+/// A parallel upload whose record is kept on success (`remove_record_on_success(false)`) is
+/// found complete by a later run of the same file: nothing is created or sent again.
+#[tokio::test]
+async fn a_kept_parallel_record_is_found_complete_and_not_uploaded_again() {
+    let server = TusMockServer::start().await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let bytes = data(60_000);
+    let (_dir, path) = temp_file(&bytes);
+    let build = || {
+        client
+            .uploader()
+            .path(&path)
+            .parallel(3)
+            .chunk_size(10_000)
+            .storage(Arc::clone(&store))
+            .remove_record_on_success(false)
+            .build()
+            .unwrap()
+    };
+    let first = build().upload().await.unwrap();
+    assert_eq!(server.upload_bytes(first.url.as_str()).unwrap(), bytes);
+    assert_eq!(store.list().await.unwrap().len(), 1, "the record is kept");
+    let uploads_before = server.uploads().len();
+    let patches_before = server.request_count("PATCH");
+
+    let second = build().upload().await.unwrap();
+
+    assert_eq!(second.url, first.url, "the finished final upload is found");
+    assert_eq!(second.bytes_uploaded, 0);
+    assert_eq!(
+        server.uploads().len(),
+        uploads_before,
+        "nothing created again"
+    );
+    assert_eq!(
+        server.request_count("PATCH"),
+        patches_before,
+        "nothing sent again"
+    );
+}
