@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tusky::storage::{MemoryStorage, Storage};
-use tusky::Client;
+use tusky::{CancellationToken, Client, Error, ExponentialBackoff, ProgressEvent};
+use tusky_mock_server::wiremock::matchers::{header_regex, method};
+use tusky_mock_server::wiremock::{Mock, ResponseTemplate};
 use tusky_mock_server::TusMockServer;
 
 /// `n` bytes that differ from one offset to the next (a misplaced chunk shows).
@@ -60,5 +63,47 @@ async fn a_kept_parallel_record_is_found_complete_and_not_uploaded_again() {
         server.request_count("PATCH"),
         patches_before,
         "nothing sent again"
+    );
+}
+
+/// Cancelling while the final (concatenation) POST is waiting to be retried stops the upload
+/// promptly, like a cancel anywhere else.
+#[tokio::test]
+async fn cancelling_during_the_final_post_retry_wait_stops_promptly() {
+    let server = TusMockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header_regex("upload-concat", "^final;"))
+        .respond_with(ResponseTemplate::new(503).insert_header("Tus-Resumable", "1.0.0"))
+        .with_priority(1)
+        .mount(server.wiremock())
+        .await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(30_000);
+    let (_dir, path) = temp_file(&bytes);
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    let mut uploader = client
+        .uploader()
+        .path(&path)
+        .parallel(2)
+        .retry_policy(ExponentialBackoff::fixed(100, Duration::from_secs(5)))
+        .cancellation_token(token)
+        .on_progress(move |event| {
+            if let ProgressEvent::RetryScheduled { .. } = event {
+                cancel.cancel();
+            }
+        })
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let result = tokio::time::timeout(Duration::from_secs(20), uploader.upload())
+        .await
+        .expect("upload() returns");
+    let error = result.unwrap_err();
+    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "cancelled after {:?}",
+        started.elapsed()
     );
 }

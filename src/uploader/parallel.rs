@@ -363,7 +363,11 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 attempt: failures,
                 delay,
             });
-            tokio::time::sleep(delay).await;
+            let cancel = self.settings.cancel.clone();
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = cancel.cancelled() => return Err(Error::Cancelled { context }),
+            }
         }
     }
 }
