@@ -75,7 +75,8 @@ pub(crate) enum Source {
 pub(crate) struct ChunkPlan {
     pub len: u64,
     pub checksum: Option<String>,
-    /// For a stream that reaches its end in this chunk: the total length to declare.
+    /// The total length to declare, if the server does not know it yet: a file's size, or a
+    /// stream's once it reaches its end in this chunk.
     pub declare_length: Option<u64>,
 }
 
@@ -191,7 +192,7 @@ impl Source {
                 Ok(ChunkPlan {
                     len,
                     checksum,
-                    declare_length: None,
+                    declare_length: Some(*size),
                 })
             }
             Self::Stream {

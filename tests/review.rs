@@ -107,3 +107,81 @@ async fn cancelling_during_the_final_post_retry_wait_stops_promptly() {
         started.elapsed()
     );
 }
+
+/// An explicit URL of an upload created with a deferred length (`Upload-Defer-Length: 1`),
+/// continued from a file: the uploader must declare the length, or the server's upload never
+/// completes although tusky reports it finished.
+#[tokio::test]
+async fn an_explicit_deferred_length_upload_gets_its_length_declared() {
+    let server = TusMockServer::start().await;
+    let http = reqwest::Client::new();
+    let created = http
+        .post(server.endpoint())
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Defer-Length", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let url = created.headers()["location"].to_str().unwrap().to_owned();
+
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(25_000);
+    let (_dir, path) = temp_file(&bytes);
+    let mut uploader = client
+        .uploader()
+        .path(&path)
+        .url(url.clone())
+        .chunk_size(10_000)
+        .build()
+        .unwrap();
+    let summary = uploader.upload().await.unwrap();
+
+    assert_eq!(summary.offset, 25_000);
+    assert_eq!(server.upload_bytes(&url).unwrap(), bytes);
+    let upload = server.upload(&url).unwrap();
+    assert_eq!(upload.length, Some(25_000), "the length was declared");
+    assert!(upload.is_complete());
+}
+
+/// The same, when every byte is already on the server but its length was never declared: the
+/// uploader declares it (a PATCH without body) instead of reporting a finished upload.
+#[tokio::test]
+async fn an_explicit_deferred_upload_holding_every_byte_gets_its_length_declared() {
+    let server = TusMockServer::start().await;
+    let http = reqwest::Client::new();
+    let bytes = data(5_000);
+    let created = http
+        .post(server.endpoint())
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Defer-Length", "1")
+        .send()
+        .await
+        .unwrap();
+    let url = created.headers()["location"].to_str().unwrap().to_owned();
+    let patched = http
+        .patch(&url)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 204);
+
+    let client = Client::new(server.endpoint()).unwrap();
+    let (_dir, path) = temp_file(&bytes);
+    let mut uploader = client
+        .uploader()
+        .path(&path)
+        .url(url.clone())
+        .build()
+        .unwrap();
+    let summary = uploader.upload().await.unwrap();
+
+    assert_eq!(summary.offset, 5_000);
+    let upload = server.upload(&url).unwrap();
+    assert_eq!(upload.length, Some(5_000), "the length was declared");
+    assert!(upload.is_complete());
+}

@@ -432,7 +432,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             .as_ref()
             .and_then(Source::size)
             .is_some_and(|size| self.offset >= size)
-            && (self.source.as_ref().is_some_and(Source::is_seekable) || self.length_declared);
+            && self.length_declared;
         if finished {
             if self.settings.remove_record_on_success {
                 self.forget().await?;
@@ -515,9 +515,10 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             (Some(stop), None) => Some(stop),
             (None, size) => size,
         };
+        // Not complete while the server does not know the length (an upload with a deferred
+        // length, even of a file): the next PATCH declares it.
         let complete = |offset: u64| {
-            end.is_some_and(|end| offset >= end)
-                && (seekable || stop_at.is_some() || self.length_declared)
+            end.is_some_and(|end| offset >= end) && (stop_at.is_some() || self.length_declared)
         };
         if complete(self.offset) {
             return Ok(Step::Done);
