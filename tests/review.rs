@@ -185,3 +185,81 @@ async fn an_explicit_deferred_upload_holding_every_byte_gets_its_length_declared
     assert_eq!(upload.length, Some(5_000), "the length was declared");
     assert!(upload.is_complete());
 }
+
+/// A link that takes request bodies at `bytes_per_second` (piece by piece for a streamed
+/// body, all at once for a body in memory), then passes the request on.
+#[derive(Clone)]
+struct SlowLink {
+    inner: tusky::transport::ReqwestTransport,
+    bytes_per_second: u64,
+}
+
+#[async_trait::async_trait]
+impl tusky::transport::Transport for SlowLink {
+    async fn send(
+        &self,
+        mut request: tusky::transport::Request,
+    ) -> Result<tusky::transport::Response, tusky::transport::TransportError> {
+        use futures_util::StreamExt;
+        use tusky::transport::Body;
+        let pace = |n: usize| Duration::from_secs_f64(n as f64 / self.bytes_per_second as f64);
+        let mut body = Vec::new();
+        match std::mem::replace(&mut request.body, Body::Empty) {
+            Body::Empty => {}
+            Body::Bytes(bytes) => {
+                tokio::time::sleep(pace(bytes.len())).await;
+                body.extend_from_slice(&bytes);
+            }
+            Body::Stream { mut stream, .. } => {
+                while let Some(piece) = stream.next().await {
+                    let piece = piece.unwrap();
+                    tokio::time::sleep(pace(piece.len())).await;
+                    body.extend_from_slice(&piece);
+                }
+            }
+        }
+        if !body.is_empty() {
+            request.body = Body::Bytes(body.into());
+        }
+        self.inner.send(request).await
+    }
+}
+
+/// On a link slower than one chunk per stall timeout, but steadily moving, a stream source
+/// (unknown length) uploads like a file does: the stall watchdog must see its bytes move.
+#[tokio::test]
+async fn a_stream_on_a_slow_but_moving_link_is_not_taken_for_stalled() {
+    let server = TusMockServer::start().await;
+    let client = Client::builder()
+        .endpoint(server.endpoint())
+        .build_with_transport(SlowLink {
+            inner: tusky::transport::ReqwestTransport::new(Default::default()).unwrap(),
+            bytes_per_second: 512 * 1024,
+        })
+        .unwrap();
+    let bytes = data(1_200_000);
+    let (_dir, path) = temp_file(&bytes);
+    let build = |builder: tusky::UploaderBuilder<_, _, _>| {
+        builder
+            .chunk_size(1024 * 1024)
+            .stall_timeout(Some(Duration::from_millis(800)))
+            .retry_delay(2, Duration::from_millis(10))
+            .build()
+            .unwrap()
+    };
+
+    // A file: 128 KiB pieces move every quarter second, well within the stall timeout.
+    let file = build(client.uploader().path(&path)).upload().await.unwrap();
+    assert_eq!(server.upload_bytes(file.url.as_str()).unwrap(), bytes);
+
+    // The same bytes from a stream.
+    let stream = build(
+        client
+            .uploader()
+            .stream(std::io::Cursor::new(bytes.clone())),
+    )
+    .upload()
+    .await
+    .unwrap();
+    assert_eq!(server.upload_bytes(stream.url.as_str()).unwrap(), bytes);
+}
