@@ -263,3 +263,60 @@ async fn a_stream_on_a_slow_but_moving_link_is_not_taken_for_stalled() {
     .unwrap();
     assert_eq!(server.upload_bytes(stream.url.as_str()).unwrap(), bytes);
 }
+
+/// A stored record whose URL names a complete upload of another size (a stale record, a
+/// server that reused the id) is not taken for this file's finished parallel upload.
+#[tokio::test]
+async fn a_stored_final_of_another_size_is_not_taken_for_this_file() {
+    use tusky::fingerprint::{DefaultFingerprint, Fingerprint};
+    use tusky::storage::UploadRecord;
+    let server = TusMockServer::start().await;
+    let http = reqwest::Client::new();
+    let created = http
+        .post(server.endpoint())
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "10")
+        .send()
+        .await
+        .unwrap();
+    let other = created.headers()["location"].to_str().unwrap().to_owned();
+    let patched = http
+        .patch(&other)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .body(vec![7u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 204);
+
+    let bytes = data(40_000);
+    let (_dir, path) = temp_file(&bytes);
+    let store = Arc::new(MemoryStorage::new());
+    let key = DefaultFingerprint::default()
+        .fingerprint_file(&path)
+        .unwrap();
+    store
+        .set(&key, UploadRecord::new(other.clone()).with_size(40_000))
+        .await
+        .unwrap();
+    let client = Client::new(server.endpoint()).unwrap();
+    let summary = client
+        .uploader()
+        .path(&path)
+        .parallel(2)
+        .storage(Arc::clone(&store))
+        .build()
+        .unwrap()
+        .upload()
+        .await
+        .unwrap();
+
+    assert_ne!(
+        summary.url.as_str(),
+        other,
+        "another upload is not this file"
+    );
+    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+}

@@ -88,7 +88,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             .as_ref()
             .filter(|r| !r.url.is_empty() && r.size == Some(size))
         {
-            if let Some(summary) = self.finished_final(record).await? {
+            if let Some(summary) = self.finished_final(record, size).await? {
                 return Ok(Some(summary));
             }
         }
@@ -169,15 +169,20 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         }))
     }
 
-    /// A stored final upload that is already complete: nothing left to do.
-    async fn finished_final(&mut self, record: &UploadRecord) -> Result<Option<UploadSummary>> {
+    /// A stored final upload that is already complete, with the file's `size`: nothing left
+    /// to do.
+    async fn finished_final(
+        &mut self,
+        record: &UploadRecord,
+        size: u64,
+    ) -> Result<Option<UploadSummary>> {
         if record.url.is_empty() {
             return Ok(None);
         }
         let Ok(status) = self.client.upload_status(&record.url).await else {
             return Ok(None);
         };
-        if !status.is_complete() {
+        if !status.is_complete() || status.length != Some(size) {
             return Ok(None);
         }
         self.url = Some(status.url.clone());
