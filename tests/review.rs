@@ -320,3 +320,44 @@ async fn a_stored_final_of_another_size_is_not_taken_for_this_file() {
     );
     assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
 }
+
+/// A single upload interrupted half-way is continued by a later `parallel(n)` run of the same
+/// file (its record is not overwritten and the bytes the server holds are not sent again).
+#[tokio::test]
+async fn a_parallel_run_continues_an_interrupted_single_upload() {
+    let server = TusMockServer::start().await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let bytes = data(60_000);
+    let (_dir, path) = temp_file(&bytes);
+    let first = client
+        .uploader()
+        .path(&path)
+        .chunk_size(10_000)
+        .storage(Arc::clone(&store))
+        .build()
+        .unwrap()
+        .upload_until(30_000)
+        .await
+        .unwrap();
+    assert_eq!(first.offset, 30_000);
+
+    let summary = client
+        .uploader()
+        .path(&path)
+        .parallel(3)
+        .chunk_size(10_000)
+        .storage(Arc::clone(&store))
+        .build()
+        .unwrap()
+        .upload()
+        .await
+        .unwrap();
+
+    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+    assert_eq!(summary.resumed_from, Some(30_000));
+    assert_eq!(
+        summary.bytes_uploaded, 30_000,
+        "only the missing half is sent"
+    );
+}

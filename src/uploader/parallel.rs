@@ -93,6 +93,18 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             }
         }
         let now = super::resume::unix_seconds(std::time::SystemTime::now());
+        // An unfinished single upload of this file: continue it (in one stream) rather than
+        // overwrite its record and send every byte again.
+        if stored.as_ref().is_some_and(|r| {
+            !r.url.is_empty()
+                && r.partial_urls.is_empty()
+                && r.expires_unix.is_none_or(|expires| expires > now)
+        }) {
+            tracing::info!(
+                "the stored record is an unfinished single upload; continuing it in one stream"
+            );
+            return Ok(None);
+        }
         let stored = stored.filter(|record| {
             let usable = !record.partial_urls.is_empty()
                 && record.size == Some(size)
