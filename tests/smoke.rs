@@ -309,3 +309,41 @@ async fn an_explicit_url_is_recorded_so_a_later_run_resumes_it_from_the_store() 
     assert_eq!(server.upload_bytes(url.as_str()).unwrap(), bytes);
     assert_eq!(server.uploads().len(), 1);
 }
+
+#[tokio::test]
+async fn a_413_to_a_creation_post_with_data_creates_again_without_a_body() {
+    use wiremock::matchers::{header_exists, method};
+    let server = TusMockServer::start().await;
+    // A proxy in front refusing large POST bodies (the tus server itself would accept them).
+    wiremock::Mock::given(method("POST"))
+        .and(header_exists("content-type"))
+        .respond_with(wiremock::ResponseTemplate::new(413).set_body_string("body too large"))
+        .with_priority(1)
+        .mount(server.wiremock())
+        .await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(20_000);
+    let mut uploader = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(8000)
+        .build()
+        .unwrap();
+    let summary = uploader.upload().await.unwrap();
+    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+    let posts = server.requests_by_method("POST").await;
+    assert_eq!(posts.len(), 2);
+    assert!(posts[1].body.is_empty());
+}
+
+#[test]
+fn a_zero_stall_timeout_is_refused_at_build() {
+    let client = Client::new("http://127.0.0.1:9/files/").unwrap();
+    let error = client
+        .uploader()
+        .reader(Cursor::new(vec![1u8]))
+        .stall_timeout(Some(std::time::Duration::ZERO))
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("stall timeout"), "{error}");
+}

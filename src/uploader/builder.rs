@@ -281,6 +281,11 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
                 "parallel(n) needs n of at least 1".to_owned(),
             ));
         }
+        if self.stall_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::Config(
+                "a stall timeout of zero would stall every request; use None to turn stall detection off".to_owned(),
+            ));
+        }
         if self.chunk_size == 0 {
             return Err(Error::Config(
                 "the chunk size must be at least 1 byte".to_owned(),

@@ -376,6 +376,13 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                     if matches!(error, Error::Cancelled { .. }) {
                         return Err(error);
                     }
+                    if self.refused_creation_body(&error) {
+                        // A 413 to a creation POST that carried the first chunk: often a proxy's
+                        // body limit. Create without a body once; a second 413 is final.
+                        tracing::warn!(%error, "creating again without the first chunk in the POST");
+                        self.settings.creation_with_upload = false;
+                        continue;
+                    }
                     let recreate = self
                         .settings
                         .recreate_if_gone
@@ -483,6 +490,15 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             () = tokio::time::sleep(delay) => Ok(()),
             () = cancel.cancelled() => Err(Error::Cancelled { context: self.context(operation) }),
         }
+    }
+
+    /// Whether `error` is a 413 to a creation POST that may have carried data.
+    fn refused_creation_body(&self, error: &Error) -> bool {
+        self.url.is_none()
+            && self.settings.creation_with_upload
+            && matches!(error, Error::Status { status, context, .. }
+                if *status == http::StatusCode::PAYLOAD_TOO_LARGE
+                    && context.operation == Operation::Create)
     }
 
     fn can_start_over(&self) -> bool {
