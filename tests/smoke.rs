@@ -347,3 +347,66 @@ fn a_zero_stall_timeout_is_refused_at_build() {
         .unwrap_err();
     assert!(error.to_string().contains("stall timeout"), "{error}");
 }
+
+#[tokio::test]
+async fn a_partial_that_started_over_is_recorded_with_its_new_url() {
+    use tusky::storage::Storage;
+    let server = TusMockServer::start().await;
+    // The first PATCH of the run finds its partial upload gone: that partial starts over.
+    // Once the replacement (the third upload) receives bytes, the run is cancelled.
+    let replaced = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = replaced.clone();
+    server.set_patch_hook(move |ctx: &tusky::mock::PatchContext| {
+        if ctx.number == 1 {
+            return PatchAction::Fail(404);
+        }
+        if ctx.upload_id.ends_with('3') {
+            seen.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        PatchAction::Accept
+    });
+    let client = Client::new(server.endpoint()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.bin");
+    std::fs::write(&path, data(60_000)).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let token = tusky::CancellationToken::new();
+    let cancel = token.clone();
+    let mut uploader = client
+        .uploader()
+        .path(&path)
+        .parallel(2)
+        .chunk_size(5_000)
+        .creation_with_upload(false)
+        .retry_delay(3, std::time::Duration::from_millis(1))
+        .storage(store.clone())
+        .cancellation_token(token)
+        .on_progress(move |e| {
+            if matches!(e, tusky::ProgressEvent::Acknowledged { .. })
+                && replaced.load(std::sync::atomic::Ordering::SeqCst)
+            {
+                cancel.cancel();
+            }
+        })
+        .build()
+        .unwrap();
+    assert!(uploader.upload().await.is_err());
+    // The server sees its own host name in request URLs; compare paths.
+    let gone = server.requests_by_method("PATCH").await[0]
+        .url
+        .path()
+        .to_owned();
+    let records = store.list().await.unwrap();
+    assert_eq!(records.len(), 1);
+    let partials = &records[0].1.partial_urls;
+    assert_eq!(partials.len(), 2);
+    assert!(
+        !partials.iter().any(|p| p.ends_with(&gone)),
+        "{gone} still in {partials:?}"
+    );
+    assert_eq!(
+        server.uploads().len(),
+        3,
+        "two partials and the one that replaced the gone one"
+    );
+}

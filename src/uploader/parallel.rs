@@ -155,7 +155,24 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         self.save_parallel_record(&key, size, &partial_urls, &endpoint, expires_unix)
             .await?;
         self.partial_urls = partials.iter().filter_map(|p| p.url().cloned()).collect();
-        let summaries = try_join_all(partials.iter_mut().map(|partial| partial.upload())).await?;
+        let outcome = try_join_all(partials.iter_mut().map(|partial| partial.upload())).await;
+        let summaries = match outcome {
+            Ok(summaries) => summaries,
+            Err(error) => {
+                // A partial upload that started over (its old URL was gone) has a new URL:
+                // keep the record in step, so that a later run resumes it, not the dead one.
+                let current: Vec<String> = partials
+                    .iter()
+                    .filter_map(|p| p.url().map(Url::to_string))
+                    .collect();
+                if current.len() == partial_urls.len() && current != partial_urls {
+                    self.save_parallel_record(&key, size, &current, &endpoint, expires_unix)
+                        .await?;
+                }
+                self.partial_urls = partials.iter().filter_map(|p| p.url().cloned()).collect();
+                return Err(error);
+            }
+        };
         let resumed_from: u64 = summaries.iter().filter_map(|s| s.resumed_from).sum();
         let partial_urls: Vec<Url> = summaries.into_iter().map(|s| s.url).collect();
         let url = self.concatenate(&endpoint, &partial_urls).await?;
