@@ -37,10 +37,19 @@ impl UploadStatus {
 impl<T: Transport> Client<T> {
     /// Asks the server about the upload at `url` (HEAD). A 404/410/403 is an [`Error::Status`].
     pub async fn upload_status(&self, url: &str) -> Result<UploadStatus> {
+        self.upload_status_with(url, HeaderMap::new()).await
+    }
+
+    /// [`upload_status`](Client::upload_status) with extra headers (an uploader's own).
+    pub(crate) async fn upload_status_with(
+        &self,
+        url: &str,
+        extra: HeaderMap,
+    ) -> Result<UploadStatus> {
         let url = parse_url("the upload URL", url)?;
         let context = Context::new(Operation::Head, Some(&url), None);
         let response = self
-            .send(&context, Method::HEAD, &url, HeaderMap::new(), Body::Empty)
+            .send(&context, Method::HEAD, &url, extra, Body::Empty)
             .await?;
         if !matches!(response.status, StatusCode::OK | StatusCode::NO_CONTENT) {
             return Err(Error::Status {

@@ -208,7 +208,11 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         if record.url.is_empty() {
             return Ok(None);
         }
-        let Ok(status) = self.client.upload_status(&record.url).await else {
+        let Ok(status) = self
+            .client
+            .upload_status_with(&record.url, self.settings.headers.clone())
+            .await
+        else {
             return Ok(None);
         };
         if !status.is_complete() || status.length != Some(size) {
