@@ -410,3 +410,61 @@ async fn a_partial_that_started_over_is_recorded_with_its_new_url() {
         "two partials and the one that replaced the gone one"
     );
 }
+
+#[tokio::test]
+async fn a_resumed_parallel_upload_starts_at_the_bytes_the_server_holds() {
+    let server = Arc::new(TusMockServer::start().await);
+    let client = Client::new(server.endpoint()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.bin");
+    let bytes = data(80_000);
+    std::fs::write(&path, &bytes).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let token = tusky::CancellationToken::new();
+    let cancel = token.clone();
+    let mut first = client
+        .uploader()
+        .path(&path)
+        .parallel(2)
+        .chunk_size(10_000)
+        .creation_with_upload(false)
+        .storage(store.clone())
+        .cancellation_token(token)
+        .on_progress(move |e| {
+            if matches!(e, tusky::ProgressEvent::Acknowledged { offset, .. } if *offset >= 20_000) {
+                cancel.cancel();
+            }
+        })
+        .build()
+        .unwrap();
+    assert!(first.upload().await.is_err());
+    // What the server holds is read when the second run reports Started (a request the first
+    // run dropped in flight may still have landed after it returned).
+    let started = Arc::new(std::sync::Mutex::new(None));
+    let seen = started.clone();
+    let watched = server.clone();
+    let mut second = client
+        .uploader()
+        .path(&path)
+        .parallel(2)
+        .chunk_size(10_000)
+        .storage(store.clone())
+        .on_progress(move |e| {
+            if let tusky::ProgressEvent::Started {
+                offset, resumed, ..
+            } = e
+            {
+                let held: u64 = watched.uploads().iter().map(|u| u.offset).sum();
+                *seen.lock().unwrap() = Some((*offset, *resumed, held));
+            }
+        })
+        .build()
+        .unwrap();
+    let summary = second.upload().await.unwrap();
+    let (offset, resumed, held) = started.lock().unwrap().expect("Started was reported");
+    assert!(resumed);
+    assert!(held > 0 && held < 80_000, "{held}");
+    assert_eq!(offset, held);
+    assert_eq!(summary.resumed_from, Some(held));
+    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+}

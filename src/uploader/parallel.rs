@@ -129,11 +129,26 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             partials.push(self.partial(&path, start, len, url, index, Arc::clone(&acknowledged)));
         }
         let resumed = stored.is_some();
+        // A resumed upload starts where the server is: ask each stored partial (a failure here
+        // is left to that partial's own loop, which retries or starts it over).
+        let mut resumed_offset = 0;
+        if resumed {
+            for (index, partial) in partials.iter_mut().enumerate() {
+                if partial.url().is_some() {
+                    if let Ok(offset) = partial.get_offset().await {
+                        resumed_offset += offset;
+                        if let Some(slot) = acknowledged.get(index) {
+                            slot.fetch_max(offset, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+        }
         // Before the partial uploads are created: their creation POSTs may carry (and report
         // as acknowledged) their first bytes.
         self.emit(ProgressEvent::Started {
             url: endpoint.clone(),
-            offset: 0,
+            offset: resumed_offset,
             total: Some(size),
             resumed,
         });
