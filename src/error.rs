@@ -166,9 +166,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The URL store failed.
-    #[error("URL store: {0}")]
-    Storage(#[from] StorageError),
+    /// The URL store failed (on the record under `key`, when it was about one).
+    #[error("URL store{}: {source}", key.as_ref().map(|k| format!(", record {k:?}")).unwrap_or_default())]
+    Storage {
+        /// The record's key, when the failure was about one record.
+        key: Option<String>,
+        /// What the store said.
+        #[source]
+        source: StorageError,
+    },
     /// Metadata that cannot be sent.
     #[error("invalid metadata: {0}")]
     Metadata(#[from] MetadataError),
@@ -233,7 +239,7 @@ impl Error {
     /// Other 4xx, protocol errors and local errors are not retryable.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Transport { .. } => true,
+            Self::Transport { source, .. } => source.is_transient(),
             Self::Status { status, .. } => {
                 status.is_server_error() || matches!(status.as_u16(), 409 | 423 | 460)
             }
@@ -253,6 +259,13 @@ impl Error {
             context,
             reason: error.to_string(),
         }
+    }
+}
+
+impl From<StorageError> for Error {
+    /// A store failure that is not about one record (opening the store, say).
+    fn from(source: StorageError) -> Self {
+        Self::Storage { key: None, source }
     }
 }
 

@@ -2,14 +2,13 @@
 
 use std::time::SystemTime;
 
-use http::{HeaderMap, Method, StatusCode};
+use http::HeaderMap;
 use url::Url;
 
 use crate::client::{parse_url, Client};
 use crate::error::{Context, Operation};
-use crate::protocol::{self, names};
-use crate::transport::{Body, Transport};
-use crate::{Error, Result};
+use crate::transport::Transport;
+use crate::Result;
 
 /// What the server says about an upload (its HEAD answer).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,37 +47,13 @@ impl<T: Transport> Client<T> {
     ) -> Result<UploadStatus> {
         let url = parse_url("the upload URL", url)?;
         let context = Context::new(Operation::Head, Some(&url), None);
-        let response = self
-            .send(&context, Method::HEAD, &url, extra, Body::Empty)
-            .await?;
-        if !matches!(response.status, StatusCode::OK | StatusCode::NO_CONTENT) {
-            return Err(Error::Status {
-                context,
-                status: response.status,
-                body: response.body_text(),
-            });
-        }
-        let offset = protocol::parse_upload_offset(response.header(names::UPLOAD_OFFSET))
-            .map_err(|e| Error::header(context.clone(), e))?;
-        let length = response
-            .header(names::UPLOAD_LENGTH)
-            .map(|v| protocol::parse_upload_length(Some(v)))
-            .transpose()
-            .map_err(|e| Error::header(context.clone(), e))?;
-        let metadata = response
-            .header(names::UPLOAD_METADATA)
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|v| protocol::decode_metadata(v).ok())
-            .unwrap_or_default();
-        let expires = response
-            .header(names::UPLOAD_EXPIRES)
-            .and_then(|v| protocol::parse_expires(v).ok());
+        let answer = crate::uploader::head(self, &context, &url, extra, None).await?;
         Ok(UploadStatus {
             url,
-            offset,
-            length,
-            metadata,
-            expires,
+            offset: answer.offset,
+            length: answer.length,
+            metadata: answer.metadata,
+            expires: answer.expires,
         })
     }
 
@@ -86,22 +61,6 @@ impl<T: Transport> Client<T> {
     pub async fn terminate(&self, url: &str) -> Result<()> {
         let url = parse_url("the upload URL", url)?;
         let context = Context::new(Operation::Terminate, Some(&url), None);
-        let response = self
-            .send(
-                &context,
-                Method::DELETE,
-                &url,
-                HeaderMap::new(),
-                Body::Empty,
-            )
-            .await?;
-        if !response.status.is_success() {
-            return Err(Error::Status {
-                context,
-                status: response.status,
-                body: response.body_text(),
-            });
-        }
-        Ok(())
+        crate::uploader::delete(self, &context, &url, HeaderMap::new()).await
     }
 }

@@ -51,6 +51,12 @@ fn md5_key(bytes: &[u8]) -> String {
     Md5Fingerprint.fingerprint(bytes, bytes.len() as u64)
 }
 
+/// The store key of `bytes` uploaded to `server`: the tuspy-compatible fingerprint, scoped to
+/// the endpoint.
+fn record_key(bytes: &[u8], server: &TusMockServer) -> String {
+    tusky::storage::scoped_key(&md5_key(bytes), &server.endpoint())
+}
+
 /// parity 1
 #[test]
 fn client_keeps_endpoint_and_headers_and_set_header_overwrites_or_adds() {
@@ -430,8 +436,8 @@ async fn a_second_uploader_finds_the_stored_url_and_resumes_from_the_servers_off
     assert_eq!(records.len(), 1);
     assert_eq!(
         records[0].0,
-        md5_key(&bytes),
-        "keyed by the tuspy-compatible fingerprint"
+        record_key(&bytes, &server),
+        "keyed by the tuspy-compatible fingerprint and the endpoint"
     );
     assert_eq!(records[0].1.url, partial.url.as_str());
 
@@ -565,7 +571,7 @@ async fn a_stored_url_that_is_gone_is_forgotten_and_a_new_upload_created() {
         }
         let stale = format!("{}stale", server.endpoint());
         let bytes = data(50);
-        let key = md5_key(&bytes);
+        let key = record_key(&bytes, &server);
         let store = Arc::new(MemoryStorage::new());
         store
             .set(&key, UploadRecord::new(&stale).with_size(50))
@@ -611,7 +617,7 @@ async fn a_gone_stored_url_is_removed_even_if_the_new_upload_cannot_be_created()
     let server = TusMockServer::start().await;
     server.fail_next_post(500);
     let bytes = data(50);
-    let key = md5_key(&bytes);
+    let key = record_key(&bytes, &server);
     let store = Arc::new(MemoryStorage::new());
     store
         .set(
@@ -1440,7 +1446,7 @@ async fn a_recreated_explicit_upload_is_recorded_in_the_store() {
     let server = TusMockServer::start().await;
     let stale = format!("{}gone", server.endpoint());
     let bytes = data(20);
-    let key = md5_key(&bytes);
+    let key = record_key(&bytes, &server);
     let client = Client::new(server.endpoint()).unwrap();
 
     let store = Arc::new(MemoryStorage::new());
@@ -1827,7 +1833,7 @@ async fn a_finished_uploads_record_is_removed_unless_kept() {
     let server = TusMockServer::start().await;
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(100);
-    let key = md5_key(&bytes);
+    let key = record_key(&bytes, &server);
 
     let store = Arc::new(MemoryStorage::new());
     let mut uploader = client
@@ -1923,7 +1929,7 @@ async fn a_stored_upload_of_another_length_is_not_continued() {
         .unwrap();
     let wrong = other.create().await.unwrap();
     let bytes = data(12);
-    let key = md5_key(&bytes);
+    let key = record_key(&bytes, &server);
 
     let store = Arc::new(MemoryStorage::new());
     store

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use tusky::fingerprint::{DefaultFingerprint, Fingerprint};
 use tusky::storage::{
-    detect_tuspy_store, JsonFileStorage, Storage, StorageError, TuspyFileStorage, UploadRecord,
+    detect_tuspy_store, key_fingerprint, JsonFileStorage, Storage, StorageError, TuspyFileStorage,
+    UploadRecord,
 };
 
 use crate::failure::Failure;
@@ -92,17 +93,18 @@ impl OpenStore {
             .map_err(|e| self.failure("reading", e))
     }
 
-    /// The records stored for `file` (by fingerprint) or `url`: `(key, record)` pairs.
+    /// The records stored for `file` (by fingerprint, on every server it was uploaded to) or
+    /// `url`: `(key, record)` pairs.
     pub async fn find(&self, target: &Target) -> Result<Vec<(String, UploadRecord)>, Failure> {
         match target {
             Target::File(path) => {
-                let key = fingerprint_file(path).await?;
-                let record = self
-                    .storage
-                    .get(&key)
-                    .await
-                    .map_err(|e| self.failure("reading", e))?;
-                Ok(record.map(|r| (key, r)).into_iter().collect())
+                let fingerprint = fingerprint_file(path).await?;
+                Ok(self
+                    .list()
+                    .await?
+                    .into_iter()
+                    .filter(|(key, _)| key_fingerprint(key) == fingerprint)
+                    .collect())
             }
             Target::Url(url) => Ok(self
                 .list()
@@ -153,54 +155,4 @@ pub async fn fingerprint_file(path: &Path) -> Result<String, Failure> {
             .await
             .map_err(|e| Failure::local(format!("reading {}: {e}", path.display())))?;
     key.map_err(|e| Failure::local(format!("reading {}: {e}", path.display())))
-}
-
-/// A store seen through one endpoint: a record made for another endpoint is not returned, so
-/// the same file uploaded to two servers never resumes on the wrong one. Records without an
-/// endpoint (tuspy's) count when their URL has the endpoint's scheme, host and port.
-pub struct EndpointScoped {
-    inner: Arc<dyn Storage>,
-    endpoint: url::Url,
-}
-
-impl EndpointScoped {
-    /// `inner` as seen by uploads to `endpoint`.
-    pub fn new(inner: Arc<dyn Storage>, endpoint: url::Url) -> Self {
-        Self { inner, endpoint }
-    }
-
-    fn matches(&self, record: &UploadRecord) -> bool {
-        match &record.endpoint {
-            Some(endpoint) => same_url(endpoint, self.endpoint.as_str()),
-            None => {
-                url::Url::parse(&record.url).is_ok_and(|url| url.origin() == self.endpoint.origin())
-            }
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Storage for EndpointScoped {
-    async fn get(&self, key: &str) -> Result<Option<UploadRecord>, StorageError> {
-        Ok(self.inner.get(key).await?.filter(|r| self.matches(r)))
-    }
-    async fn set(&self, key: &str, record: UploadRecord) -> Result<(), StorageError> {
-        self.inner.set(key, record).await
-    }
-    async fn remove(&self, key: &str) -> Result<(), StorageError> {
-        // Only this endpoint's record: another endpoint's upload stays resumable.
-        match self.inner.get(key).await? {
-            Some(record) if !self.matches(&record) => Ok(()),
-            _ => self.inner.remove(key).await,
-        }
-    }
-    async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError> {
-        Ok(self
-            .inner
-            .list()
-            .await?
-            .into_iter()
-            .filter(|(_, r)| self.matches(r))
-            .collect())
-    }
 }

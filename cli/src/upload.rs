@@ -17,7 +17,7 @@ use crate::failure::{classify, Exit, Failure};
 use crate::localdata;
 use crate::report::{Mode, Reporter};
 use crate::size::{human, rate};
-use crate::store::{self, EndpointScoped};
+use crate::store;
 
 /// Where the bytes come from.
 enum Input {
@@ -152,10 +152,9 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
     let (storage, store_path): (Arc<dyn Storage>, Option<PathBuf>) = if resumable {
         let opened = store::open(store::store_path(args.store.store.as_deref())?)?;
         let path = opened.path.clone();
-        (
-            Arc::new(EndpointScoped::new(opened.storage, endpoint_url.clone())),
-            Some(path),
-        )
+        // Records are scoped to the endpoint by the library: the same file uploaded to two
+        // servers keeps two records.
+        (opened.storage, Some(path))
     } else {
         (Arc::new(MemoryStorage::new()), None)
     };

@@ -12,13 +12,17 @@ pub enum TransportErrorKind {
     Connection,
     /// The request body (the source) failed while streaming.
     Body,
+    /// The server's TLS certificate was refused (unknown issuer, wrong name, expired). Not
+    /// transient: retrying cannot help.
+    Certificate,
     /// Anything else.
     Other,
 }
 
-/// A request that got no answer. Always worth retrying: even a [`TransportErrorKind::Body`]
-/// error can be a connection that broke while the body was being sent (a failing source is
-/// reported as [`crate::Error::Source`] instead).
+/// A request that got no answer. Worth retrying unless it is a
+/// [`TransportErrorKind::Certificate`] error: even a [`TransportErrorKind::Body`] error can be
+/// a connection that broke while the body was being sent (a failing source is reported as
+/// [`crate::Error::Source`] instead).
 #[derive(Debug, thiserror::Error)]
 pub struct TransportError {
     kind: TransportErrorKind,
@@ -34,6 +38,7 @@ impl fmt::Display for TransportError {
             TransportErrorKind::Timeout => "timed out",
             TransportErrorKind::Connection => "connection failed",
             TransportErrorKind::Body => "request body failed",
+            TransportErrorKind::Certificate => "the server's TLS certificate was refused",
             TransportErrorKind::Other => "request failed",
         };
         write!(f, "{kind}: {}", self.message)
@@ -60,5 +65,10 @@ impl TransportError {
     /// The kind of failure.
     pub fn kind(&self) -> TransportErrorKind {
         self.kind
+    }
+
+    /// Whether trying again may help (everything but a refused certificate).
+    pub fn is_transient(&self) -> bool {
+        self.kind != TransportErrorKind::Certificate
     }
 }

@@ -5,7 +5,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::client::{parse_url, Client};
 use crate::fingerprint::Fingerprint;
-use crate::progress::{CancellationToken, ProgressCallback, ProgressEvent};
+use crate::progress::{CancellationToken, ProgressEvent};
 use crate::protocol::{encode_metadata, ChecksumAlgorithm};
 use crate::retry::{ExponentialBackoff, RetryPolicy};
 use crate::source::{SeekableReader, SourceSpec, StreamReader};
@@ -13,43 +13,37 @@ use crate::storage::Storage;
 use crate::transport::Transport;
 use crate::{Error, Result};
 
-use super::{ChecksumMode, Settings, Uploader};
+use super::options::{ChecksumMode, Options, Recreate};
+use super::Uploader;
 
-/// The default chunk size: 8 MiB per PATCH. Memory does not grow with it (bodies stream), so
-/// it only trades request overhead against how much a broken request has to resend.
-pub const DEFAULT_CHUNK_SIZE: u64 = 8 * 1024 * 1024;
+/// What the builder was told that is checked and turned into [`Options`] by `build`.
+#[derive(Default)]
+struct Inputs {
+    source: Option<SourceSpec>,
+    source_name: Option<String>,
+    url: Option<String>,
+    metadata: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    resume: Option<bool>,
+}
 
 /// Builds an [`Uploader`]; everything is validated in [`build`](UploaderBuilder::build),
 /// before any request is made.
 #[must_use]
 pub struct UploaderBuilder<T: Transport, S: Storage, F: Fingerprint> {
     client: Client<T>,
-    source: Option<SourceSpec>,
-    source_name: Option<String>,
-    url: Option<String>,
-    chunk_size: u64,
-    metadata: Vec<(String, String)>,
-    headers: Vec<(String, String)>,
+    inputs: Inputs,
+    options: Options,
     storage: Option<S>,
     fingerprint: F,
-    resume: Option<bool>,
-    remove_record_on_success: bool,
-    checksum: ChecksumMode,
-    retry: Arc<dyn RetryPolicy>,
-    progress: Option<ProgressCallback>,
-    cancel: CancellationToken,
-    stall_timeout: Option<Duration>,
-    recreate_if_gone: Option<bool>,
-    creation_with_upload: bool,
-    parallel: usize,
 }
 
 impl<T: Transport, S: Storage, F: Fingerprint> std::fmt::Debug for UploaderBuilder<T, S, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UploaderBuilder")
-            .field("source", &self.source)
-            .field("url", &self.url)
-            .field("chunk_size", &self.chunk_size)
+            .field("source", &self.inputs.source)
+            .field("url", &self.inputs.url)
+            .field("chunk_size", &self.options.chunk_size)
             .finish_non_exhaustive()
     }
 }
@@ -58,24 +52,10 @@ impl<T: Transport, S: Storage, F: Fingerprint + Default> UploaderBuilder<T, S, F
     pub(crate) fn new(client: Client<T>) -> Self {
         Self {
             client,
-            source: None,
-            source_name: None,
-            url: None,
-            chunk_size: DEFAULT_CHUNK_SIZE,
-            metadata: Vec::new(),
-            headers: Vec::new(),
+            inputs: Inputs::default(),
+            options: Options::default(),
             storage: None,
             fingerprint: F::default(),
-            resume: None,
-            remove_record_on_success: true,
-            checksum: ChecksumMode::Off,
-            retry: Arc::new(ExponentialBackoff::default()),
-            progress: None,
-            cancel: CancellationToken::new(),
-            stall_timeout: Some(Duration::from_secs(60)),
-            recreate_if_gone: None,
-            creation_with_upload: true,
-            parallel: 1,
         }
     }
 }
@@ -84,52 +64,52 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
     /// Uploads the file at `path` (opened when the upload starts).
     pub fn path(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         let path = path.into();
-        self.source_name = Some(path.display().to_string());
-        self.source = Some(SourceSpec::Path(path));
+        self.inputs.source_name = Some(path.display().to_string());
+        self.inputs.source = Some(SourceSpec::Path(path));
         self
     }
 
     /// Uploads from a seekable reader (a file, a `std::io::Cursor`). tusky never closes it:
     /// get it back with [`Uploader::into_reader`].
     pub fn reader(mut self, reader: impl SeekableReader + 'static) -> Self {
-        self.source = Some(SourceSpec::Reader(Box::new(reader)));
+        self.inputs.source = Some(SourceSpec::Reader(Box::new(reader)));
         self
     }
 
     /// Uploads a stream of unknown length (stdin, a pipe) with `Upload-Defer-Length`. At most
     /// one chunk is held in memory, until the server acknowledges it. Not resumable across runs.
     pub fn stream(mut self, reader: impl StreamReader + 'static) -> Self {
-        self.source = Some(SourceSpec::Stream(Box::new(reader)));
+        self.inputs.source = Some(SourceSpec::Stream(Box::new(reader)));
         self
     }
 
     /// A name for the source in stored records and listings (default: the path).
     pub fn source_name(mut self, name: impl Into<String>) -> Self {
-        self.source_name = Some(name.into());
+        self.inputs.source_name = Some(name.into());
         self
     }
 
     /// Continues the upload at this URL instead of creating one.
     pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
+        self.inputs.url = Some(url.into());
         self
     }
 
-    /// Bytes per PATCH (default [`DEFAULT_CHUNK_SIZE`]); the last chunk may be shorter.
+    /// Bytes per PATCH (default [`DEFAULT_CHUNK_SIZE`](super::DEFAULT_CHUNK_SIZE)); the last chunk may be shorter.
     pub fn chunk_size(mut self, bytes: u64) -> Self {
-        self.chunk_size = bytes;
+        self.options.chunk_size = bytes;
         self
     }
 
     /// Adds an `Upload-Metadata` pair; values are sent as base64 of their UTF-8 bytes.
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.metadata.push((key.into(), value.into()));
+        self.inputs.metadata.push((key.into(), value.into()));
         self
     }
 
     /// Adds a header sent with this uploader's requests (beside the client's).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.inputs.headers.push((name.into(), value.into()));
         self
     }
 
@@ -138,24 +118,10 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
     pub fn storage<S2: Storage>(self, storage: S2) -> UploaderBuilder<T, S2, F> {
         UploaderBuilder {
             client: self.client,
-            source: self.source,
-            source_name: self.source_name,
-            url: self.url,
-            chunk_size: self.chunk_size,
-            metadata: self.metadata,
-            headers: self.headers,
+            inputs: self.inputs,
+            options: self.options,
             storage: Some(storage),
             fingerprint: self.fingerprint,
-            resume: self.resume,
-            remove_record_on_success: self.remove_record_on_success,
-            checksum: self.checksum,
-            retry: self.retry,
-            progress: self.progress,
-            cancel: self.cancel,
-            stall_timeout: self.stall_timeout,
-            recreate_if_gone: self.recreate_if_gone,
-            creation_with_upload: self.creation_with_upload,
-            parallel: self.parallel,
         }
     }
 
@@ -163,55 +129,41 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
     pub fn fingerprint<F2: Fingerprint>(self, fingerprint: F2) -> UploaderBuilder<T, S, F2> {
         UploaderBuilder {
             client: self.client,
-            source: self.source,
-            source_name: self.source_name,
-            url: self.url,
-            chunk_size: self.chunk_size,
-            metadata: self.metadata,
-            headers: self.headers,
+            inputs: self.inputs,
+            options: self.options,
             storage: self.storage,
             fingerprint,
-            resume: self.resume,
-            remove_record_on_success: self.remove_record_on_success,
-            checksum: self.checksum,
-            retry: self.retry,
-            progress: self.progress,
-            cancel: self.cancel,
-            stall_timeout: self.stall_timeout,
-            recreate_if_gone: self.recreate_if_gone,
-            creation_with_upload: self.creation_with_upload,
-            parallel: self.parallel,
         }
     }
 
     /// Whether to look up and record URLs in the storage (default: on when a storage is set).
     pub fn resume(mut self, resume: bool) -> Self {
-        self.resume = Some(resume);
+        self.inputs.resume = Some(resume);
         self
     }
 
     /// Whether a finished upload's record is removed from the storage (default: yes).
     pub fn remove_record_on_success(mut self, remove: bool) -> Self {
-        self.remove_record_on_success = remove;
+        self.options.remove_record_on_success = remove;
         self
     }
 
     /// Sends `Upload-Checksum` with this algorithm on every PATCH, whatever the server lists.
     pub fn checksum(mut self, algorithm: ChecksumAlgorithm) -> Self {
-        self.checksum = ChecksumMode::Always(algorithm);
+        self.options.checksum = ChecksumMode::Always(algorithm);
         self
     }
 
     /// Sends `Upload-Checksum` with the first algorithm of `preference` that the server lists in
     /// `Tus-Checksum-Algorithm`; none when it lists none of them.
     pub fn checksum_negotiated(mut self, preference: &[ChecksumAlgorithm]) -> Self {
-        self.checksum = ChecksumMode::Negotiate(preference.to_vec());
+        self.options.checksum = ChecksumMode::Negotiate(preference.to_vec());
         self
     }
 
     /// Retries allowed in a row without progress, with the default backoff (tuspy's `retries`).
     pub fn retries(mut self, retries: u32) -> Self {
-        self.retry = Arc::new(ExponentialBackoff::default().with_max_retries(retries));
+        self.options.retry = Arc::new(ExponentialBackoff::default().with_max_retries(retries));
         self
     }
 
@@ -222,7 +174,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
 
     /// A custom retry policy.
     pub fn retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
-        self.retry = Arc::new(policy);
+        self.options.retry = Arc::new(policy);
         self
     }
 
@@ -231,34 +183,38 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
         mut self,
         callback: impl Fn(&ProgressEvent) + Send + Sync + 'static,
     ) -> Self {
-        self.progress = Some(Arc::new(callback));
+        self.options.progress = Some(Arc::new(callback));
         self
     }
 
     /// Stops the upload promptly when `token` is cancelled; the stored record is kept.
     pub fn cancellation_token(mut self, token: CancellationToken) -> Self {
-        self.cancel = token;
+        self.options.cancel = token;
         self
     }
 
     /// A request that makes no progress for this long is dropped and retried (default 60 s;
     /// `None` turns stall detection off).
     pub fn stall_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.stall_timeout = timeout;
+        self.options.stall_timeout = timeout;
         self
     }
 
     /// Whether an upload the server no longer has (404/410/403) is started over. Default: yes
     /// for stored and created URLs, no for an explicit [`url`](UploaderBuilder::url).
     pub fn recreate_if_gone(mut self, recreate: bool) -> Self {
-        self.recreate_if_gone = Some(recreate);
+        self.options.recreate = if recreate {
+            Recreate::Always
+        } else {
+            Recreate::Never
+        };
         self
     }
 
     /// Whether to put the first chunk in the creation POST when the server advertises
     /// `creation-with-upload` (default: yes).
     pub fn creation_with_upload(mut self, enabled: bool) -> Self {
-        self.creation_with_upload = enabled;
+        self.options.creation_with_upload = enabled;
         self
     }
 
@@ -267,79 +223,81 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
     /// a log line, when the server does not advertise concatenation, when the source is not a
     /// [`path`](UploaderBuilder::path), or when the file is smaller than `n` bytes.
     pub fn parallel(mut self, n: usize) -> Self {
-        self.parallel = n;
+        self.options.parallel = n;
         self
     }
 
     /// Checks the settings and builds the uploader. No request is made.
     pub fn build(self) -> Result<Uploader<T, S, F>> {
-        let source = self.source.ok_or_else(|| {
+        let Self {
+            client,
+            inputs,
+            mut options,
+            storage,
+            fingerprint,
+        } = self;
+        let source = inputs.source.ok_or_else(|| {
             Error::Config("no source: call path(), reader() or stream()".to_owned())
         })?;
-        if self.parallel == 0 {
-            return Err(Error::Config(
-                "parallel(n) needs n of at least 1".to_owned(),
-            ));
-        }
-        if self.stall_timeout.is_some_and(|t| t.is_zero()) {
-            return Err(Error::Config(
-                "a stall timeout of zero would stall every request; use None to turn stall detection off".to_owned(),
-            ));
-        }
-        if self.chunk_size == 0 {
-            return Err(Error::Config(
-                "the chunk size must be at least 1 byte".to_owned(),
-            ));
-        }
-        let metadata = encode_metadata(&self.metadata)?;
-        let mut headers = HeaderMap::new();
-        for (name, value) in &self.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| Error::Config(format!("{name:?} is not a valid header name")))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| Error::Config(format!("the value of header {name} is not valid")))?;
-            headers.insert(name, value);
-        }
-        let url = self
+        check_options(&options)?;
+        options.metadata = encode_metadata(&inputs.metadata)?;
+        options.headers = header_map(&inputs.headers)?;
+        let url = inputs
             .url
             .as_deref()
             .map(|u| parse_url("the upload URL", u))
             .transpose()?;
-        if url.is_none() && self.client.endpoint().is_none() {
+        if url.is_none() && client.endpoint().is_none() {
             return Err(Error::Config(
                 "neither an endpoint (on the client) nor an upload URL was given".to_owned(),
             ));
         }
-        let resume = self.resume.unwrap_or(self.storage.is_some());
-        if resume && self.storage.is_none() {
+        let resume = inputs.resume.unwrap_or(storage.is_some());
+        if resume && storage.is_none() {
             return Err(Error::Config(
                 "resume(true) needs a storage: call storage()".to_owned(),
             ));
         }
-        let settings = Settings {
-            chunk_size: self.chunk_size,
-            metadata,
-            headers,
-            checksum: self.checksum,
-            retry: self.retry,
-            progress: self.progress,
-            cancel: self.cancel,
-            stall_timeout: self.stall_timeout,
-            resume,
-            remove_record_on_success: self.remove_record_on_success,
-            recreate_if_gone: self.recreate_if_gone,
-            creation_with_upload: self.creation_with_upload,
-            parallel: self.parallel,
-            concat_partial: false,
-        };
+        let storage = storage.filter(|_| resume);
         Ok(Uploader::new(
-            self.client,
-            settings,
-            self.storage,
-            self.fingerprint,
+            client,
+            options,
+            storage,
+            fingerprint,
             source,
-            self.source_name,
+            inputs.source_name,
             url,
         ))
     }
+}
+
+fn check_options(options: &Options) -> Result<()> {
+    if options.parallel == 0 {
+        return Err(Error::Config(
+            "parallel(n) needs n of at least 1".to_owned(),
+        ));
+    }
+    if options.stall_timeout.is_some_and(|t| t.is_zero()) {
+        return Err(Error::Config(
+            "a stall timeout of zero would stall every request; use None to turn stall detection off".to_owned(),
+        ));
+    }
+    if options.chunk_size == 0 {
+        return Err(Error::Config(
+            "the chunk size must be at least 1 byte".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in pairs {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::Config(format!("{name:?} is not a valid header name")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| Error::Config(format!("the value of header {name} is not valid")))?;
+        headers.insert(name, value);
+    }
+    Ok(headers)
 }

@@ -1,82 +1,82 @@
-//! The requests of one upload: POST (create), HEAD (offset), PATCH (bytes), DELETE.
-//! Each checks the answer strictly and turns anything unexpected into a clear error.
+//! The requests of one upload: POST (create), HEAD (offset), PATCH (bytes). Each checks the
+//! answer strictly, turns anything unexpected into a clear error, and moves the state.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use http::{HeaderValue, Method};
 
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use url::Url;
-
-use super::recovery::UrlOrigin;
-use super::{ChecksumMode, Uploader};
+use super::options::{ChecksumMode, Role};
+use super::requests::{created_url, head, header_value, parse_expires, status_error};
+use super::single::{Recorder, SingleUpload};
+use super::state::{Offset, RemoteUpload, UploadState, UrlOrigin};
 use crate::error::{Context, Operation};
-use crate::fingerprint::Fingerprint;
-use crate::progress::{ProgressCallback, ProgressEvent};
 use crate::protocol::{self, names, ChecksumAlgorithm, Extension};
-use crate::source::Source;
-use crate::storage::Storage;
-use crate::transport::{Body, Response, Transport, TransportError, TransportErrorKind};
+use crate::source::{ChunkPlan, Source};
+use crate::transport::Transport;
 use crate::{Error, Result};
 
-fn header_value(value: impl ToString) -> HeaderValue {
-    // Only used for values tusky formats itself (numbers, base64, names): always valid.
-    HeaderValue::from_str(&value.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-fn status_error(context: Context, response: &Response) -> Error {
-    Error::Status {
-        context,
-        status: response.status,
-        body: response.body_text(),
-    }
-}
-
-fn parse_expires(response: &Response) -> Option<SystemTime> {
-    let value = response.header(names::UPLOAD_EXPIRES)?;
-    match protocol::parse_expires(value) {
-        Ok(time) => Some(time),
-        Err(error) => {
-            tracing::warn!(%error, "ignoring a malformed Upload-Expires");
-            None
-        }
-    }
-}
-
-impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
-    fn request_headers(&self) -> HeaderMap {
-        self.settings.headers.clone()
-    }
-
+impl<T: Transport> SingleUpload<T> {
     /// The checksum algorithm for PATCHes, decided once.
     async fn checksum_algorithm(&mut self) -> Result<Option<ChecksumAlgorithm>> {
-        if let Some(decided) = self.checksum {
-            return Ok(decided);
+        if let Some(decided) = self.checksum.get() {
+            return Ok(*decided);
         }
-        let decided = match &self.settings.checksum {
+        let decided = match &self.options.checksum {
             ChecksumMode::Off => None,
             ChecksumMode::Always(algorithm) => Some(*algorithm),
-            ChecksumMode::Negotiate(preference) => match self.client.endpoint().cloned() {
-                Some(endpoint) => {
-                    let capabilities = self.client.capabilities_of(&endpoint).await?;
-                    let chosen = preference
-                        .iter()
-                        .copied()
-                        .find(|a| capabilities.checksum_algorithms.contains(a));
-                    if chosen.is_none() {
-                        tracing::info!("the server lists none of the preferred checksum algorithms; sending none");
+            ChecksumMode::Negotiate(preference) => {
+                let preference = preference.clone();
+                match self.client.endpoint().cloned() {
+                    Some(endpoint) => {
+                        let capabilities = self.client.capabilities_of(&endpoint).await?;
+                        let chosen = preference
+                            .into_iter()
+                            .find(|a| capabilities.checksum_algorithms.contains(a));
+                        if chosen.is_none() {
+                            tracing::info!("the server lists none of the preferred checksum algorithms; sending none");
+                        }
+                        chosen
                     }
-                    chosen
+                    None => None,
                 }
-                None => None,
-            },
+            }
         };
-        self.checksum = Some(decided);
+        let _ = self.checksum.set(decided);
         Ok(decided)
     }
 
+    /// Reads the first chunk ahead when it goes into the creation POST, or when the source is
+    /// a stream (if it ends within the chunk, its length is known now).
+    async fn first_chunk(
+        &mut self,
+        with_upload: bool,
+        stop_at: Option<u64>,
+        context: &Context,
+    ) -> Result<Option<ChunkPlan>> {
+        let checksum = if with_upload {
+            self.checksum_algorithm().await?
+        } else {
+            None
+        };
+        let chunk_size = stop_at.map_or(self.chunk_size, |stop| self.chunk_size.min(stop));
+        let source = self.source_mut()?;
+        if !with_upload && source.is_seekable() {
+            return Ok(None);
+        }
+        let plan = source
+            .plan(0, chunk_size, checksum)
+            .await
+            .map_err(|e| Error::Source {
+                context: context.clone(),
+                source: e,
+            })?;
+        Ok(Some(plan))
+    }
+
     /// POST: creates the upload (with its first bytes when the server allows) and records it.
-    pub(super) async fn create_upload(&mut self) -> Result<()> {
+    pub(crate) async fn create(
+        &mut self,
+        stop_at: Option<u64>,
+        records: &dyn Recorder,
+    ) -> Result<()> {
         let endpoint = self
             .client
             .endpoint()
@@ -84,16 +84,8 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             .ok_or_else(|| Error::Config("creating an upload needs an endpoint".to_owned()))?;
         let context = Context::new(Operation::Create, Some(&endpoint), Some(0));
         let capabilities = self.client.capabilities_of(&endpoint).await?;
-        let with_upload = self.settings.creation_with_upload
+        let with_upload = self.options.creation_with_upload
             && capabilities.supports(Extension::CreationWithUpload);
-        let chunk_size = self
-            .stop_at
-            .map_or(self.chunk_size, |stop| self.chunk_size.min(stop));
-        let checksum = if with_upload {
-            self.checksum_algorithm().await?
-        } else {
-            None
-        };
         let too_large = |size: Option<u64>| match (capabilities.max_size, size) {
             (Some(max_size), Some(size)) if size > max_size => Err(Error::TooLarge {
                 context: context.clone(),
@@ -102,32 +94,18 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             }),
             _ => Ok(()),
         };
-        let source = self.source_mut()?;
-        too_large(source.size())?;
-        // A stream is read ahead by one chunk: if it ends within it, its length is known now.
-        let first = if with_upload || !source.is_seekable() {
-            let plan = source
-                .plan(0, chunk_size, checksum)
-                .await
-                .map_err(|e| Error::Source {
-                    context: context.clone(),
-                    source: e,
-                })?;
-            Some(plan)
-        } else {
-            None
-        };
-        let size = source.size();
+        too_large(self.size())?;
+        let first = self.first_chunk(with_upload, stop_at, &context).await?;
+        let size = self.size();
         too_large(size)?;
-        let mut headers = self.request_headers();
+        let mut headers = self.options.headers.clone();
         match size {
             Some(size) => headers.insert(names::UPLOAD_LENGTH, header_value(size)),
             None => headers.insert(names::UPLOAD_DEFER_LENGTH, HeaderValue::from_static("1")),
         };
-        if self.settings.concat_partial {
+        if self.options.role == Role::Part {
             headers.insert(names::UPLOAD_CONCAT, HeaderValue::from_static("partial"));
-        }
-        if let Some(metadata) = &self.settings.metadata {
+        } else if let Some(metadata) = &self.options.metadata {
             let value = HeaderValue::from_str(metadata)
                 .map_err(|_| Error::Config("metadata is not a valid header".to_owned()))?;
             headers.insert(names::UPLOAD_METADATA, value);
@@ -158,93 +136,58 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 false,
             )
             .await?;
-        if response.status != StatusCode::CREATED {
-            return Err(status_error(context, &response));
-        }
-        let location = response.header("location").ok_or_else(|| {
-            Error::protocol(context.clone(), "the 201 answer has no Location header")
-        })?;
-        let url = protocol::resolve_location(&endpoint, location)
-            .map_err(|reason| Error::protocol(context.clone(), reason))?;
+        let url = created_url(&context, &endpoint, &response)?;
         tracing::info!(%url, "created upload");
-        self.url = Some(url);
-        self.origin = Some(UrlOrigin::Created);
-        self.resumed_from = None;
-        self.length_declared = size.is_some();
-        self.expires = parse_expires(&response);
-        self.offset = 0;
-        self.synced = true;
-        if send_len > 0 {
-            match response.header(names::UPLOAD_OFFSET) {
-                Some(value) => {
-                    let offset = protocol::parse_upload_offset(Some(value))
-                        .map_err(|e| Error::header(context.clone(), e))?;
-                    if offset > send_len {
-                        return Err(Error::protocol(
-                            context,
-                            format!(
-                                "the server acknowledged {offset} bytes of the {send_len} sent"
-                            ),
-                        ));
-                    }
-                    self.offset = offset;
+        let offset = match (send_len, response.header(names::UPLOAD_OFFSET)) {
+            (0, _) => Offset::Synced(0),
+            (_, Some(value)) => {
+                let offset = protocol::parse_upload_offset(Some(value))
+                    .map_err(|e| Error::header(context.clone(), e))?;
+                if offset > send_len {
+                    return Err(Error::protocol(
+                        context,
+                        format!("the server acknowledged {offset} bytes of the {send_len} sent"),
+                    ));
                 }
-                // Bytes were sent but the answer does not say how many were kept: ask.
-                None => self.synced = false,
+                Offset::Synced(offset)
             }
-        }
-        self.record().await?;
-        if self.offset > 0 {
+            // Bytes were sent but the answer does not say how many were kept: ask.
+            (_, None) => Offset::Stale(0),
+        };
+        let remote = RemoteUpload {
+            offset,
+            length_declared: size.is_some(),
+            expires: parse_expires(&response),
+            ..RemoteUpload::found(url, UrlOrigin::Created, None)
+        };
+        records.remember(&remote, size).await?;
+        self.state = UploadState::Remote(remote);
+        if let Offset::Synced(offset @ 1..) = offset {
             // `Started` (at 0) comes before the bytes the POST carried are acknowledged.
-            self.emit_started_at(0);
-            self.acknowledge(0, self.offset);
+            self.report_started_at(0);
+            self.acknowledge(0, offset);
         }
         Ok(())
     }
 
     /// HEAD: reads the server's offset (and checks its length against the source's).
-    pub(super) async fn sync_offset(&mut self) -> Result<()> {
-        let url = self
-            .url
-            .clone()
-            .ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
+    pub(crate) async fn sync(&mut self, records: &dyn Recorder) -> Result<()> {
         let context = self.context(Operation::Head);
-        let head = self.client.send(
+        let url = self
+            .state
+            .url()
+            .cloned()
+            .ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
+        let answer = head(
+            &self.client,
             &context,
-            Method::HEAD,
             &url,
-            self.request_headers(),
-            Body::Empty,
-        );
-        // A HEAD has no body to make progress with: no answer within the stall timeout is a
-        // stall.
-        let response = match self.settings.stall_timeout {
-            Some(stall) => match tokio::time::timeout(stall, head).await {
-                Ok(response) => response?,
-                Err(_) => {
-                    return Err(Error::Transport {
-                        context,
-                        source: TransportError::new(
-                            TransportErrorKind::Timeout,
-                            format!("stalled: no answer for {stall:?}"),
-                        ),
-                    })
-                }
-            },
-            None => head.await?,
-        };
-        if !matches!(response.status, StatusCode::OK | StatusCode::NO_CONTENT) {
-            return Err(status_error(context, &response));
-        }
-        let offset = protocol::parse_upload_offset(response.header(names::UPLOAD_OFFSET))
-            .map_err(|e| Error::header(context.clone(), e))?;
-        let length = response
-            .header(names::UPLOAD_LENGTH)
-            .map(|v| protocol::parse_upload_length(Some(v)))
-            .transpose()
-            .map_err(|e| Error::header(context.clone(), e))?;
+            self.options.headers.clone(),
+            self.options.stall_timeout,
+        )
+        .await?;
         let local = self.size();
-        if let (Some(server), Some(local)) = (length, local) {
+        if let (Some(server), Some(local)) = (answer.length, local) {
             if server != local {
                 return Err(Error::LengthMismatch {
                     context,
@@ -253,52 +196,58 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 });
             }
         }
-        if let Some(limit) = length.or(local) {
-            if offset > limit {
-                return Err(Error::protocol(
-                    context,
-                    format!("the server's offset {offset} is beyond the upload's length {limit}"),
-                ));
-            }
+        if let Some(local) = local.filter(|local| answer.offset > *local) {
+            return Err(Error::protocol(
+                context,
+                format!(
+                    "the server's offset {} is beyond the upload's length {local}",
+                    answer.offset
+                ),
+            ));
         }
-        if length.is_some() {
-            self.length_declared = true;
+        let Some(remote) = self.state.remote_mut() else {
+            return Err(Error::Config("the upload has no URL".to_owned()));
+        };
+        let first_look = remote.origin != UrlOrigin::Created && remote.resumed_from.is_none();
+        if first_look {
+            remote.resumed_from = Some(answer.offset);
+            tracing::info!(offset = answer.offset, "resuming");
         }
-        if self.origin != Some(UrlOrigin::Created) && self.resumed_from.is_none() {
-            self.resumed_from = Some(offset);
-            tracing::info!(offset, "resuming");
-        }
-        if let Some(expires) = parse_expires(&response) {
-            self.expires = Some(expires);
-        }
-        let before = self.offset;
-        self.offset = offset;
-        self.synced = true;
+        remote.length_declared |= answer.length.is_some();
+        remote.expires = answer.expires.or(remote.expires);
+        let before = remote.offset.value();
+        remote.offset = Offset::Synced(answer.offset);
+        let (started, explicit) = (
+            remote.started_reported,
+            remote.origin == UrlOrigin::Explicit,
+        );
         // Bytes the server kept although their answer was lost (a stall, a broken connection)
         // are acknowledged now, so that progress stays contiguous and reaches the end.
-        if self.started_emitted && offset > before {
-            self.acknowledge(before, offset);
+        if started && answer.offset > before {
+            self.acknowledge(before, answer.offset);
         }
         // A URL given to the builder is remembered too, so that a later run that only has the
         // store resumes it.
-        if self.origin == Some(UrlOrigin::Explicit)
-            && self.key.is_none()
-            && self.storage_key().await?.is_some()
-        {
-            self.record().await?;
+        if first_look && explicit {
+            if let Some(remote) = self.state.remote() {
+                records.remember(remote, local).await?;
+            }
         }
         Ok(())
     }
 
     /// PATCH: sends at most `max_len` bytes from the server's offset.
-    pub(super) async fn patch(&mut self, max_len: u64) -> Result<()> {
-        let url = self
-            .url
-            .clone()
-            .ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
+    pub(crate) async fn patch(&mut self, max_len: u64, records: &dyn Recorder) -> Result<()> {
         let checksum = self.checksum_algorithm().await?;
-        let offset = self.offset;
         let context = self.context(Operation::Patch);
+        let (url, offset, length_declared) = match self.state.remote() {
+            Some(remote) => (
+                remote.url.clone(),
+                remote.offset.value(),
+                remote.length_declared,
+            ),
+            None => return Err(Error::Config("the upload has no URL".to_owned())),
+        };
         let plan = self
             .source_mut()?
             .plan(offset, max_len, checksum)
@@ -308,7 +257,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 source,
             })?;
         self.check_stream_size(&context, offset + plan.len).await?;
-        let mut headers = self.request_headers();
+        let mut headers = self.options.headers.clone();
         headers.insert(names::UPLOAD_OFFSET, header_value(offset));
         headers.insert(
             http::header::CONTENT_TYPE,
@@ -317,13 +266,13 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         if let Some(checksum) = &plan.checksum {
             headers.insert(names::UPLOAD_CHECKSUM, header_value(checksum));
         }
-        let declares_length = plan.declare_length.filter(|_| !self.length_declared);
+        let declares_length = plan.declare_length.filter(|_| !length_declared);
         if let Some(length) = declares_length {
             headers.insert(names::UPLOAD_LENGTH, header_value(length));
         }
         // Until the answer arrives the server's offset is unknown: if this future is dropped
         // mid-request (the server may have kept the bytes), the next run asks with HEAD first.
-        self.synced = false;
+        self.state.mark_stale();
         let response = self
             .send_watched(
                 Method::PATCH,
@@ -355,16 +304,34 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 ),
             ));
         }
-        if declares_length.is_some() {
-            self.length_declared = true;
-        }
-        self.offset = new_offset;
-        self.synced = true;
-        if let Some(expires) = parse_expires(&response) {
-            if self.expires != Some(expires) {
-                self.expires = Some(expires);
-                self.record().await?;
-            }
+        self.patched(
+            offset,
+            new_offset,
+            declares_length.is_some(),
+            parse_expires(&response),
+            records,
+        )
+        .await
+    }
+
+    /// Moves the state after an accepted PATCH.
+    async fn patched(
+        &mut self,
+        offset: u64,
+        new_offset: u64,
+        declared_length: bool,
+        expires: Option<std::time::SystemTime>,
+        records: &dyn Recorder,
+    ) -> Result<()> {
+        let size = self.size();
+        let Some(remote) = self.state.remote_mut() else {
+            return Err(Error::Config("the upload has no URL".to_owned()));
+        };
+        remote.length_declared |= declared_length;
+        remote.offset = Offset::Synced(new_offset);
+        if let Some(expires) = expires.filter(|e| remote.expires != Some(*e)) {
+            remote.expires = Some(expires);
+            records.remember(remote, size).await?;
         }
         self.acknowledge(offset, new_offset);
         Ok(())
@@ -374,7 +341,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     /// checked before creation): past the limit the upload fails with a clear error instead
     /// of a string of 413s.
     async fn check_stream_size(&mut self, context: &Context, end: u64) -> Result<()> {
-        if self.source.as_ref().is_none_or(Source::is_seekable) {
+        if self.source_mut().map_or(true, |s| Source::is_seekable(s)) {
             return Ok(());
         }
         let Some(endpoint) = self.client.endpoint().cloned() else {
@@ -387,112 +354,6 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 max_size,
             }),
             _ => Ok(()),
-        }
-    }
-
-    /// Sends `len` bytes of the source from `offset` as the body of a `method` request to
-    /// `url`, dropping it if it stalls. A failure to read the source wins over the request's
-    /// own outcome. With `progress`, `BytesSent` events are reported while it runs.
-    #[allow(clippy::too_many_arguments)]
-    async fn send_watched(
-        &mut self,
-        method: Method,
-        url: &Url,
-        context: &Context,
-        offset: u64,
-        len: u64,
-        headers: HeaderMap,
-        progress: bool,
-    ) -> Result<Response> {
-        let sent = Arc::new(AtomicU64::new(0));
-        let client = self.client.clone();
-        let watch = watchdog(
-            Arc::clone(&sent),
-            offset,
-            self.size(),
-            self.settings.stall_timeout,
-            progress.then(|| self.settings.progress.clone()).flatten(),
-        );
-        let exchange = {
-            let context = context.clone();
-            let url = url.clone();
-            self.source_mut()?
-                .send_range(offset, len, sent, move |body| async move {
-                    client.send(&context, method, &url, headers, body).await
-                })
-        };
-        let (response, read_error) = tokio::select! {
-            outcome = exchange => outcome,
-            stalled = watch => return Err(Error::Transport { context: context.clone(), source: stalled }),
-        };
-        if let Some(source) = read_error {
-            return Err(Error::Source {
-                context: context.clone(),
-                source,
-            });
-        }
-        response
-    }
-
-    fn acknowledge(&self, start: u64, end: u64) {
-        let total = self.size();
-        self.emit(ProgressEvent::Acknowledged { offset: end, total });
-        self.emit(ProgressEvent::ChunkCompleted { start, end });
-    }
-
-    /// DELETE: terminates the upload at `url`.
-    pub(super) async fn terminate_url(&mut self, url: &Url) -> Result<()> {
-        let context = Context::new(Operation::Terminate, Some(url), Some(self.offset));
-        let response = self
-            .client
-            .send(
-                &context,
-                Method::DELETE,
-                url,
-                self.request_headers(),
-                Body::Empty,
-            )
-            .await?;
-        if !response.status.is_success() {
-            return Err(status_error(context, &response));
-        }
-        Ok(())
-    }
-}
-
-/// Reports bytes sent while a request is in flight, and returns an error if nothing moves for
-/// `stall` (then the request is dropped and retried). Never returns without a stall timeout.
-async fn watchdog(
-    sent: Arc<AtomicU64>,
-    base: u64,
-    total: Option<u64>,
-    stall: Option<Duration>,
-    progress: Option<ProgressCallback>,
-) -> TransportError {
-    let tick = stall.map_or(Duration::from_millis(200), |s| {
-        (s / 4).min(Duration::from_millis(200))
-    });
-    let mut last = 0;
-    let mut last_change = tokio::time::Instant::now();
-    loop {
-        tokio::time::sleep(tick).await;
-        let now = sent.load(Ordering::Relaxed);
-        if now != last {
-            last = now;
-            last_change = tokio::time::Instant::now();
-            if let Some(callback) = &progress {
-                callback(&ProgressEvent::BytesSent {
-                    sent: base + now,
-                    total,
-                });
-            }
-        } else if let Some(stall) = stall {
-            if last_change.elapsed() >= stall {
-                return TransportError::new(
-                    TransportErrorKind::Timeout,
-                    format!("stalled: no progress for {stall:?} after {now} bytes"),
-                );
-            }
         }
     }
 }

@@ -1,59 +1,50 @@
-//! [`Uploader`]: one resumable upload, and its [`UploaderBuilder`].
+//! [`Uploader`]: one resumable upload of one source, and its [`UploaderBuilder`].
+//!
+//! How an upload flows (see also `docs/engine.md`):
+//! - [`state`]: an upload is [`UploadState::New`] or a known remote upload (URL, where the URL
+//!   came from, an offset that is synced or stale, whether the length is declared, expiry).
+//! - [`single`]: the loop of one upload (create, HEAD, PATCH) over that state.
+//! - [`parallel`]: a parallel upload owns one single upload per part and joins them.
+//! - [`records`]: the stored record, scoped to the server; [`classify`] and [`retry_path`]:
+//!   what a failure means and the one way every request is retried.
 
 mod builder;
+mod classify;
 mod exchange;
+mod options;
 mod parallel;
-mod recovery;
-mod resume;
+mod records;
+mod report;
+mod requests;
+mod retry_path;
+mod single;
+mod state;
+mod watchdog;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
-use http::HeaderMap;
 use url::Url;
 
-pub use builder::{UploaderBuilder, DEFAULT_CHUNK_SIZE};
-use recovery::{recovery, Recovery, UrlOrigin};
+pub use builder::UploaderBuilder;
+pub use options::DEFAULT_CHUNK_SIZE;
+pub(crate) use requests::{delete, head};
+
+use classify::{Facts, Repeat};
+use options::Options;
+use parallel::ParallelUpload;
+use records::{Found, Records, Scope};
+use single::{Limit, Recorder, SingleUpload, SourceSlot};
+use state::{Offset, RemoteUpload, UploadState, UrlOrigin};
 
 use crate::client::Client;
 use crate::error::{Context, Operation};
 use crate::fingerprint::{DefaultFingerprint, Fingerprint};
-use crate::progress::{CancellationToken, ProgressCallback, ProgressEvent};
-use crate::protocol::ChecksumAlgorithm;
-use crate::retry::RetryPolicy;
-use crate::source::{SeekableReader, Source, SourceSpec};
-use crate::storage::{MemoryStorage, Storage};
+use crate::progress::ProgressEvent;
+use crate::protocol::Extension;
+use crate::source::{SeekableReader, SourceSpec};
+use crate::storage::{NoStorage, Storage};
 use crate::transport::{ReqwestTransport, Transport};
 use crate::{Error, Result};
-
-/// How `Upload-Checksum` is chosen.
-#[derive(Debug, Clone)]
-pub(crate) enum ChecksumMode {
-    Off,
-    Always(ChecksumAlgorithm),
-    Negotiate(Vec<ChecksumAlgorithm>),
-}
-
-/// The uploader's settings, fixed at build time.
-#[derive(Clone)]
-pub(crate) struct Settings {
-    pub chunk_size: u64,
-    pub metadata: Option<String>,
-    pub headers: HeaderMap,
-    pub checksum: ChecksumMode,
-    pub retry: Arc<dyn RetryPolicy>,
-    pub progress: Option<ProgressCallback>,
-    pub cancel: CancellationToken,
-    pub stall_timeout: Option<Duration>,
-    pub resume: bool,
-    pub remove_record_on_success: bool,
-    pub recreate_if_gone: Option<bool>,
-    pub creation_with_upload: bool,
-    /// Partial uploads to split a file into (concatenation); 1 = a single upload.
-    pub parallel: usize,
-    /// This uploader is one partial upload of a parallel upload (`Upload-Concat: partial`).
-    pub concat_partial: bool,
-}
 
 /// What a finished [`Uploader::upload`] reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,139 +75,104 @@ pub struct UploadSummary {
 /// ```
 pub struct Uploader<
     T: Transport = ReqwestTransport,
-    S: Storage = MemoryStorage,
+    S: Storage = NoStorage,
     F: Fingerprint = DefaultFingerprint,
 > {
-    client: Client<T>,
-    settings: Settings,
-    storage: Option<S>,
-    fingerprint: F,
-    spec: Option<SourceSpec>,
-    /// The file's path, when the source is one (parallel uploads reopen it per range).
+    upload: SingleUpload<T>,
+    records: Records<S, F>,
+    /// The file, when the source is one (a parallel upload reads its ranges).
     path: Option<std::path::PathBuf>,
-    source: Option<Source>,
-    source_name: Option<String>,
-    url: Option<Url>,
-    origin: Option<UrlOrigin>,
-    key: Option<String>,
-    offset: u64,
-    synced: bool,
-    length_declared: bool,
-    resumed_from: Option<u64>,
-    chunk_size: u64,
-    checksum: Option<Option<ChecksumAlgorithm>>,
-    expires: Option<SystemTime>,
-    started_emitted: bool,
-    /// Where the current `upload_until` stops (bounds the data a creation POST carries).
-    stop_at: Option<u64>,
-    /// The partial uploads of a parallel upload, once created (until the final POST, they
-    /// are what exists on the server).
-    partial_urls: Vec<Url>,
+    /// The partial uploads of a parallel upload stopped before its final POST (what exists on
+    /// the server, for [`Uploader::terminate`]).
+    unjoined_parts: Vec<Url>,
 }
 
 impl<T: Transport, S: Storage, F: Fingerprint> std::fmt::Debug for Uploader<T, S, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Uploader")
-            .field("url", &self.url.as_ref().map(Url::as_str))
-            .field("offset", &self.offset)
-            .field("chunk_size", &self.chunk_size)
+            .field("url", &self.url().map(Url::as_str))
+            .field("offset", &self.offset())
+            .field("chunk_size", &self.upload.chunk_size)
             .finish_non_exhaustive()
     }
 }
 
 impl<T: Transport> Client<T> {
     /// A builder for an uploader that uses this client's endpoint, headers and transport.
-    pub fn uploader(&self) -> UploaderBuilder<T, MemoryStorage, DefaultFingerprint> {
+    pub fn uploader(&self) -> UploaderBuilder<T, NoStorage, DefaultFingerprint> {
         UploaderBuilder::new(self.clone())
     }
 }
 
-/// How many successful PATCHes in a row may leave the offset where it was before the upload
-/// is abandoned as a protocol error.
-const MAX_UNACKNOWLEDGED_PATCHES: u32 = 32;
-
-enum Step {
-    Done,
-    Sent,
+#[async_trait::async_trait]
+impl<S: Storage, F: Fingerprint> Recorder for Records<S, F> {
+    async fn remember(&self, remote: &RemoteUpload, size: Option<u64>) -> Result<()> {
+        Records::remember(self, remote, size).await
+    }
+    async fn forget(&self) -> Result<()> {
+        Records::forget(self).await
+    }
 }
 
 impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     fn new(
         client: Client<T>,
-        settings: Settings,
+        options: Options,
         storage: Option<S>,
         fingerprint: F,
         spec: SourceSpec,
         source_name: Option<String>,
         url: Option<Url>,
     ) -> Self {
-        let origin = url.as_ref().map(|_| UrlOrigin::Explicit);
-        let chunk_size = settings.chunk_size;
         let path = match &spec {
             SourceSpec::Path(path) => Some(path.clone()),
             _ => None,
         };
         Self {
-            client,
-            settings,
-            storage,
-            fingerprint,
-            spec: Some(spec),
+            upload: SingleUpload::new(client, options, spec, url),
+            records: Records::new(storage, fingerprint, source_name),
             path,
-            source: None,
-            source_name,
-            url,
-            origin,
-            key: None,
-            offset: 0,
-            synced: false,
-            length_declared: false,
-            resumed_from: None,
-            chunk_size,
-            checksum: None,
-            expires: None,
-            started_emitted: false,
-            stop_at: None,
-            partial_urls: Vec::new(),
+            unjoined_parts: Vec::new(),
         }
     }
 
     /// The offset the server acknowledged last (0 before anything was sent).
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.upload.state.offset()
     }
 
     /// The upload URL, once known (given, found in the storage, or created).
     pub fn url(&self) -> Option<&Url> {
-        self.url.as_ref()
+        self.upload.state.url()
     }
 
     /// The source's size, once the source is open and its size known.
     pub fn size(&self) -> Option<u64> {
-        self.source.as_ref().and_then(Source::size)
+        self.upload.size()
     }
 
     /// The chunk size in use (it shrinks when the server answers 413 to a PATCH).
     pub fn chunk_size(&self) -> u64 {
-        self.chunk_size
+        self.upload.chunk_size
     }
 
     /// When the server said the upload expires, if it did.
     pub fn expires(&self) -> Option<SystemTime> {
-        self.expires
+        self.upload.state.remote().and_then(|r| r.expires)
     }
 
     /// The storage key of this source, once computed (`None` without resume).
     pub fn fingerprint_key(&self) -> Option<&str> {
-        self.key.as_deref()
+        self.records.key()
     }
 
     /// Gives back the reader passed to [`UploaderBuilder::reader`] (or the opened file), so that
     /// tusky never closes a caller's stream.
-    pub fn into_reader(mut self) -> Option<Box<dyn SeekableReader>> {
-        let spec = match self.source.take() {
-            Some(source) => source.into_spec(),
-            None => self.spec.take()?,
+    pub fn into_reader(self) -> Option<Box<dyn SeekableReader>> {
+        let spec = match self.upload.source {
+            SourceSlot::Open(source) => source.into_spec(),
+            SourceSlot::Given(spec) => spec,
+            SourceSlot::Lost => return None,
         };
         match spec {
             SourceSpec::Reader(reader) => Some(reader),
@@ -226,345 +182,242 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
 
     /// Uploads everything, resuming where the server is, and returns the summary.
     pub async fn upload(&mut self) -> Result<UploadSummary> {
-        self.run(None, None).await
+        self.run(Limit::End).await
     }
 
     /// Uploads up to `stop_at` bytes (tuspy's `upload(stop_at=...)`) and stops there.
     pub async fn upload_until(&mut self, stop_at: u64) -> Result<UploadSummary> {
-        self.run(Some(stop_at), None).await
+        self.run(Limit::Until(stop_at)).await
     }
 
     /// Sends one chunk (creating the upload first if needed) and returns the new offset.
     pub async fn upload_chunk(&mut self) -> Result<u64> {
-        self.run(None, Some(1)).await.map(|summary| summary.offset)
+        self.run(Limit::Chunks(1))
+            .await
+            .map(|summary| summary.offset)
     }
 
     /// Creates the upload (POST) now, if it has no URL yet, and returns its URL.
     pub async fn create(&mut self) -> Result<Url> {
-        self.open_source().await?;
-        self.ensure_url().await?;
-        self.url
-            .clone()
-            .ok_or_else(|| Error::Config("the upload has no URL".to_owned()))
+        self.run(Limit::Ready).await.map(|summary| summary.url)
     }
 
     /// Reads the server's offset with HEAD (tuspy's `get_offset()`).
     pub async fn get_offset(&mut self) -> Result<u64> {
-        self.open_source().await?;
-        self.ensure_url().await?;
-        self.sync_offset().await?;
-        Ok(self.offset)
+        self.upload.state.mark_stale();
+        self.run(Limit::Synced).await.map(|summary| summary.offset)
     }
 
     /// Terminates the upload on the server (DELETE) and removes its stored record. A parallel
     /// upload stopped before its final POST has its partial uploads deleted instead.
     pub async fn terminate(&mut self) -> Result<()> {
-        if let Some(url) = self.url.clone() {
-            self.terminate_url(&url).await?;
-        } else if !self.partial_urls.is_empty() {
-            // A parallel upload stopped before its final POST: delete its partial uploads
-            // (one that is already gone needs no deleting).
-            for url in self.partial_urls.clone() {
-                match self.terminate_url(&url).await {
-                    Err(error)
-                        if error.status().is_some_and(|s| {
-                            s == http::StatusCode::NOT_FOUND || s == http::StatusCode::GONE
-                        }) => {}
+        if let Some(url) = self.url().cloned() {
+            self.delete(&url).await?;
+        } else if !self.unjoined_parts.is_empty() {
+            for url in self.unjoined_parts.clone() {
+                match self.delete(&url).await {
+                    // One that is already gone needs no deleting.
+                    Err(error) if requests::is_gone(&error) => {}
                     result => result?,
                 }
             }
-            self.partial_urls.clear();
+            self.unjoined_parts.clear();
         } else {
             return Err(Error::Config(
                 "the upload has no URL to terminate".to_owned(),
             ));
         }
-        self.forget().await?;
-        Ok(())
+        self.records.forget().await
     }
 
-    fn emit(&self, event: ProgressEvent) {
-        if let Some(callback) = &self.settings.progress {
-            callback(&event);
+    /// DELETE through the retry path.
+    async fn delete(&mut self, url: &Url) -> Result<()> {
+        let context = Context::new(Operation::Terminate, Some(url), Some(self.offset()));
+        let client = self.upload.client.clone();
+        let options = self.upload.options.clone();
+        let facts = Facts::request(Repeat::Safe);
+        retry_path::with_retries(&options, facts, Operation::Terminate, || {
+            delete(&client, &context, url, options.headers.clone())
+        })
+        .await
+    }
+
+    /// Opens the source and computes its record key.
+    async fn prepare(&mut self) -> Result<()> {
+        self.upload.open_source().await?;
+        let scope = Scope::new(self.upload.client.endpoint(), self.upload.state.url());
+        let source = self.upload.source_mut()?;
+        self.records.prepare(source, scope).await
+    }
+
+    async fn run(&mut self, limit: Limit) -> Result<UploadSummary> {
+        if self.upload.options.cancel.is_cancelled() {
+            return Err(Error::Cancelled {
+                context: self.upload.context(Operation::Create),
+            });
         }
-    }
-
-    fn context(&self, operation: Operation) -> Context {
-        Context::new(operation, self.url.as_ref(), Some(self.offset))
-    }
-
-    async fn open_source(&mut self) -> Result<()> {
-        if self.source.is_some() {
-            return Ok(());
-        }
-        let Some(spec) = self.spec.take() else {
-            return Err(Error::Config("the source is gone".to_owned()));
-        };
-        let source = Source::open(spec).await.map_err(|source| Error::Source {
-            context: Context::new(Operation::ReadSource, None, None),
-            source,
-        })?;
-        self.source = Some(source);
-        Ok(())
-    }
-
-    fn source_mut(&mut self) -> Result<&mut Source> {
-        self.source
-            .as_mut()
-            .ok_or_else(|| Error::Config("the source is not open".to_owned()))
-    }
-
-    /// Runs the upload loop until `stop_at` (or the end), or for `max_chunks` PATCHes.
-    async fn run(
-        &mut self,
-        stop_at: Option<u64>,
-        max_chunks: Option<usize>,
-    ) -> Result<UploadSummary> {
-        self.open_source().await?;
-        self.stop_at = stop_at;
-        if self.settings.parallel > 1
-            && stop_at.is_none()
-            && max_chunks.is_none()
-            && self.url.is_none()
-        {
-            if let Some(summary) = self.run_parallel().await? {
+        self.prepare().await?;
+        if matches!(self.upload.state, UploadState::New) {
+            let found = self.records.lookup(self.upload.size()).await?;
+            if let Some(summary) = self.continue_found(found, limit).await? {
                 return Ok(summary);
             }
         }
-        let start_offset = if self.synced { Some(self.offset) } else { None };
-        let mut failures = 0u32;
-        let mut since_progress = Instant::now();
-        let mut chunks = 0usize;
-        let mut start_overs = 0u32;
-        let mut unacknowledged = 0u32;
-        loop {
-            if self.settings.cancel.is_cancelled() {
-                return Err(Error::Cancelled {
-                    context: self.context(Operation::Patch),
-                });
-            }
-            let before = self.offset;
-            let cancel = self.settings.cancel.clone();
-            let result = tokio::select! {
-                result = self.step(stop_at) => result,
-                _ = cancel.cancelled() => Err(Error::Cancelled { context: self.context(Operation::Patch) }),
-            };
-            match result {
-                Ok(Step::Done) => break,
-                Ok(Step::Sent) => {
-                    if self.offset > before {
-                        failures = 0;
-                        since_progress = Instant::now();
-                        unacknowledged = 0;
-                    } else {
-                        // A 2xx that kept nothing is legal once in a while (a busy server), but
-                        // a server that never keeps anything would make this loop spin forever.
-                        unacknowledged += 1;
-                        if unacknowledged > MAX_UNACKNOWLEDGED_PATCHES {
-                            return Err(Error::protocol(
-                                self.context(Operation::Patch),
-                                format!("the server kept none of the bytes of {unacknowledged} PATCHes in a row"),
-                            ));
-                        }
-                    }
-                    chunks += 1;
-                    if max_chunks.is_some_and(|max| chunks >= max) {
-                        break;
-                    }
-                }
-                Err(error) => {
-                    if matches!(error, Error::Cancelled { .. }) {
-                        return Err(error);
-                    }
-                    if self.refused_creation_body(&error) {
-                        // A 413 to a creation POST that carried the first chunk: often a proxy's
-                        // body limit. Create without a body once; a second 413 is final.
-                        tracing::warn!(%error, "creating again without the first chunk in the POST");
-                        self.settings.creation_with_upload = false;
-                        continue;
-                    }
-                    let recreate = self
-                        .settings
-                        .recreate_if_gone
-                        .unwrap_or(self.origin != Some(UrlOrigin::Explicit))
-                        && self.can_start_over();
-                    let checksummed = matches!(self.checksum, Some(Some(_)));
-                    match recovery(&error, self.origin, recreate, checksummed) {
-                        Recovery::Fail => return Err(error),
-                        Recovery::StartOver(reason) => {
-                            start_overs += 1;
-                            if start_overs > 2 {
-                                return Err(error);
-                            }
-                            tracing::warn!(%reason, url = ?self.url.as_ref().map(Url::as_str), "starting the upload over");
-                            self.forget().await?;
-                            self.url = None;
-                            self.origin = None;
-                            self.offset = 0;
-                            self.synced = false;
-                            self.resumed_from = None;
-                            self.started_emitted = false;
-                            self.emit(ProgressEvent::StartedOver { reason });
-                            continue;
-                        }
-                        Recovery::ShrinkChunk => {
-                            let smaller = (self.chunk_size / 2).max(1);
-                            if smaller == self.chunk_size {
-                                return Err(error);
-                            }
-                            tracing::warn!(
-                                from = self.chunk_size,
-                                to = smaller,
-                                "server answered 413; shrinking chunks"
-                            );
-                            self.chunk_size = smaller;
-                        }
-                        Recovery::Resync => {}
-                    }
-                    failures += 1;
-                    self.wait_to_retry(failures, since_progress.elapsed(), error, Operation::Patch)
-                        .await?;
-                    if self.url.is_some() {
-                        self.synced = false;
-                    }
-                }
-            }
-        }
-        let url = self
-            .url
-            .clone()
-            .ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
-        let finished = self
-            .source
-            .as_ref()
-            .and_then(Source::size)
-            .is_some_and(|size| self.offset >= size)
-            && self.length_declared;
-        if finished {
-            if self.settings.remove_record_on_success {
-                self.forget().await?;
-            }
-            self.emit(ProgressEvent::Finished {
-                url: url.clone(),
-                total: self.offset,
-            });
-        }
-        Ok(UploadSummary {
-            url,
-            offset: self.offset,
-            resumed_from: self.resumed_from,
-            bytes_uploaded: self
-                .offset
-                .saturating_sub(start_offset.or(self.resumed_from).unwrap_or(0)),
-        })
+        self.upload.run(limit, &self.records).await
     }
 
-    /// Asks the retry policy about the `failures`-th failure in a row: gives up with `error`
-    /// (or [`Error::RetriesExhausted`] after more than one attempt), or reports
-    /// [`ProgressEvent::RetryScheduled`] and waits the delay, unless cancelled meanwhile.
-    pub(super) async fn wait_to_retry(
+    /// Takes up what the store holds for this source (and starts a parallel upload where one
+    /// applies); `Some` when that finished the run.
+    async fn continue_found(
         &mut self,
-        failures: u32,
-        elapsed: Duration,
-        error: Error,
-        operation: Operation,
-    ) -> Result<()> {
-        let Some(delay) = self.settings.retry.next_delay(failures, elapsed, &error) else {
-            return Err(if failures > 1 {
-                Error::RetriesExhausted {
-                    attempts: failures,
-                    last: Box::new(error),
+        found: Option<Found>,
+        limit: Limit,
+    ) -> Result<Option<UploadSummary>> {
+        let parallel = self.parallel_plan(limit).await?;
+        match found {
+            None => {}
+            Some(Found::Unusable(reason)) => self
+                .upload
+                .options
+                .emit(ProgressEvent::StartedOver { reason }),
+            Some(Found::Upload { url, expires }) => {
+                tracing::info!(%url, "found a stored upload; resuming");
+                self.upload.state =
+                    UploadState::Remote(RemoteUpload::found(url, UrlOrigin::Stored, expires));
+                if parallel.is_none() || self.stored_upload_usable().await? {
+                    return Ok(None);
                 }
-            } else {
-                error
-            });
-        };
-        tracing::info!(%error, attempt = failures, ?delay, %operation, "retrying");
-        self.emit(ProgressEvent::RetryScheduled {
-            error: error.to_string(),
-            attempt: failures,
-            delay,
-        });
-        let cancel = self.settings.cancel.clone();
-        tokio::select! {
-            () = tokio::time::sleep(delay) => Ok(()),
-            () = cancel.cancelled() => Err(Error::Cancelled { context: self.context(operation) }),
-        }
-    }
-
-    /// Whether `error` is a 413 to a creation POST that may have carried data.
-    fn refused_creation_body(&self, error: &Error) -> bool {
-        self.url.is_none()
-            && self.settings.creation_with_upload
-            && matches!(error, Error::Status { status, context, .. }
-                if *status == http::StatusCode::PAYLOAD_TOO_LARGE
-                    && context.operation == Operation::Create)
-    }
-
-    fn can_start_over(&self) -> bool {
-        let endpoint = self.client.endpoint().is_some();
-        let replayable = match &self.source {
-            Some(Source::Seekable { .. }) => true,
-            Some(source) => source.size().is_none() && self.offset == 0,
-            None => true,
-        };
-        endpoint && replayable
-    }
-
-    /// One step: make sure there is a URL and a known offset, then send one chunk.
-    async fn step(&mut self, stop_at: Option<u64>) -> Result<Step> {
-        if self.url.is_none() {
-            self.ensure_url().await?;
-            if self.offset > 0 {
-                // The creation POST carried the first chunk (creation-with-upload).
-                return Ok(Step::Sent);
+            }
+            Some(Found::Parallel { partials, expires }) if parallel.is_some() => {
+                return self.run_parallel(Some((partials, expires))).await.map(Some);
+            }
+            Some(Found::Parallel { partials, .. }) => {
+                let reason = format!(
+                    "the stored record is an unfinished parallel upload of {} parts; resume it with parallel(n) (a single upload starts now)",
+                    partials.len()
+                );
+                tracing::warn!(%reason, "not resuming");
+                self.records.forget().await?;
+                self.upload
+                    .options
+                    .emit(ProgressEvent::StartedOver { reason });
             }
         }
-        if !self.synced {
-            self.sync_offset().await?;
+        match parallel {
+            Some(()) => self.run_parallel(None).await.map(Some),
+            None => Ok(None),
         }
-        self.emit_started();
-        let size = self.source.as_ref().and_then(Source::size);
-        let seekable = self.source.as_ref().is_some_and(Source::is_seekable);
-        let end = match (stop_at, size) {
-            (Some(stop), Some(size)) => Some(stop.min(size)),
-            (Some(stop), None) => Some(stop),
-            (None, size) => size,
-        };
-        // Not complete while the server does not know the length (an upload with a deferred
-        // length, even of a file): the next PATCH declares it.
-        let complete = |offset: u64| {
-            end.is_some_and(|end| offset >= end) && (stop_at.is_some() || self.length_declared)
-        };
-        if complete(self.offset) {
-            return Ok(Step::Done);
-        }
-        let max_len = match end {
-            Some(end) if seekable || stop_at.is_some() => self.chunk_size.min(end - self.offset),
-            _ => self.chunk_size,
-        };
-        self.patch(max_len).await?;
-        Ok(Step::Sent)
     }
 
-    fn emit_started(&mut self) {
-        self.emit_started_at(self.offset);
+    /// For a parallel uploader that found a stored upload (an unfinished single upload of the
+    /// file, or a finished parallel upload's final upload kept on success): whether to go on
+    /// with it. One the server no longer has, or of another length, is forgotten (then a new
+    /// parallel upload starts); any other failure is an error.
+    async fn stored_upload_usable(&mut self) -> Result<bool> {
+        match self.upload.run(Limit::Synced, &self.records).await {
+            Ok(_) => Ok(true),
+            Err(error)
+                if requests::is_gone(&error) || matches!(error, Error::LengthMismatch { .. }) =>
+            {
+                tracing::info!(%error, "the stored upload is not usable; starting a parallel upload");
+                self.records.forget().await?;
+                self.upload.state.start_over();
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
     }
 
-    /// Emits `Started` (once per upload URL) at `offset`.
-    fn emit_started_at(&mut self, offset: u64) {
-        if self.started_emitted {
-            return;
+    /// `Some` when this run should be a parallel upload: asked for, a whole run of a file of
+    /// known size, an endpoint whose server concatenates, and a file big enough to split.
+    async fn parallel_plan(&mut self, limit: Limit) -> Result<Option<()>> {
+        let parts = self.upload.options.parallel;
+        if parts <= 1 || limit != Limit::End {
+            return Ok(None);
         }
-        if let Some(url) = self.url.clone() {
-            self.started_emitted = true;
-            let total = self.size();
-            self.emit(ProgressEvent::Started {
-                url,
-                offset,
-                total,
-                resumed: self.resumed_from.is_some(),
+        let client = self.upload.client.clone();
+        let (Some(_), Some(size), Some(endpoint)) = (&self.path, self.size(), client.endpoint())
+        else {
+            tracing::info!("parallel upload needs a file path, a known size and an endpoint; uploading in one stream");
+            return Ok(None);
+        };
+        let capabilities = client.capabilities_of(endpoint).await?;
+        if !capabilities.supports(Extension::Concatenation) {
+            tracing::info!(%endpoint, "the server does not advertise concatenation; uploading in one stream");
+            return Ok(None);
+        }
+        // Each partial is under the limit, but the final upload is the whole file: check it
+        // before anything is created or sent.
+        if let Some(max_size) = capabilities.max_size.filter(|max| size > *max) {
+            return Err(Error::TooLarge {
+                context: Context::new(Operation::Create, Some(endpoint), Some(0)),
+                size,
+                max_size,
             });
         }
+        if size < parts as u64 {
+            tracing::info!(
+                size,
+                "the file is too small to split; uploading in one stream"
+            );
+            return Ok(None);
+        }
+        Ok(Some(()))
+    }
+
+    /// Runs a parallel upload (of `stored` parts, or new ones) and takes its final upload as
+    /// this uploader's upload.
+    async fn run_parallel(
+        &mut self,
+        stored: Option<(Vec<Option<Url>>, Option<SystemTime>)>,
+    ) -> Result<UploadSummary> {
+        let (Some(path), Some(size), Some(endpoint)) = (
+            self.path.clone(),
+            self.size(),
+            self.upload.client.endpoint().cloned(),
+        ) else {
+            return Err(Error::Config(
+                "a parallel upload needs a file path, its size and an endpoint".to_owned(),
+            ));
+        };
+        let mut parallel = ParallelUpload::new(
+            &self.upload.client,
+            &self.upload.options,
+            (&path, size, &endpoint),
+            stored,
+        );
+        let joined = match parallel.run(&self.records).await {
+            Ok(joined) => joined,
+            Err(error) => {
+                self.unjoined_parts = parallel.part_urls();
+                return Err(error);
+            }
+        };
+        self.unjoined_parts.clear();
+        let remote = RemoteUpload {
+            offset: Offset::Synced(size),
+            length_declared: true,
+            started_reported: true,
+            resumed_from: joined.resumed_from,
+            ..RemoteUpload::found(joined.url.clone(), UrlOrigin::Created, None)
+        };
+        if self.upload.options.remove_record_on_success {
+            self.records.forget().await?;
+        } else {
+            // A kept record points at the final upload, so a later run finds it complete.
+            self.records.remember(&remote, Some(size)).await?;
+        }
+        self.upload.state = UploadState::Remote(remote);
+        self.upload.options.emit(ProgressEvent::Finished {
+            url: joined.url.clone(),
+            total: size,
+        });
+        let resumed = joined.resumed_from.unwrap_or(0);
+        Ok(UploadSummary {
+            url: joined.url,
+            offset: size,
+            resumed_from: joined.resumed_from,
+            bytes_uploaded: size - resumed.min(size),
+        })
     }
 }

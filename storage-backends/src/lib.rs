@@ -33,7 +33,9 @@
 #[cfg(feature = "json")]
 mod atomic_file;
 mod error;
+mod key;
 mod memory;
+mod none;
 mod record;
 mod storage;
 
@@ -50,7 +52,9 @@ mod tuspy;
 pub mod conformance;
 
 pub use error::StorageError;
+pub use key::{key_fingerprint, scoped_key};
 pub use memory::MemoryStorage;
+pub use none::NoStorage;
 pub use record::UploadRecord;
 pub use storage::Storage;
 

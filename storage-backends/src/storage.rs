@@ -41,6 +41,13 @@ pub trait Storage: Send + Sync {
     async fn remove(&self, key: &str) -> Result<(), StorageError>;
     /// Every stored record with its key, sorted by key.
     async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError>;
+
+    /// Whether records are kept under keys scoped to their server ([`crate::scoped_key`]; the
+    /// default), or under the bare fingerprint (tuspy's file format, which another client
+    /// reads by fingerprint alone: one record per file, whatever the server).
+    fn keys_include_server(&self) -> bool {
+        true
+    }
 }
 
 macro_rules! forward_storage {
@@ -58,6 +65,9 @@ macro_rules! forward_storage {
             }
             async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError> {
                 (**self).list().await
+            }
+            fn keys_include_server(&self) -> bool {
+                (**self).keys_include_server()
             }
         }
     )*};

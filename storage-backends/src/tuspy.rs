@@ -111,6 +111,11 @@ impl TuspyFileStorage {
 
 #[async_trait]
 impl Storage for TuspyFileStorage {
+    /// tuspy finds records by fingerprint alone, so tusky keeps them that way here.
+    fn keys_include_server(&self) -> bool {
+        false
+    }
+
     async fn get(&self, key: &str) -> Result<Option<UploadRecord>, StorageError> {
         let key = key.to_owned();
         self.read(move |db| db.get(&key).map(UploadRecord::new))

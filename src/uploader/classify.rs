@@ -1,0 +1,262 @@
+//! The one place that decides what a failure means: a pure function from an error and the
+//! facts around it to a [`Decision`]. The retry path ([`super::retry_path`]) carries it out.
+
+use http::StatusCode;
+
+use super::state::UrlOrigin;
+use crate::error::Operation;
+use crate::Error;
+
+/// Whether a request may be sent again after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// Repeating it cannot do harm (HEAD, PATCH from the server's offset, DELETE, a creation
+    /// POST whose duplicate would only be an unused upload).
+    Safe,
+    /// Only after an answer that shows the server did nothing (5xx, 423): a lost answer may
+    /// mean it was done (the final concatenation POST).
+    IfRefused,
+}
+
+/// What is known when a request fails.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Facts {
+    /// Where the upload URL came from, when there is one.
+    pub origin: Option<UrlOrigin>,
+    /// Whether a gone upload may be created again.
+    pub may_recreate: bool,
+    /// Whether PATCHes carry `Upload-Checksum`.
+    pub checksummed: bool,
+    /// Whether a creation POST carries (or may carry) the first chunk.
+    pub creation_body: bool,
+    pub repeat: Repeat,
+}
+
+impl Facts {
+    /// The facts of a request about no upload in particular.
+    pub(crate) fn request(repeat: Repeat) -> Self {
+        Self {
+            origin: None,
+            may_recreate: false,
+            checksummed: false,
+            creation_body: false,
+            repeat,
+        }
+    }
+}
+
+/// What to do after a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Give up with this error.
+    Fail,
+    /// Wait (per the retry policy), re-read the offset with HEAD, continue from there.
+    Retry,
+    /// Like `Retry`, with smaller chunks (the server answered 413 to a PATCH).
+    ShrinkChunk,
+    /// A 413 to a creation POST that carried data (often a proxy's body limit): create again
+    /// at once, without a body.
+    CreateWithoutBody,
+    /// The upload is gone or unusable: forget its URL and create a new one.
+    StartOver(String),
+}
+
+/// Decides what `error` means, given `facts`.
+pub(crate) fn classify(error: &Error, facts: &Facts) -> Decision {
+    match error {
+        Error::Status {
+            status, context, ..
+        } => classify_status(*status, context.operation, facts),
+        Error::LengthMismatch { .. }
+            if facts.origin == Some(UrlOrigin::Stored) && facts.may_recreate =>
+        {
+            Decision::StartOver(error.to_string())
+        }
+        Error::Transport { source, .. } if !source.is_transient() => Decision::Fail,
+        Error::Transport { .. } if facts.repeat == Repeat::IfRefused => Decision::Fail,
+        _ if error.is_retryable() => Decision::Retry,
+        _ => Decision::Fail,
+    }
+}
+
+fn classify_status(status: StatusCode, operation: Operation, facts: &Facts) -> Decision {
+    if operation == Operation::Create
+        && status == StatusCode::PAYLOAD_TOO_LARGE
+        && facts.creation_body
+    {
+        return Decision::CreateWithoutBody;
+    }
+    // 404/410 mean the upload is gone, on HEAD or PATCH. 403 means gone only on HEAD (servers
+    // answer it for uploads they no longer hold); on a PATCH it is a refusal.
+    let gone = match operation {
+        Operation::Head => matches!(
+            status,
+            StatusCode::NOT_FOUND | StatusCode::GONE | StatusCode::FORBIDDEN
+        ),
+        Operation::Patch => matches!(status, StatusCode::NOT_FOUND | StatusCode::GONE),
+        _ => false,
+    };
+    if gone && facts.origin.is_some() {
+        return if facts.may_recreate {
+            Decision::StartOver(format!("the server answered {status} for the upload"))
+        } else {
+            Decision::Fail
+        };
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE && operation == Operation::Patch {
+        return Decision::ShrinkChunk;
+    }
+    let refused = status.is_server_error() || status == StatusCode::LOCKED;
+    let retryable = match facts.repeat {
+        Repeat::IfRefused => refused,
+        // 409: the offset differed (re-read it); 460: the checksum did not match (resend).
+        // 400 on a PATCH that carried a checksum: the algorithm was refused; resend (bounded).
+        // Without a checksum a 400 is a malformed request, like any other 4xx: fail at once.
+        Repeat::Safe => {
+            refused
+                || matches!(status.as_u16(), 409 | 460)
+                || (status == StatusCode::BAD_REQUEST
+                    && operation == Operation::Patch
+                    && facts.checksummed)
+        }
+    };
+    if retryable {
+        Decision::Retry
+    } else {
+        Decision::Fail
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Context;
+    use Operation::*;
+
+    fn status(op: Operation, code: u16) -> Error {
+        Error::Status {
+            context: Context::new(op, None, Some(0)),
+            status: StatusCode::from_u16(code).unwrap(),
+            body: String::new(),
+        }
+    }
+
+    fn facts(origin: Option<UrlOrigin>, may_recreate: bool, checksummed: bool) -> Facts {
+        Facts {
+            origin,
+            may_recreate,
+            checksummed,
+            creation_body: true,
+            repeat: Repeat::Safe,
+        }
+    }
+
+    #[test]
+    fn status_table() {
+        let stored = Some(UrlOrigin::Stored);
+        let explicit = Some(UrlOrigin::Explicit);
+        let over = |d: &Decision| matches!(d, Decision::StartOver(_));
+        // (operation, status, facts, expected decision; None = a start-over)
+        let table: Vec<(Operation, u16, Facts, Option<Decision>)> = vec![
+            (
+                Patch,
+                500,
+                facts(stored, true, false),
+                Some(Decision::Retry),
+            ),
+            (
+                Patch,
+                502,
+                facts(stored, true, false),
+                Some(Decision::Retry),
+            ),
+            (
+                Patch,
+                503,
+                facts(stored, true, false),
+                Some(Decision::Retry),
+            ),
+            (
+                Patch,
+                423,
+                facts(stored, true, false),
+                Some(Decision::Retry),
+            ),
+            (
+                Patch,
+                409,
+                facts(stored, true, false),
+                Some(Decision::Retry),
+            ),
+            (
+                Patch,
+                460,
+                facts(stored, true, false),
+                Some(Decision::Retry),
+            ),
+            (Patch, 401, facts(stored, true, false), Some(Decision::Fail)),
+            (Patch, 422, facts(stored, true, false), Some(Decision::Fail)),
+            (Patch, 415, facts(stored, true, false), Some(Decision::Fail)),
+            (Head, 404, facts(stored, true, false), None),
+            (Head, 410, facts(stored, true, false), None),
+            (Head, 403, facts(stored, true, false), None),
+            (
+                Head,
+                404,
+                facts(explicit, false, false),
+                Some(Decision::Fail),
+            ),
+            (
+                Head,
+                403,
+                facts(explicit, false, false),
+                Some(Decision::Fail),
+            ),
+            (Create, 403, facts(None, true, false), Some(Decision::Fail)),
+            // parity 24: a 403 on PATCH is a refusal, not a gone upload.
+            (Patch, 403, facts(stored, true, false), Some(Decision::Fail)),
+            (Patch, 404, facts(stored, true, false), None),
+            (
+                Patch,
+                413,
+                facts(stored, true, false),
+                Some(Decision::ShrinkChunk),
+            ),
+            (
+                Create,
+                413,
+                facts(None, true, false),
+                Some(Decision::CreateWithoutBody),
+            ),
+            (Patch, 400, facts(stored, true, true), Some(Decision::Retry)),
+            (Patch, 400, facts(stored, true, false), Some(Decision::Fail)),
+        ];
+        for (op, code, facts, expected) in table {
+            let decision = classify(&status(op, code), &facts);
+            match expected {
+                Some(expected) => assert_eq!(decision, expected, "{op} {code}"),
+                None => assert!(over(&decision), "{op} {code}: {decision:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_that_must_not_be_repeated_blindly_is_retried_only_when_refused() {
+        let once = Facts::request(Repeat::IfRefused);
+        assert_eq!(classify(&status(Concatenate, 503), &once), Decision::Retry);
+        assert_eq!(classify(&status(Concatenate, 423), &once), Decision::Retry);
+        assert_eq!(classify(&status(Concatenate, 409), &once), Decision::Fail);
+        let lost = Error::Transport {
+            context: Context::new(Concatenate, None, None),
+            source: crate::transport::TransportError::new(
+                crate::transport::TransportErrorKind::Connection,
+                "reset",
+            ),
+        };
+        assert_eq!(classify(&lost, &once), Decision::Fail);
+        assert_eq!(
+            classify(&lost, &Facts::request(Repeat::Safe)),
+            Decision::Retry
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! [`Options`]: everything an uploader is configured with, apart from its storage and
+//! fingerprint. Not generic, so the builder moves it whole when those two change type.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderMap;
+
+use crate::progress::{CancellationToken, ProgressCallback, ProgressEvent};
+use crate::protocol::ChecksumAlgorithm;
+use crate::retry::{ExponentialBackoff, RetryPolicy};
+
+/// The default chunk size: 8 MiB per PATCH. Memory does not grow with it (bodies stream), so
+/// it only trades request overhead against how much a broken request has to resend.
+pub const DEFAULT_CHUNK_SIZE: u64 = 8 * 1024 * 1024;
+
+/// How `Upload-Checksum` is chosen.
+#[derive(Debug, Clone)]
+pub(crate) enum ChecksumMode {
+    Off,
+    Always(ChecksumAlgorithm),
+    Negotiate(Vec<ChecksumAlgorithm>),
+}
+
+/// What an upload is, to the server: a whole upload, or one partial upload of a parallel
+/// upload (`Upload-Concat: partial`, no metadata, never stored on its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Whole,
+    Part,
+}
+
+/// Whether a gone upload may be created again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recreate {
+    /// Yes for stored and created URLs, no for an explicit one (the default).
+    UnlessExplicit,
+    Always,
+    Never,
+}
+
+/// The uploader's settings, fixed at build time.
+#[derive(Clone)]
+pub(crate) struct Options {
+    pub chunk_size: u64,
+    /// The encoded `Upload-Metadata` value.
+    pub metadata: Option<String>,
+    /// The uploader's own headers (beside the client's).
+    pub headers: HeaderMap,
+    pub checksum: ChecksumMode,
+    pub retry: Arc<dyn RetryPolicy>,
+    pub progress: Option<ProgressCallback>,
+    pub cancel: CancellationToken,
+    pub stall_timeout: Option<Duration>,
+    pub remove_record_on_success: bool,
+    pub recreate: Recreate,
+    pub creation_with_upload: bool,
+    /// Partial uploads to split a file into (concatenation); 1 = a single upload.
+    pub parallel: usize,
+    pub role: Role,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            metadata: None,
+            headers: HeaderMap::new(),
+            checksum: ChecksumMode::Off,
+            retry: Arc::new(ExponentialBackoff::default()),
+            progress: None,
+            cancel: CancellationToken::new(),
+            stall_timeout: Some(Duration::from_secs(60)),
+            remove_record_on_success: true,
+            recreate: Recreate::UnlessExplicit,
+            creation_with_upload: true,
+            parallel: 1,
+            role: Role::Whole,
+        }
+    }
+}
+
+impl Options {
+    /// Reports `event` to the progress callback, if there is one.
+    pub(crate) fn emit(&self, event: ProgressEvent) {
+        if let Some(callback) = &self.progress {
+            callback(&event);
+        }
+    }
+}

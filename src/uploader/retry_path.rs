@@ -1,0 +1,148 @@
+//! The one retry path. Every request an upload makes goes through it: the upload loop (POST,
+//! HEAD, PATCH) keeps an [`Attempts`] across its steps, and one-off requests (a partial
+//! upload's checks, the final concatenation POST, DELETE) use [`with_retries`]. Both ask
+//! [`classify`](super::classify::classify) what a failure means and wait with
+//! [`Attempts::wait`], so there is one rule for giving up and one error for it
+//! ([`Error::RetriesExhausted`]).
+
+use std::future::Future;
+use std::time::Instant;
+
+use super::classify::{classify, Decision, Facts};
+use super::options::Options;
+use crate::error::{Context, Operation};
+use crate::progress::ProgressEvent;
+use crate::{Error, Result};
+
+/// How many successful PATCHes in a row may leave the offset where it was before the upload
+/// is abandoned as a protocol error (a server that never keeps anything would make the loop
+/// spin forever).
+const MAX_UNACKNOWLEDGED_PATCHES: u32 = 32;
+
+/// How many times one run may start an upload over (a server that loses every upload would
+/// otherwise make it create uploads forever).
+const MAX_START_OVERS: u32 = 2;
+
+/// Failures counted since the last progress.
+#[derive(Debug)]
+pub(crate) struct Attempts {
+    failures: u32,
+    since_progress: Instant,
+    start_overs: u32,
+    unacknowledged: u32,
+}
+
+impl Attempts {
+    pub(crate) fn new() -> Self {
+        Self {
+            failures: 0,
+            since_progress: Instant::now(),
+            start_overs: 0,
+            unacknowledged: 0,
+        }
+    }
+
+    /// The offset advanced: the failure count starts again.
+    pub(crate) fn progressed(&mut self) {
+        self.failures = 0;
+        self.since_progress = Instant::now();
+        self.unacknowledged = 0;
+    }
+
+    /// A PATCH succeeded but the server kept none of its bytes: legal once in a while (a busy
+    /// server), a protocol error when it never ends.
+    pub(crate) fn kept_nothing(&mut self, context: Context) -> Result<()> {
+        self.unacknowledged += 1;
+        if self.unacknowledged > MAX_UNACKNOWLEDGED_PATCHES {
+            return Err(Error::protocol(
+                context,
+                format!(
+                    "the server kept none of the bytes of {} PATCHes in a row",
+                    self.unacknowledged
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// What to do about `error`: [`classify`], with the start-over budget applied (past it,
+    /// a start-over becomes a failure).
+    pub(crate) fn decide(&mut self, error: &Error, facts: &Facts) -> Decision {
+        match classify(error, facts) {
+            Decision::StartOver(_) if self.start_overs >= MAX_START_OVERS => Decision::Fail,
+            Decision::StartOver(reason) => {
+                self.start_overs += 1;
+                Decision::StartOver(reason)
+            }
+            decision => decision,
+        }
+    }
+
+    /// Asks the retry policy about one more failure: gives up with `error` (or
+    /// [`Error::RetriesExhausted`] after more than one attempt), or reports
+    /// [`ProgressEvent::RetryScheduled`] and waits the delay, unless cancelled meanwhile.
+    pub(crate) async fn wait(
+        &mut self,
+        options: &Options,
+        error: Error,
+        operation: Operation,
+    ) -> Result<()> {
+        self.failures += 1;
+        let failures = self.failures;
+        let elapsed = self.since_progress.elapsed();
+        let Some(delay) = options.retry.next_delay(failures, elapsed, &error) else {
+            return Err(exhausted(failures, error));
+        };
+        tracing::info!(%error, attempt = failures, ?delay, %operation, "retrying");
+        let context = error.context().cloned();
+        options.emit(ProgressEvent::RetryScheduled {
+            error: error.to_string(),
+            attempt: failures,
+            delay,
+        });
+        tokio::select! {
+            () = tokio::time::sleep(delay) => Ok(()),
+            () = options.cancel.cancelled() => Err(Error::Cancelled {
+                context: context.unwrap_or_else(|| Context::new(operation, None, None)),
+            }),
+        }
+    }
+}
+
+/// The error for giving up after `attempts` attempts.
+fn exhausted(attempts: u32, last: Error) -> Error {
+    if attempts > 1 {
+        Error::RetriesExhausted {
+            attempts,
+            last: Box::new(last),
+        }
+    } else {
+        last
+    }
+}
+
+/// Runs `request` until it succeeds, or until [`classify`] or the retry policy says to stop.
+/// Only `Retry` decisions are retried here; anything else is the caller's to handle, so the
+/// error is returned as it is. Cancellation stops the waits between attempts (a request the
+/// caller asks for after cancelling, like terminating a cancelled upload, is still sent).
+pub(crate) async fn with_retries<R, Fut>(
+    options: &Options,
+    facts: Facts,
+    operation: Operation,
+    mut request: impl FnMut() -> Fut,
+) -> Result<R>
+where
+    Fut: Future<Output = Result<R>>,
+{
+    let mut attempts = Attempts::new();
+    loop {
+        let error = match request().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        match attempts.decide(&error, &facts) {
+            Decision::Retry => attempts.wait(options, error, operation).await?,
+            _ => return Err(error),
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! [`SingleUpload`]: one upload of one source, as the server sees it. The loop that creates,
+//! checks and sends; the uploader runs it for a whole source, a parallel upload once per part.
+
+use async_trait::async_trait;
+use url::Url;
+
+use super::classify::{Decision, Facts, Repeat};
+use super::options::{Options, Recreate};
+use super::retry_path::Attempts;
+use super::state::{RemoteUpload, UploadState, UrlOrigin};
+use super::UploadSummary;
+use crate::client::Client;
+use crate::error::{Context, Operation};
+use crate::progress::ProgressEvent;
+use crate::protocol::ChecksumAlgorithm;
+use crate::source::{Source, SourceSpec};
+use crate::transport::Transport;
+use crate::{Error, Result};
+
+/// How far a run goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Limit {
+    /// To the end of the source.
+    End,
+    /// Up to this offset (tuspy's `stop_at`).
+    Until(u64),
+    /// This many PATCHes (a creation POST that carried data counts as one).
+    Chunks(usize),
+    /// Until the upload exists and its offset is read (a gone upload may start over).
+    Ready,
+    /// Until the offset is read afresh; a gone upload is an error.
+    Synced,
+}
+
+impl Limit {
+    pub(crate) fn stop_at(self) -> Option<u64> {
+        match self {
+            Self::Until(stop) => Some(stop),
+            _ => None,
+        }
+    }
+
+    fn sends(self) -> bool {
+        !matches!(self, Self::Ready | Self::Synced)
+    }
+}
+
+/// Where the upload's record is kept; a part of a parallel upload keeps none of its own.
+#[async_trait]
+pub(crate) trait Recorder: Send + Sync {
+    /// Writes the record of `remote` (after creation, and when what it holds changes).
+    async fn remember(&self, remote: &RemoteUpload, size: Option<u64>) -> Result<()>;
+    /// Removes the record.
+    async fn forget(&self) -> Result<()>;
+}
+
+/// The recorder of an upload that keeps no record.
+pub(crate) struct NoRecords;
+
+#[async_trait]
+impl Recorder for NoRecords {
+    async fn remember(&self, _: &RemoteUpload, _: Option<u64>) -> Result<()> {
+        Ok(())
+    }
+    async fn forget(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The source: given, opened, or lost (it failed to open and cannot be given back).
+pub(crate) enum SourceSlot {
+    Given(SourceSpec),
+    Open(Source),
+    Lost,
+}
+
+pub(crate) enum Step {
+    Done,
+    Sent,
+}
+
+/// One upload of one source.
+pub(crate) struct SingleUpload<T: Transport> {
+    pub(crate) client: Client<T>,
+    pub(crate) options: Options,
+    pub(crate) source: SourceSlot,
+    pub(crate) state: UploadState,
+    pub(crate) chunk_size: u64,
+    /// The PATCH checksum algorithm, decided once (it may need the server's capabilities).
+    pub(crate) checksum: std::sync::OnceLock<Option<ChecksumAlgorithm>>,
+}
+
+impl<T: Transport> SingleUpload<T> {
+    pub(crate) fn new(
+        client: Client<T>,
+        options: Options,
+        source: SourceSpec,
+        url: Option<Url>,
+    ) -> Self {
+        let state = match url {
+            Some(url) => UploadState::Remote(RemoteUpload::found(url, UrlOrigin::Explicit, None)),
+            None => UploadState::New,
+        };
+        Self {
+            client,
+            chunk_size: options.chunk_size,
+            options,
+            source: SourceSlot::Given(source),
+            state,
+            checksum: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn context(&self, operation: Operation) -> Context {
+        Context::new(operation, self.state.url(), Some(self.state.offset()))
+    }
+
+    pub(crate) async fn open_source(&mut self) -> Result<()> {
+        if matches!(self.source, SourceSlot::Open(_)) {
+            return Ok(());
+        }
+        let SourceSlot::Given(spec) = std::mem::replace(&mut self.source, SourceSlot::Lost) else {
+            return Err(Error::Config(
+                "the source could not be opened earlier".to_owned(),
+            ));
+        };
+        let source = Source::open(spec).await.map_err(|source| Error::Source {
+            context: Context::new(Operation::ReadSource, None, None),
+            source,
+        })?;
+        self.source = SourceSlot::Open(source);
+        Ok(())
+    }
+
+    pub(crate) fn source_mut(&mut self) -> Result<&mut Source> {
+        match &mut self.source {
+            SourceSlot::Open(source) => Ok(source),
+            _ => Err(Error::Config("the source is not open".to_owned())),
+        }
+    }
+
+    pub(crate) fn size(&self) -> Option<u64> {
+        match &self.source {
+            SourceSlot::Open(source) => source.size(),
+            _ => None,
+        }
+    }
+
+    fn cancelled(&self) -> Error {
+        Error::Cancelled {
+            context: self.context(Operation::Patch),
+        }
+    }
+
+    /// Runs the upload loop as far as `limit` says.
+    pub(crate) async fn run(
+        &mut self,
+        limit: Limit,
+        records: &dyn Recorder,
+    ) -> Result<UploadSummary> {
+        self.open_source().await?;
+        let start_offset = self.state.synced_offset();
+        let mut attempts = Attempts::new();
+        let mut chunks = 0usize;
+        loop {
+            if self.options.cancel.is_cancelled() {
+                return Err(self.cancelled());
+            }
+            let before = self.state.offset();
+            let cancel = self.options.cancel.clone();
+            let result = tokio::select! {
+                result = self.step(limit, records) => result,
+                () = cancel.cancelled() => Err(self.cancelled()),
+            };
+            match result {
+                Ok(Step::Done) => break,
+                Ok(Step::Sent) => {
+                    if self.state.offset() > before {
+                        attempts.progressed();
+                    } else {
+                        attempts.kept_nothing(self.context(Operation::Patch))?;
+                    }
+                    chunks += 1;
+                    if matches!(limit, Limit::Chunks(max) if chunks >= max) {
+                        break;
+                    }
+                }
+                Err(error @ Error::Cancelled { .. }) => return Err(error),
+                Err(error) => self.recover(error, limit, &mut attempts, records).await?,
+            }
+        }
+        self.finish(limit, start_offset, records).await
+    }
+
+    /// What is known about this upload when a request fails.
+    fn facts(&self, limit: Limit) -> Facts {
+        let origin = self.state.remote().map(|r| r.origin);
+        let recreate = match self.options.recreate {
+            Recreate::Always => true,
+            Recreate::Never => false,
+            Recreate::UnlessExplicit => origin != Some(UrlOrigin::Explicit),
+        };
+        Facts {
+            origin,
+            may_recreate: recreate && limit != Limit::Synced && self.can_start_over(),
+            checksummed: matches!(self.checksum.get(), Some(Some(_))),
+            creation_body: self.state.remote().is_none() && self.options.creation_with_upload,
+            repeat: Repeat::Safe,
+        }
+    }
+
+    fn can_start_over(&self) -> bool {
+        let replayable = match &self.source {
+            SourceSlot::Open(Source::Seekable { .. }) => true,
+            SourceSlot::Open(source) => source.size().is_none() && self.state.offset() == 0,
+            _ => true,
+        };
+        self.client.endpoint().is_some() && replayable
+    }
+
+    /// Carries out what the retry path decides about `error`.
+    async fn recover(
+        &mut self,
+        error: Error,
+        limit: Limit,
+        attempts: &mut Attempts,
+        records: &dyn Recorder,
+    ) -> Result<()> {
+        let operation = error.context().map_or(Operation::Patch, |c| c.operation);
+        match attempts.decide(&error, &self.facts(limit)) {
+            Decision::Fail => return Err(error),
+            Decision::CreateWithoutBody => {
+                tracing::warn!(%error, "creating again without the first chunk in the POST");
+                self.options.creation_with_upload = false;
+                return Ok(());
+            }
+            Decision::StartOver(reason) => {
+                tracing::warn!(%reason, url = ?self.state.url().map(Url::as_str), "starting the upload over");
+                records.forget().await?;
+                self.state.start_over();
+                self.options.emit(ProgressEvent::StartedOver { reason });
+                return Ok(());
+            }
+            Decision::ShrinkChunk => {
+                let smaller = (self.chunk_size / 2).max(1);
+                if smaller == self.chunk_size {
+                    return Err(error);
+                }
+                tracing::warn!(
+                    from = self.chunk_size,
+                    to = smaller,
+                    "server answered 413; shrinking chunks"
+                );
+                self.chunk_size = smaller;
+            }
+            Decision::Retry => {}
+        }
+        attempts.wait(&self.options, error, operation).await?;
+        self.state.mark_stale();
+        Ok(())
+    }
+
+    /// One step: make sure there is an upload and a known offset, then send one chunk.
+    async fn step(&mut self, limit: Limit, records: &dyn Recorder) -> Result<Step> {
+        if self.state.remote().is_none() {
+            self.create(limit.stop_at(), records).await?;
+            if self.state.offset() > 0 && limit.sends() {
+                // The creation POST carried the first chunk (creation-with-upload).
+                return Ok(Step::Sent);
+            }
+        }
+        if self.state.synced_offset().is_none() {
+            self.sync(records).await?;
+        }
+        if !limit.sends() {
+            return Ok(Step::Done);
+        }
+        self.report_started();
+        let stop_at = limit.stop_at();
+        let size = self.size();
+        let end = match (stop_at, size) {
+            (Some(stop), Some(size)) => Some(stop.min(size)),
+            (Some(stop), None) => Some(stop),
+            (None, size) => size,
+        };
+        let offset = self.state.offset();
+        // Not complete while the server does not know the length (an upload with a deferred
+        // length, even of a file): the next PATCH declares it.
+        let length_declared = self.state.remote().is_some_and(|r| r.length_declared);
+        if end.is_some_and(|end| offset >= end) && (stop_at.is_some() || length_declared) {
+            return Ok(Step::Done);
+        }
+        let seekable = matches!(self.source, SourceSlot::Open(Source::Seekable { .. }));
+        let max_len = match end {
+            Some(end) if seekable || stop_at.is_some() => self.chunk_size.min(end - offset),
+            _ => self.chunk_size,
+        };
+        self.patch(max_len, records).await?;
+        Ok(Step::Sent)
+    }
+
+    /// After the loop: a complete upload is reported finished (and its record removed).
+    async fn finish(
+        &mut self,
+        limit: Limit,
+        start_offset: Option<u64>,
+        records: &dyn Recorder,
+    ) -> Result<UploadSummary> {
+        let size = self.size();
+        let remote = self
+            .state
+            .remote()
+            .ok_or_else(|| Error::Config("the upload has no URL".to_owned()))?;
+        let (url, offset, resumed_from) = (
+            remote.url.clone(),
+            remote.offset.value(),
+            remote.resumed_from,
+        );
+        let complete = size.is_some_and(|size| offset >= size) && remote.length_declared;
+        if complete && limit.sends() {
+            if self.options.remove_record_on_success {
+                records.forget().await?;
+            }
+            self.options.emit(ProgressEvent::Finished {
+                url: url.clone(),
+                total: offset,
+            });
+        }
+        Ok(UploadSummary {
+            url,
+            offset,
+            resumed_from,
+            bytes_uploaded: offset.saturating_sub(start_offset.or(resumed_from).unwrap_or(0)),
+        })
+    }
+}
