@@ -1,8 +1,10 @@
 //! A synchronous front for callers without an async runtime (tuspy's `Uploader`).
 //!
 //! Build an uploader with the same builder and options as the async one, then call
-//! [`UploaderBuilder::build_blocking`](crate::UploaderBuilder::build_blocking). The blocking
-//! uploader runs the async one on a private single-threaded runtime.
+//! [`UploaderBuilder::build_blocking`](crate::UploaderBuilder::build_blocking). All blocking
+//! uploaders of one [`Client`](crate::Client) (and its clones) run on one runtime with one
+//! worker thread, made by the first of them, as `reqwest::blocking` does: the connections
+//! they share are always driven, whichever uploader is busy.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), tusky::Error> {
@@ -19,6 +21,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
@@ -29,10 +32,59 @@ use crate::storage::Storage;
 use crate::transport::Transport;
 use crate::{Error, Result, UploadSummary, UploaderBuilder};
 
+/// The runtime a client's blocking uploaders share; shut down in the background when the
+/// last of them (and the client) are gone, so dropping it never blocks or panics.
+pub(crate) struct SharedRuntime {
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl SharedRuntime {
+    fn new() -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("tusky-blocking")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Config(format!("starting the blocking uploaders' runtime: {e}")))?;
+        Ok(Self {
+            runtime: Some(runtime),
+        })
+    }
+
+    fn block_on<F: std::future::Future>(&self, future: F) -> Result<F::Output> {
+        match &self.runtime {
+            Some(runtime) => Ok(runtime.block_on(future)),
+            None => Err(Error::Config(
+                "the blocking runtime is shut down".to_owned(),
+            )),
+        }
+    }
+}
+
+impl Drop for SharedRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl<T: Transport> crate::Client<T> {
+    /// The runtime of this client's blocking uploaders (made on first use).
+    fn blocking_runtime(&self) -> Result<Arc<SharedRuntime>> {
+        if let Some(runtime) = self.inner().blocking.get() {
+            return Ok(Arc::clone(runtime));
+        }
+        let made = Arc::new(SharedRuntime::new()?);
+        // Two threads may race here: the one that loses uses the winner's runtime.
+        Ok(Arc::clone(self.inner().blocking.get_or_init(|| made)))
+    }
+}
+
 /// A synchronous [`Uploader`](crate::Uploader).
 pub struct Uploader<T: Transport, S: Storage, F: Fingerprint> {
     inner: crate::Uploader<T, S, F>,
-    runtime: tokio::runtime::Runtime,
+    runtime: Arc<SharedRuntime>,
 }
 
 impl<T: Transport, S: Storage, F: Fingerprint> std::fmt::Debug for Uploader<T, S, F> {
@@ -53,10 +105,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
                     .to_owned(),
             ));
         }
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Config(format!("starting the blocking uploader's runtime: {e}")))?;
+        let runtime = self.client().blocking_runtime()?;
         Ok(Uploader {
             inner: self.build()?,
             runtime,
@@ -67,32 +116,32 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
 impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     /// Uploads everything (see [`crate::Uploader::upload`]).
     pub fn upload(&mut self) -> Result<UploadSummary> {
-        self.runtime.block_on(self.inner.upload())
+        self.runtime.block_on(self.inner.upload())?
     }
 
     /// Uploads up to `stop_at` bytes.
     pub fn upload_until(&mut self, stop_at: u64) -> Result<UploadSummary> {
-        self.runtime.block_on(self.inner.upload_until(stop_at))
+        self.runtime.block_on(self.inner.upload_until(stop_at))?
     }
 
     /// Sends one chunk and returns the new offset.
     pub fn upload_chunk(&mut self) -> Result<u64> {
-        self.runtime.block_on(self.inner.upload_chunk())
+        self.runtime.block_on(self.inner.upload_chunk())?
     }
 
     /// Creates the upload if needed and returns its URL.
     pub fn create(&mut self) -> Result<Url> {
-        self.runtime.block_on(self.inner.create())
+        self.runtime.block_on(self.inner.create())?
     }
 
     /// Reads the server's offset with HEAD.
     pub fn get_offset(&mut self) -> Result<u64> {
-        self.runtime.block_on(self.inner.get_offset())
+        self.runtime.block_on(self.inner.get_offset())?
     }
 
     /// Terminates the upload (DELETE) and forgets its stored record.
     pub fn terminate(&mut self) -> Result<()> {
-        self.runtime.block_on(self.inner.terminate())
+        self.runtime.block_on(self.inner.terminate())?
     }
 
     /// The last acknowledged offset.

@@ -8,7 +8,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use url::Url;
 
 use crate::error::{Context, Error, Operation, Result};
-use crate::protocol::{names, ServerCapabilities, TUS_VERSION};
+use crate::protocol::{names, ServerCapabilities};
+use crate::transport::layers::{self, Layer, MethodOverride, TusHeaders};
 use crate::transport::{
     Body, Request, ReqwestTransport, Response, TlsOptions, Transport, TransportOptions,
 };
@@ -48,22 +49,42 @@ impl<T: Transport> std::fmt::Debug for Client<T> {
     }
 }
 
-struct Inner<T> {
+pub(crate) struct Inner<T> {
     endpoint: Option<Url>,
-    headers: RwLock<HeaderMap>,
-    transport: T,
+    /// The default headers, shared with the [`TusHeaders`] layer.
+    headers: Arc<RwLock<HeaderMap>>,
+    /// The base transport, as given.
+    transport: Arc<T>,
+    /// The base transport inside every layer: what requests are sent through.
+    stack: Arc<dyn Transport>,
     method_override: bool,
     capabilities: Mutex<HashMap<Url, ServerCapabilities>>,
+    /// The runtime of this client's blocking uploaders, made by the first of them.
+    pub(crate) blocking: std::sync::OnceLock<Arc<crate::blocking::SharedRuntime>>,
 }
 
 /// Builds a [`Client`]; nothing is checked until [`build`](ClientBuilder::build).
 #[must_use]
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ClientBuilder {
     endpoint: Option<String>,
     headers: Vec<(String, String)>,
     options: TransportOptions,
+    /// Whether TLS or timeout settings were given (they apply to the built-in transport only).
+    transport_options_set: bool,
     method_override: bool,
+    layers: Vec<Arc<dyn Layer>>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("options", &self.options)
+            .field("method_override", &self.method_override)
+            .field("layers", &self.layers.len())
+            .finish_non_exhaustive()
+    }
 }
 
 fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
@@ -104,12 +125,14 @@ impl ClientBuilder {
     /// Trusts an extra root certificate (PEM) beside the built-in ones.
     pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.options.tls.root_certificates_pem.push(pem.into());
+        self.transport_options_set = true;
         self
     }
 
     /// Presents this client identity (PEM with certificate chain and private key) for mutual TLS.
     pub fn client_identity_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.options.tls.client_identity_pem = Some(pem.into());
+        self.transport_options_set = true;
         self
     }
 
@@ -117,24 +140,35 @@ impl ClientBuilder {
     /// read and change the upload. For tests against self-signed servers only.
     pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
         self.options.tls.danger_accept_invalid_certs = accept;
+        self.transport_options_set = true;
         self
     }
 
     /// How long connecting may take (default 30 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.options.connect_timeout = timeout;
+        self.transport_options_set = true;
         self
     }
 
     /// How long a read may wait for the server (default 60 s).
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.options.read_timeout = timeout;
+        self.transport_options_set = true;
         self
     }
 
     /// Sends PATCH and DELETE as POST with `X-HTTP-Method-Override`, for proxies that block them.
     pub fn method_override(mut self, enabled: bool) -> Self {
         self.method_override = enabled;
+        self
+    }
+
+    /// Wraps the transport in `layer` (auth, logging, metrics, request ids, fault injection):
+    /// see [`layers`](crate::transport::layers). Layers added first are outermost; all of them
+    /// are inside tusky's own protocol layers, so they see requests as they go on the wire.
+    pub fn layer(mut self, layer: impl Layer) -> Self {
+        self.layers.push(Arc::new(layer));
         self
     }
 
@@ -150,12 +184,22 @@ impl ClientBuilder {
                 context: Context::new(Operation::Configure, None, None),
                 source,
             })?;
-        self.build_with_transport(transport)
+        self.assemble(transport)
     }
 
-    /// Builds the client over a custom transport (TLS and timeout settings are then the
-    /// transport's business).
+    /// Builds the client over a custom transport. TLS and timeout settings are the built-in
+    /// transport's: with a custom one they would not apply, so giving them is an error
+    /// (configure your transport instead). Layers and headers apply to any transport.
     pub fn build_with_transport<T: Transport>(self, transport: T) -> Result<Client<T>> {
+        if self.transport_options_set {
+            return Err(Error::Config(
+                "TLS and timeout settings configure the built-in transport; a custom transport takes its own (set them there, or use build())".to_owned(),
+            ));
+        }
+        self.assemble(transport)
+    }
+
+    fn assemble<T: Transport>(self, transport: T) -> Result<Client<T>> {
         let endpoint = self
             .endpoint
             .as_deref()
@@ -166,13 +210,25 @@ impl ClientBuilder {
             let (name, value) = header_pair(name, value)?;
             headers.insert(name, value);
         }
+        let headers = Arc::new(RwLock::new(headers));
+        let transport = Arc::new(transport);
+        let mut protocol: Vec<Arc<dyn Layer>> =
+            vec![Arc::new(TusHeaders::new(Arc::clone(&headers)))];
+        if self.method_override {
+            protocol.push(Arc::new(MethodOverride));
+        }
+        protocol.extend(self.layers);
+        let base: Arc<dyn Transport> = Arc::clone(&transport) as Arc<dyn Transport>;
+        let stack = layers::stack(base, &protocol);
         Ok(Client {
             inner: Arc::new(Inner {
                 endpoint,
-                headers: RwLock::new(headers),
+                headers,
                 transport,
+                stack,
                 method_override: self.method_override,
                 capabilities: Mutex::new(HashMap::new()),
+                blocking: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -196,7 +252,11 @@ impl<T: Transport> Client<T> {
         self.inner.endpoint.as_ref()
     }
 
-    /// The transport.
+    pub(crate) fn inner(&self) -> &Inner<T> {
+        &self.inner
+    }
+
+    /// The base transport (inside the layers).
     pub fn transport(&self) -> &T {
         &self.inner.transport
     }
@@ -246,32 +306,17 @@ impl<T: Transport> Client<T> {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Sends one tus request: adds `Tus-Resumable` (except on OPTIONS) and the default headers,
-    /// applies the method override, and turns a transport failure or a 412 into an [`Error`].
-    /// The status is otherwise returned as is, for the caller to judge.
+    /// Sends one tus request through the layers (which add `Tus-Resumable`, the default
+    /// headers and the method override) and turns a transport failure or a 412 into an
+    /// [`Error`]. The status is otherwise returned as is, for the caller to judge.
     pub(crate) async fn send(
         &self,
         context: &Context,
         method: Method,
         url: &Url,
-        extra: HeaderMap,
+        headers: HeaderMap,
         body: Body,
     ) -> Result<Response> {
-        let mut headers = self.headers();
-        if method != Method::OPTIONS {
-            headers.insert(names::TUS_RESUMABLE, HeaderValue::from_static(TUS_VERSION));
-        }
-        for (name, value) in &extra {
-            headers.insert(name.clone(), value.clone());
-        }
-        let mut method = method;
-        if self.inner.method_override && (method == Method::PATCH || method == Method::DELETE) {
-            headers.insert(
-                names::METHOD_OVERRIDE,
-                HeaderValue::from_str(method.as_str()).unwrap_or(HeaderValue::from_static("PATCH")),
-            );
-            method = Method::POST;
-        }
         tracing::debug!(%method, %url, "tus request");
         let request = Request {
             method,
@@ -279,15 +324,15 @@ impl<T: Transport> Client<T> {
             headers,
             body,
         };
-        let response =
-            self.inner
-                .transport
-                .send(request)
-                .await
-                .map_err(|source| Error::Transport {
-                    context: context.clone(),
-                    source,
-                })?;
+        let response = self
+            .inner
+            .stack
+            .send(request)
+            .await
+            .map_err(|source| Error::Transport {
+                context: context.clone(),
+                source,
+            })?;
         if response.status == http::StatusCode::PRECONDITION_FAILED {
             let server_versions = response
                 .headers

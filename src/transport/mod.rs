@@ -1,14 +1,16 @@
 //! How requests reach the server: the [`Transport`] trait and [`ReqwestTransport`].
 //!
 //! A transport sends one request and returns the status, the headers and a bounded body.
-//! Cross-cutting behaviour (faults, throttling, logging) belongs in decorators that wrap
-//! another transport.
+//! Cross-cutting behaviour (tus headers, method override, recording, auth, faults) lives in
+//! [`layers`] that wrap another transport.
 
 mod error;
+pub mod layers;
 mod request;
 mod reqwest_transport;
 
 pub use error::{TransportError, TransportErrorKind};
+pub use layers::Layer;
 pub use request::{Body, BodyStream, Request, Response, MAX_RESPONSE_BODY};
 pub use reqwest_transport::{ReqwestTransport, TlsOptions, TransportOptions};
 

@@ -61,6 +61,10 @@ impl<T: Transport, S: Storage, F: Fingerprint + Default> UploaderBuilder<T, S, F
 }
 
 impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
+    pub(crate) fn client(&self) -> &Client<T> {
+        &self.client
+    }
+
     /// Uploads the file at `path` (opened when the upload starts).
     pub fn path(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         let path = path.into();

@@ -201,6 +201,9 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
             if let Some((storage, _)) = self.store() {
                 storage.remove(&key).await.map_err(failed(&key))?;
             }
+        } else if self.keys.as_ref().is_some_and(|keys| keys.key != key) {
+            // Found under the bare fingerprint: from now on it lives under the scoped key.
+            self.write(record).await?;
         }
         Ok(Some(found))
     }

@@ -344,6 +344,66 @@ async fn another_endpoints_record_is_not_resumed() {
     );
 }
 
+/// One file, two endpoints: each keeps its own record, so finishing the upload to the second
+/// server leaves the first one resumable (it used to overwrite and then remove the first
+/// endpoint's record, orphaning its upload).
+#[tokio::test(flavor = "multi_thread")]
+async fn each_endpoint_keeps_its_own_record() {
+    let sandbox = Sandbox::new();
+    let first = TusMockServer::start().await;
+    let second = TusMockServer::start().await;
+    sandbox.file("x.bin", 512 * 1024, 9);
+    hold_patches_from(&first, 2);
+    let mut child = sandbox
+        .tusky(["upload", "x.bin", &first.endpoint(), "-c", "128KiB"])
+        .spawn()
+        .unwrap();
+    wait_until("a second PATCH", Duration::from_secs(30), || {
+        first.request_count("PATCH") >= 2
+    })
+    .await;
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+    let held = first.uploads()[0].offset;
+    assert!(held > 0, "the first server holds part of the file");
+
+    let out = sandbox
+        .run([
+            "upload",
+            "x.bin",
+            &second.endpoint(),
+            "-c",
+            "128KiB",
+            "--json",
+        ])
+        .await;
+    out.expect_code(0);
+
+    first.clear_patch_hook();
+    let out = sandbox
+        .run([
+            "upload",
+            "x.bin",
+            &first.endpoint(),
+            "-c",
+            "128KiB",
+            "--json",
+        ])
+        .await;
+    out.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(json["resumed_from"], held, "{json}");
+    assert_eq!(
+        first.uploads().len(),
+        1,
+        "no second upload on the first server"
+    );
+    assert_eq!(
+        first.upload_bytes(json["url"].as_str().unwrap()),
+        Some(crate::support::bytes(512 * 1024, 9))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn uploads_stdin_of_unknown_length() {
     let sandbox = Sandbox::new();

@@ -1,0 +1,56 @@
+//! Layers: wrappers around a [`Transport`] that add one cross-cutting behaviour each (tower's
+//! `Layer` idea). The client builds its transport as a stack of them: tusky's own protocol
+//! layers ([`TusHeaders`], [`MethodOverride`]) outside, the user's layers (in the order
+//! [`ClientBuilder::layer`](crate::ClientBuilder::layer) added them, the first outermost)
+//! inside, the base transport last, so a user's layer sees each request as it goes on the wire.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use tusky::transport::layers::Recording;
+//!
+//! # fn main() -> Result<(), tusky::Error> {
+//! let recording = Recording::new();
+//! let client = tusky::Client::builder()
+//!     .endpoint("https://tus.example/files/")
+//!     .layer(recording.clone())
+//!     .build()?;
+//! assert!(recording.requests().is_empty()); // nothing sent yet
+//! # drop(client);
+//! # Ok(()) }
+//! ```
+
+mod method_override;
+mod recording;
+mod tus_headers;
+
+use std::sync::Arc;
+
+pub use method_override::MethodOverride;
+pub use recording::{Recorded, Recording};
+pub use tus_headers::TusHeaders;
+
+use super::Transport;
+
+/// Wraps a transport in another.
+pub trait Layer: Send + Sync + 'static {
+    /// The transport that does this layer's work and then calls `inner`.
+    fn layer(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport>;
+}
+
+/// A closure is a layer: `|inner| Arc::new(MyTransport { inner })`.
+impl<F> Layer for F
+where
+    F: Fn(Arc<dyn Transport>) -> Arc<dyn Transport> + Send + Sync + 'static,
+{
+    fn layer(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
+        self(inner)
+    }
+}
+
+/// Stacks `layers` around `base`: the first layer ends up outermost.
+pub(crate) fn stack(base: Arc<dyn Transport>, layers: &[Arc<dyn Layer>]) -> Arc<dyn Transport> {
+    layers
+        .iter()
+        .rev()
+        .fold(base, |inner, layer| layer.layer(inner))
+}
