@@ -43,7 +43,7 @@ fn headers(c: &mut Criterion) {
 
     let mut group = short(c);
     group.bench_function("parse_upload_offset", |b| {
-        b.iter(|| parse_upload_offset(black_box(Some(b"18446744073709551615"))))
+        b.iter(|| parse_upload_offset(black_box(b"18446744073709551615")))
     });
     group.bench_function("parse_expires", |b| {
         b.iter(|| parse_expires(black_box(b"Wed, 25 Jun 2025 16:00:00 GMT")))

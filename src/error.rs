@@ -48,6 +48,7 @@ impl fmt::Display for Operation {
 
 /// Where an error happened: the operation, the URL and the offset, when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Context {
     /// What was being done.
     pub operation: Operation,

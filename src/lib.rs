@@ -84,14 +84,49 @@ pub mod mock {
     pub use tusky_mock_server::*;
 }
 
+/// Every public type that crosses tasks is `Send` (and `Sync` where it is shared), checked at
+/// compile time. An uploader owns its source, which need not be `Sync`, so it is `Send` only.
 #[allow(dead_code)]
 fn _assert_public_types_are_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<Client>();
+    is::<ClientBuilder>();
     is::<Error>();
+    is::<UploadSummary>();
+    is::<UploadStatus>();
+    is::<ProgressEvent>();
+    is::<CancellationToken>();
+    is::<ExponentialBackoff>();
+    is::<transport::ReqwestTransport>();
+    is::<transport::Response>();
+    is::<transport::TransportError>();
+    is::<transport::layers::Recording>();
+    is::<transport::layers::Recorded>();
+    is::<storage::UploadRecord>();
+    is::<storage::NoStorage>();
     fn send<T: Send>(_: T) {}
+    send::<Option<transport::Request>>(None);
     send::<Option<Uploader>>(None);
+    send::<
+        Option<
+            UploaderBuilder<
+                transport::ReqwestTransport,
+                storage::NoStorage,
+                fingerprint::DefaultFingerprint,
+            >,
+        >,
+    >(None);
+    send::<
+        Option<
+            blocking::Uploader<
+                transport::ReqwestTransport,
+                storage::NoStorage,
+                fingerprint::DefaultFingerprint,
+            >,
+        >,
+    >(None);
     let _ = |uploader: &'static mut Uploader| send(uploader.upload());
+    let _ = |client: &'static Client| send(client.upload_status("http://127.0.0.1/files/1"));
 }
 
 /// The README's examples, compiled as doc tests so they stay true.

@@ -92,7 +92,7 @@ impl ServerCapabilities {
     /// algorithms are ignored; a malformed `Tus-Max-Size` is an error.
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, HeaderError> {
         let max_size = match headers.get(names::TUS_MAX_SIZE) {
-            Some(value) => Some(parse_max_size(Some(value.as_bytes()))?),
+            Some(value) => Some(parse_max_size(value.as_bytes())?),
             None => None,
         };
         Ok(Self {

@@ -24,8 +24,7 @@ pub enum HeaderError {
 
 /// Parses a non-negative decimal integer as tus sends it (`Upload-Offset`, `Upload-Length`,
 /// `Tus-Max-Size`): digits only, no sign, no spaces inside, at most `u64::MAX`.
-fn parse_u64(name: &'static str, value: Option<&[u8]>) -> Result<u64, HeaderError> {
-    let value = value.ok_or(HeaderError::Missing(name))?;
+fn parse_u64(name: &'static str, value: &[u8]) -> Result<u64, HeaderError> {
     let invalid = |reason| HeaderError::Invalid {
         name,
         value: String::from_utf8_lossy(value).chars().take(100).collect(),
@@ -45,18 +44,24 @@ fn parse_u64(name: &'static str, value: Option<&[u8]>) -> Result<u64, HeaderErro
     })
 }
 
-/// Parses an `Upload-Offset` header value (`None` when the header is absent).
-pub fn parse_upload_offset(value: Option<&[u8]>) -> Result<u64, HeaderError> {
+/// A required header's value: `value` itself, or [`HeaderError::Missing`] naming `name` when
+/// the header is absent. Every parser here takes a present value's raw bytes.
+pub fn required<'a>(name: &'static str, value: Option<&'a [u8]>) -> Result<&'a [u8], HeaderError> {
+    value.ok_or(HeaderError::Missing(name))
+}
+
+/// Parses an `Upload-Offset` header value.
+pub fn parse_upload_offset(value: &[u8]) -> Result<u64, HeaderError> {
     parse_u64("Upload-Offset", value)
 }
 
-/// Parses an `Upload-Length` header value (`None` when the header is absent).
-pub fn parse_upload_length(value: Option<&[u8]>) -> Result<u64, HeaderError> {
+/// Parses an `Upload-Length` header value.
+pub fn parse_upload_length(value: &[u8]) -> Result<u64, HeaderError> {
     parse_u64("Upload-Length", value)
 }
 
 /// Parses a `Tus-Max-Size` header value.
-pub(crate) fn parse_max_size(value: Option<&[u8]>) -> Result<u64, HeaderError> {
+pub(crate) fn parse_max_size(value: &[u8]) -> Result<u64, HeaderError> {
     parse_u64("Tus-Max-Size", value)
 }
 
@@ -78,19 +83,16 @@ mod tests {
 
     #[test]
     fn offsets_parse_strictly() {
-        assert_eq!(parse_upload_offset(Some(b"300")), Ok(300));
-        assert_eq!(parse_upload_offset(Some(b" 42 ")), Ok(42));
+        assert_eq!(parse_upload_offset(b"300"), Ok(300));
+        assert_eq!(parse_upload_offset(b" 42 "), Ok(42));
+        assert_eq!(parse_upload_offset(b"18446744073709551615"), Ok(u64::MAX));
+        assert!(parse_upload_offset(b"18446744073709551616").is_err());
+        assert!(parse_upload_offset(b"-1").is_err());
+        assert!(parse_upload_offset(b"+1").is_err());
+        assert!(parse_upload_offset(b"1 2").is_err());
+        assert!(parse_upload_offset(b"").is_err());
         assert_eq!(
-            parse_upload_offset(Some(b"18446744073709551615")),
-            Ok(u64::MAX)
-        );
-        assert!(parse_upload_offset(Some(b"18446744073709551616")).is_err());
-        assert!(parse_upload_offset(Some(b"-1")).is_err());
-        assert!(parse_upload_offset(Some(b"+1")).is_err());
-        assert!(parse_upload_offset(Some(b"1 2")).is_err());
-        assert!(parse_upload_offset(Some(b"")).is_err());
-        assert_eq!(
-            parse_upload_offset(None),
+            required("Upload-Offset", None),
             Err(HeaderError::Missing("Upload-Offset"))
         );
     }

@@ -1,23 +1,34 @@
 use url::Url;
 
+use super::HeaderError;
+
+fn invalid(location: &[u8], reason: &'static str) -> HeaderError {
+    HeaderError::Invalid {
+        name: "Location",
+        value: String::from_utf8_lossy(location)
+            .chars()
+            .take(100)
+            .collect(),
+        reason,
+    }
+}
+
 /// Resolves a `Location` header against the URL the request was sent to: an absolute URL is
 /// used as is, a relative one (`/files/abc`, `abc`, `//host/x`) is resolved per RFC 3986.
 /// Only `http` and `https` results are accepted.
-pub fn resolve_location(request_url: &Url, location: &[u8]) -> Result<Url, String> {
+pub fn resolve_location(request_url: &Url, location: &[u8]) -> Result<Url, HeaderError> {
     let text = std::str::from_utf8(location)
-        .map_err(|_| "the Location header is not UTF-8".to_owned())?
+        .map_err(|_| invalid(location, "not UTF-8"))?
         .trim();
     if text.is_empty() {
-        return Err("the Location header is empty".to_owned());
+        return Err(invalid(location, "empty"));
     }
     let url = request_url
         .join(text)
-        .map_err(|e| format!("the Location header {text:?} is not a URL: {e}"))?;
+        .map_err(|_| invalid(location, "not a URL"))?;
     match url.scheme() {
         "http" | "https" => Ok(url),
-        other => Err(format!(
-            "the Location header {text:?} has scheme {other:?}, not http(s)"
-        )),
+        _ => Err(invalid(location, "not an http(s) URL")),
     }
 }
 

@@ -55,6 +55,7 @@ impl fmt::Debug for Body {
 
 /// One HTTP request.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Request {
     /// The method.
     pub method: Method,
@@ -68,6 +69,7 @@ pub struct Request {
 
 /// The server's answer.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Response {
     /// The status.
     pub status: StatusCode,
@@ -77,7 +79,29 @@ pub struct Response {
     pub body: Bytes,
 }
 
+impl Request {
+    /// A request (what a layer that makes its own requests needs).
+    pub fn new(method: Method, url: Url, headers: HeaderMap, body: Body) -> Self {
+        Self {
+            method,
+            url,
+            headers,
+            body,
+        }
+    }
+}
+
 impl Response {
+    /// An answer (what a custom transport returns); `body` is cut to [`MAX_RESPONSE_BODY`].
+    pub fn new(status: StatusCode, headers: HeaderMap, mut body: Bytes) -> Self {
+        body.truncate(MAX_RESPONSE_BODY);
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
     /// A header's raw value.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers.get(name).map(|v| v.as_bytes())

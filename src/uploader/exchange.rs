@@ -10,8 +10,29 @@ use super::state::{Offset, RemoteUpload, UploadState, UrlOrigin};
 use crate::error::{Context, Operation};
 use crate::protocol::{self, names, ChecksumAlgorithm, Extension};
 use crate::source::{ChunkPlan, Source};
-use crate::transport::Transport;
+use crate::transport::{Response, Transport};
 use crate::{Error, Result};
+
+/// The offset a creation answer leaves: 0 without a body; with one, the answer's
+/// `Upload-Offset` (at most what was sent), or stale when the answer does not say.
+fn created_offset(context: &Context, response: &Response, send_len: u64) -> Result<Offset> {
+    if send_len == 0 {
+        return Ok(Offset::Synced(0));
+    }
+    // Bytes were sent but the answer does not say how many were kept: ask.
+    let Some(value) = response.header(names::UPLOAD_OFFSET) else {
+        return Ok(Offset::Stale(0));
+    };
+    let offset =
+        protocol::parse_upload_offset(value).map_err(|e| Error::header(context.clone(), e))?;
+    if offset > send_len {
+        return Err(Error::protocol(
+            context.clone(),
+            format!("the server acknowledged {offset} bytes of the {send_len} sent"),
+        ));
+    }
+    Ok(Offset::Synced(offset))
+}
 
 impl<T: Transport> SingleUpload<T> {
     /// The checksum algorithm for PATCHes, decided once.
@@ -98,31 +119,12 @@ impl<T: Transport> SingleUpload<T> {
         let first = self.first_chunk(with_upload, stop_at, &context).await?;
         let size = self.size();
         too_large(size)?;
-        let mut headers = self.options.headers.clone();
-        match size {
-            Some(size) => headers.insert(names::UPLOAD_LENGTH, header_value(size)),
-            None => headers.insert(names::UPLOAD_DEFER_LENGTH, HeaderValue::from_static("1")),
-        };
-        if self.options.role == Role::Part {
-            headers.insert(names::UPLOAD_CONCAT, HeaderValue::from_static("partial"));
-        } else if let Some(metadata) = &self.options.metadata {
-            let value = HeaderValue::from_str(metadata)
-                .map_err(|_| Error::Config("metadata is not a valid header".to_owned()))?;
-            headers.insert(names::UPLOAD_METADATA, value);
-        }
         let send_len = match &first {
             Some(plan) if with_upload && plan.len > 0 => plan.len,
             _ => 0,
         };
-        if send_len > 0 {
-            headers.insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static(names::OFFSET_OCTET_STREAM),
-            );
-            if let Some(checksum) = first.as_ref().and_then(|plan| plan.checksum.as_ref()) {
-                headers.insert(names::UPLOAD_CHECKSUM, header_value(checksum));
-            }
-        }
+        let checksum = first.as_ref().and_then(|plan| plan.checksum.as_ref());
+        let headers = self.creation_headers(size, send_len, checksum)?;
         // Watched for stalls like a PATCH (it may carry the first chunk); no `BytesSent` events,
         // which would come before `Started`.
         let response = self
@@ -138,22 +140,7 @@ impl<T: Transport> SingleUpload<T> {
             .await?;
         let url = created_url(&context, &endpoint, &response)?;
         tracing::info!(%url, "created upload");
-        let offset = match (send_len, response.header(names::UPLOAD_OFFSET)) {
-            (0, _) => Offset::Synced(0),
-            (_, Some(value)) => {
-                let offset = protocol::parse_upload_offset(Some(value))
-                    .map_err(|e| Error::header(context.clone(), e))?;
-                if offset > send_len {
-                    return Err(Error::protocol(
-                        context,
-                        format!("the server acknowledged {offset} bytes of the {send_len} sent"),
-                    ));
-                }
-                Offset::Synced(offset)
-            }
-            // Bytes were sent but the answer does not say how many were kept: ask.
-            (_, None) => Offset::Stale(0),
-        };
+        let offset = created_offset(&context, &response, send_len)?;
         let remote = RemoteUpload {
             offset,
             length_declared: size.is_some(),
@@ -168,6 +155,38 @@ impl<T: Transport> SingleUpload<T> {
             self.acknowledge(0, offset);
         }
         Ok(())
+    }
+
+    /// The headers of the creation POST: length (or deferred length), concatenation role,
+    /// metadata, and the body's type and checksum when it carries `send_len` bytes.
+    fn creation_headers(
+        &self,
+        size: Option<u64>,
+        send_len: u64,
+        checksum: Option<&String>,
+    ) -> Result<http::HeaderMap> {
+        let mut headers = self.options.headers.clone();
+        match size {
+            Some(size) => headers.insert(names::UPLOAD_LENGTH, header_value(size)),
+            None => headers.insert(names::UPLOAD_DEFER_LENGTH, HeaderValue::from_static("1")),
+        };
+        if self.options.role == Role::Part {
+            headers.insert(names::UPLOAD_CONCAT, HeaderValue::from_static("partial"));
+        } else if let Some(metadata) = &self.options.metadata {
+            let value = HeaderValue::from_str(metadata)
+                .map_err(|_| Error::Config("metadata is not a valid header".to_owned()))?;
+            headers.insert(names::UPLOAD_METADATA, value);
+        }
+        if send_len > 0 {
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static(names::OFFSET_OCTET_STREAM),
+            );
+            if let Some(checksum) = checksum {
+                headers.insert(names::UPLOAD_CHECKSUM, header_value(checksum));
+            }
+        }
+        Ok(headers)
     }
 
     /// HEAD: reads the server's offset (and checks its length against the source's).
@@ -287,7 +306,8 @@ impl<T: Transport> SingleUpload<T> {
         if !response.status.is_success() {
             return Err(status_error(context, &response));
         }
-        let new_offset = protocol::parse_upload_offset(response.header(names::UPLOAD_OFFSET))
+        let new_offset = protocol::required("Upload-Offset", response.header(names::UPLOAD_OFFSET))
+            .and_then(protocol::parse_upload_offset)
             .map_err(|e| Error::header(context.clone(), e))?;
         if new_offset < offset {
             return Err(Error::protocol(

@@ -46,8 +46,7 @@ pub(crate) fn created_url(context: &Context, requested: &Url, response: &Respons
     let location = response
         .header("location")
         .ok_or_else(|| Error::protocol(context.clone(), "the 201 answer has no Location header"))?;
-    protocol::resolve_location(requested, location)
-        .map_err(|reason| Error::protocol(context.clone(), reason))
+    protocol::resolve_location(requested, location).map_err(|e| Error::header(context.clone(), e))
 }
 
 /// What a HEAD says about an upload.
@@ -89,11 +88,12 @@ pub(crate) async fn head<T: Transport>(
 
 /// Parses a HEAD answer; an offset beyond the length is a protocol error.
 fn head_answer(context: &Context, response: &Response) -> Result<HeadAnswer> {
-    let offset = protocol::parse_upload_offset(response.header(names::UPLOAD_OFFSET))
+    let offset = protocol::required("Upload-Offset", response.header(names::UPLOAD_OFFSET))
+        .and_then(protocol::parse_upload_offset)
         .map_err(|e| Error::header(context.clone(), e))?;
     let length = response
         .header(names::UPLOAD_LENGTH)
-        .map(|v| protocol::parse_upload_length(Some(v)))
+        .map(protocol::parse_upload_length)
         .transpose()
         .map_err(|e| Error::header(context.clone(), e))?;
     if let Some(length) = length.filter(|length| offset > *length) {

@@ -318,12 +318,12 @@ impl<T: Transport + Clone> Transport for Tap<T> {
                 let mut headers = request.headers.clone();
                 headers.remove("upload-checksum");
                 headers.remove("upload-length");
-                let sneak = Request {
-                    method: Method::PATCH,
-                    url: request.url.clone(),
+                let sneak = Request::new(
+                    Method::PATCH,
+                    request.url.clone(),
                     headers,
-                    body: Body::Bytes(Bytes::copy_from_slice(&source[offset..end])),
-                };
+                    Body::Bytes(Bytes::copy_from_slice(&source[offset..end])),
+                );
                 let answer = self.inner.send(sneak).await.unwrap();
                 assert_eq!(answer.status, 204, "the interfering PATCH failed");
             }
