@@ -8,8 +8,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use url::Url;
 
 use crate::error::{Context, Error, Operation, Result};
+use crate::origin;
 use crate::protocol::{names, ServerCapabilities};
-use crate::transport::layers::{self, Layer, MethodOverride, TusHeaders};
+use crate::transport::layers::{self, Deadline, Layer, MethodOverride, OriginGuard, TusHeaders};
 use crate::transport::{
     Body, Request, ReqwestTransport, Response, TlsOptions, Transport, TransportOptions,
 };
@@ -73,8 +74,13 @@ pub struct ClientBuilder {
     /// Whether TLS or timeout settings were given (they apply to the built-in transport only).
     transport_options_set: bool,
     method_override: bool,
+    cross_origin_headers: bool,
+    request_timeout: Option<Duration>,
     layers: Vec<Arc<dyn Layer>>,
 }
+
+/// How long a request without a body may take for its whole answer, unless set.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -172,6 +178,22 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether the user's headers (this builder's, `set_header`'s and an uploader's) are also
+    /// sent to upload URLs on another origin than the endpoint's (default: no; only the tus
+    /// protocol's headers go there). An https upload never continues over http either way.
+    pub fn cross_origin_headers(mut self, allow: bool) -> Self {
+        self.cross_origin_headers = allow;
+        self
+    }
+
+    /// How long a request without a body (OPTIONS, HEAD, DELETE, a POST without data) may take
+    /// for its whole answer (default [`DEFAULT_REQUEST_TIMEOUT`]). Requests with a body are
+    /// watched by the uploader's stall timeout instead.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
     /// The TLS settings so far (what the transport will get).
     pub fn tls_options(&self) -> &TlsOptions {
         &self.options.tls
@@ -210,10 +232,28 @@ impl ClientBuilder {
             let (name, value) = header_pair(name, value)?;
             headers.insert(name, value);
         }
+        // A user name and password in the endpoint become the Authorization header; the URL
+        // kept (and shown, and stored) has none.
+        let endpoint = endpoint.map(|endpoint| {
+            let (bare, auth) = origin::split_credentials(&endpoint);
+            if let Some(auth) = auth {
+                headers.entry(http::header::AUTHORIZATION).or_insert(auth);
+            }
+            bare
+        });
         let headers = Arc::new(RwLock::new(headers));
         let transport = Arc::new(transport);
         let mut protocol: Vec<Arc<dyn Layer>> =
             vec![Arc::new(TusHeaders::new(Arc::clone(&headers)))];
+        if let Some(endpoint) = &endpoint {
+            protocol.push(Arc::new(OriginGuard::new(
+                endpoint.origin(),
+                self.cross_origin_headers,
+            )));
+        }
+        protocol.push(Arc::new(Deadline::new(
+            self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+        )));
         if self.method_override {
             protocol.push(Arc::new(MethodOverride));
         }

@@ -40,6 +40,7 @@
 pub mod blocking;
 mod client;
 pub mod error;
+mod origin;
 pub mod progress;
 pub mod protocol;
 pub mod retry;
@@ -48,7 +49,7 @@ pub mod transport;
 mod upload_status;
 mod uploader;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, DEFAULT_REQUEST_TIMEOUT};
 pub use error::{Error, Result};
 pub use progress::{CancellationToken, ProgressEvent};
 pub use protocol::ChecksumAlgorithm;

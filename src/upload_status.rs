@@ -45,7 +45,7 @@ impl<T: Transport> Client<T> {
         url: &str,
         extra: HeaderMap,
     ) -> Result<UploadStatus> {
-        let url = parse_url("the upload URL", url)?;
+        let (url, extra) = with_credentials(parse_url("the upload URL", url)?, extra);
         let context = Context::new(Operation::Head, Some(&url), None);
         let answer = crate::uploader::head(self, &context, &url, extra, None).await?;
         Ok(UploadStatus {
@@ -59,8 +59,17 @@ impl<T: Transport> Client<T> {
 
     /// Terminates the upload at `url` (DELETE, the termination extension).
     pub async fn terminate(&self, url: &str) -> Result<()> {
-        let url = parse_url("the upload URL", url)?;
+        let (url, headers) = with_credentials(parse_url("the upload URL", url)?, HeaderMap::new());
         let context = Context::new(Operation::Terminate, Some(&url), None);
-        crate::uploader::delete(self, &context, &url, HeaderMap::new()).await
+        crate::uploader::delete(self, &context, &url, headers).await
     }
+}
+
+/// `url` without credentials, and `headers` with them as `Authorization` (unless set).
+fn with_credentials(url: url::Url, mut headers: HeaderMap) -> (url::Url, HeaderMap) {
+    let (bare, auth) = crate::origin::split_credentials(&url);
+    if let Some(auth) = auth {
+        headers.entry(http::header::AUTHORIZATION).or_insert(auth);
+    }
+    (bare, headers)
 }

@@ -1084,12 +1084,34 @@ async fn tls_verification_refuses_a_self_signed_server_unless_turned_off() {
         }
     };
 
+    // With the default retry policy: a refused certificate is not transient, so it fails at
+    // once (no retries) as a certificate error.
     let verifying = Client::new(&endpoint).unwrap();
-    let error = upload(verifying).await.unwrap_err();
+    let retries = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = Arc::clone(&retries);
+    let error = verifying
+        .uploader()
+        .reader(Cursor::new(data(3000)))
+        .on_progress(move |event| {
+            if matches!(event, tusky::ProgressEvent::RetryScheduled { .. }) {
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+        .build()
+        .unwrap()
+        .upload()
+        .await
+        .unwrap_err();
     let Error::Transport { source, .. } = &error else {
         panic!("{error:?}")
     };
-    assert_eq!(source.kind(), TransportErrorKind::Connect, "{error}");
+    assert_eq!(source.kind(), TransportErrorKind::Certificate, "{error}");
+    assert!(!error.is_retryable());
+    assert_eq!(
+        retries.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "not retried"
+    );
     assert!(
         error.to_string().to_lowercase().contains("certificate"),
         "{error}"

@@ -15,6 +15,8 @@ pub enum TransportErrorKind {
     /// The server's TLS certificate was refused (unknown issuer, wrong name, expired). Not
     /// transient: retrying cannot help.
     Certificate,
+    /// tusky refused to send the request (an https upload continued over http). Not transient.
+    Refused,
     /// Anything else.
     Other,
 }
@@ -39,6 +41,7 @@ impl fmt::Display for TransportError {
             TransportErrorKind::Connection => "connection failed",
             TransportErrorKind::Body => "request body failed",
             TransportErrorKind::Certificate => "the server's TLS certificate was refused",
+            TransportErrorKind::Refused => "refused",
             TransportErrorKind::Other => "request failed",
         };
         write!(f, "{kind}: {}", self.message)
@@ -67,8 +70,11 @@ impl TransportError {
         self.kind
     }
 
-    /// Whether trying again may help (everything but a refused certificate).
+    /// Whether trying again may help (everything but a refused certificate or request).
     pub fn is_transient(&self) -> bool {
-        self.kind != TransportErrorKind::Certificate
+        !matches!(
+            self.kind,
+            TransportErrorKind::Certificate | TransportErrorKind::Refused
+        )
     }
 }

@@ -68,7 +68,10 @@ impl ReqwestTransport {
         let config_error = |what: &str, e: reqwest::Error| {
             TransportError::new(TransportErrorKind::Other, format!("{what}: {e}")).with_source(e)
         };
+        // Redirects are not followed: a redirect could carry the user's headers to another
+        // host, and tus servers do not redirect uploads. A 3xx comes back as an answer.
         let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.read_timeout)
             .user_agent(concat!("tusky/", env!("CARGO_PKG_VERSION")));
@@ -145,7 +148,23 @@ fn classify(error: reqwest::Error) -> TransportError {
         message.push_str(&inner.to_string());
         source = inner.source();
     }
+    // A refused certificate is not transient: retrying cannot help.
+    let kind = if is_certificate_error(&message) {
+        TransportErrorKind::Certificate
+    } else {
+        kind
+    };
     TransportError::new(kind, message).with_source(error)
+}
+
+/// Whether a connection failure's text says the server's certificate was refused (rustls:
+/// "invalid peer certificate", native TLS: "certificate verify failed").
+fn is_certificate_error(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("invalid peer certificate")
+        || message.contains("certificate verify failed")
+        || message.contains("unknownissuer")
+        || message.contains("certificate is not valid")
 }
 
 #[async_trait]
@@ -177,10 +196,6 @@ impl Transport for ReqwestTransport {
                 Err(_) => break,
             }
         }
-        Ok(Response {
-            status,
-            headers,
-            body: Bytes::from(body),
-        })
+        Ok(Response::new(status, headers, Bytes::from(body)))
     }
 }

@@ -250,7 +250,18 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
             .url
             .as_deref()
             .map(|u| parse_url("the upload URL", u))
-            .transpose()?;
+            .transpose()?
+            .map(|url| {
+                // Credentials in the URL become this uploader's Authorization header.
+                let (bare, auth) = crate::origin::split_credentials(&url);
+                if let Some(auth) = auth {
+                    options
+                        .headers
+                        .entry(http::header::AUTHORIZATION)
+                        .or_insert(auth);
+                }
+                bare
+            });
         if url.is_none() && client.endpoint().is_none() {
             return Err(Error::Config(
                 "neither an endpoint (on the client) nor an upload URL was given".to_owned(),

@@ -159,7 +159,11 @@ impl<T: Transport> ParallelUpload<T> {
     ) -> Result<Joined> {
         // A resumed upload starts where the server is: read the stored parts first, so that
         // `Started` says how much is there, and before new parts' creation POSTs report bytes.
-        self.ready(|p| p.state.remote().is_some()).await?;
+        // One HEAD each, best effort: a failure is left to the part's own loop, which retries
+        // (or starts the part over) after `Started`.
+        for part in self.parts.iter_mut().filter(|p| p.state.remote().is_some()) {
+            part.probe().await;
+        }
         for (part, slot) in self.parts.iter().zip(self.acknowledged.iter()) {
             slot.fetch_max(part.state.offset(), Ordering::Relaxed);
         }

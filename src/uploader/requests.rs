@@ -46,7 +46,15 @@ pub(crate) fn created_url(context: &Context, requested: &Url, response: &Respons
     let location = response
         .header("location")
         .ok_or_else(|| Error::protocol(context.clone(), "the 201 answer has no Location header"))?;
-    protocol::resolve_location(requested, location).map_err(|e| Error::header(context.clone(), e))
+    let url = protocol::resolve_location(requested, location)
+        .map_err(|e| Error::header(context.clone(), e))?;
+    if requested.scheme() == "https" && url.scheme() == "http" {
+        return Err(Error::protocol(
+            context.clone(),
+            format!("refusing the upload URL {url}: it would continue an https upload over http"),
+        ));
+    }
+    Ok(url)
 }
 
 /// What a HEAD says about an upload.

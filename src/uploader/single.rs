@@ -192,6 +192,16 @@ impl<T: Transport> SingleUpload<T> {
         self.finish(limit, start_offset, records).await
     }
 
+    /// Reads the offset once (HEAD), without retrying and without reporting a failure: the
+    /// offset stays stale, and the next run's loop deals with whatever went wrong.
+    pub(crate) async fn probe(&mut self) {
+        if self.open_source().await.is_ok() {
+            if let Err(error) = self.sync(&NoRecords).await {
+                tracing::debug!(%error, "probing a stored upload failed; the upload loop retries");
+            }
+        }
+    }
+
     /// What is known about this upload when a request fails.
     fn facts(&self, limit: Limit) -> Facts {
         let origin = self.state.remote().map(|r| r.origin);

@@ -1,6 +1,6 @@
 //! Layers: wrappers around a [`Transport`] that add one cross-cutting behaviour each (tower's
 //! `Layer` idea). The client builds its transport as a stack of them: tusky's own protocol
-//! layers ([`TusHeaders`], [`MethodOverride`]) outside, the user's layers (in the order
+//! layers ([`TusHeaders`], [`OriginGuard`], [`Deadline`], [`MethodOverride`]) outside, the user's layers (in the order
 //! [`ClientBuilder::layer`](crate::ClientBuilder::layer) added them, the first outermost)
 //! inside, the base transport last, so a user's layer sees each request as it goes on the wire.
 //!
@@ -19,13 +19,17 @@
 //! # Ok(()) }
 //! ```
 
+mod deadline;
 mod method_override;
+mod origin_guard;
 mod recording;
 mod tus_headers;
 
 use std::sync::Arc;
 
+pub use deadline::Deadline;
 pub use method_override::MethodOverride;
+pub use origin_guard::OriginGuard;
 pub use recording::{Recorded, Recording};
 pub use tus_headers::TusHeaders;
 
