@@ -36,9 +36,11 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), Failu
     let address = format!("127.0.0.1:{}", args.port);
     let listener = std::net::TcpListener::bind(&address)
         .map_err(|e| Failure::local(format!("listening on {address}: {e}")))?;
+    // Upload URLs are the only credential here: ids that say nothing about each other.
     let server = TusMockServer::builder()
         .base_path(&args.base_path)
         .record_requests(false)
+        .random_ids(true)
         .start_on(listener)
         .await;
     let endpoint = server.endpoint();

@@ -118,6 +118,7 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
             }
             let server = TusMockServer::builder()
                 .record_requests(false)
+                .random_ids(true)
                 .start()
                 .await;
             reporter.info(&format!(

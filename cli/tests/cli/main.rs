@@ -9,4 +9,5 @@ mod manage;
 mod parallel;
 mod pty;
 mod serve;
+mod serve_ids;
 mod upload;
