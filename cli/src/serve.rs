@@ -27,7 +27,7 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), Failu
         Some(dir) => dir.clone(),
         None => store::data_dir()?.join("served"),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| {
+    store::create_private_dir(&dir).map_err(|e| {
         Failure::local(format!(
             "creating the upload directory {}: {e}",
             dir.display()

@@ -26,6 +26,17 @@ pub fn data_dir() -> Result<PathBuf, Failure> {
     }
 }
 
+/// Creates `dir` and its missing parents; those it creates are private to the user (0700 on
+/// Unix), as tusky's data directory must be: it holds upload URLs and uploaded bytes.
+/// Existing directories are left as they are.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 /// The store file to use: the given path, or `uploads.json` in the data directory.
 pub fn store_path(given: Option<&Path>) -> Result<PathBuf, Failure> {
     match given {

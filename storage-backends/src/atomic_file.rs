@@ -3,17 +3,18 @@
 //! Writers serialise on an exclusive lock of a sidecar file `<path>.lock` (never deleted:
 //! deleting a lock file lets two writers lock two different files). Under the lock the
 //! current contents are read, the change is computed, and the new contents are written to
-//! `<path>.tusky-tmp` in the same directory, fsynced, renamed over `<path>`, and the
-//! directory is fsynced. Readers take no lock: a rename is atomic, so they see either the old
+//! `<path>.tusky-tmp` in the same directory (created private: 0600 on Unix, before any byte
+//! goes in), fsynced, renamed over `<path>`, and the directory is fsynced. Readers take no lock: a rename is atomic, so they see either the old
 //! or the new file, never a torn one.
 //!
 //! Everything here blocks; callers run it in `spawn_blocking` (see [`run_blocking`]).
 
 use std::ffi::OsString;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use crate::permissions;
 use crate::StorageError;
 
 /// What an update decided to do with the file.
@@ -68,13 +69,10 @@ pub(crate) fn update<T>(
     change: impl FnOnce(Option<&[u8]>) -> Result<(Change, T), StorageError>,
 ) -> Result<T, StorageError> {
     if let Some(parent) = parent_dir(path) {
-        fs::create_dir_all(parent).map_err(io_error(path, "create the parent directory"))?;
+        permissions::create_private_dirs(parent)
+            .map_err(io_error(path, "create the parent directory"))?;
     }
-    let lock_file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(lock_path(path))
+    let lock_file = permissions::open_private(&lock_path(path))
         .map_err(io_error(path, "open the lock file"))?;
     lock_file.lock().map_err(io_error(path, "lock"))?;
 
@@ -109,17 +107,9 @@ fn replace(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
 }
 
 fn write_synced(temp: &Path, bytes: &[u8], path: &Path) -> Result<(), StorageError> {
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .open(temp)
+    // Private from the start; a store the user made narrower (read-only, say) stays so.
+    let mut file = permissions::create_private(temp, permissions::mode_of(path))
         .map_err(io_error(path, "create the temporary file"))?;
-    // Keep the store's permissions (a user may have made it private).
-    if let Ok(metadata) = fs::metadata(path) {
-        file.set_permissions(metadata.permissions())
-            .map_err(io_error(path, "copy permissions to the temporary file"))?;
-    }
     file.write_all(bytes)
         .map_err(io_error(path, "write the temporary file"))?;
     file.sync_all()
@@ -148,5 +138,65 @@ pub(crate) async fn run_blocking<T: Send + 'static>(
         Ok(result) => result,
         Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
         Err(join) => Err(StorageError::Backend(Box::new(join))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{JsonFileStorage, Storage, TuspyFileStorage, UploadRecord};
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn new_stores_their_locks_and_the_directories_they_create_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("a/b/uploads.json");
+        JsonFileStorage::open(&json)
+            .unwrap()
+            .set("k", UploadRecord::new("https://secret/1"))
+            .await
+            .unwrap();
+        let tuspy = dir.path().join("t/tuspy.json");
+        TuspyFileStorage::open(&tuspy)
+            .unwrap()
+            .set("k", UploadRecord::new("https://secret/1"))
+            .await
+            .unwrap();
+        for created in ["a", "a/b", "t"] {
+            assert_eq!(mode(&dir.path().join(created)), 0o700, "{created}");
+        }
+        for file in [&json, &lock_path(&json), &tuspy, &lock_path(&tuspy)] {
+            assert_eq!(mode(file), 0o600, "{}", file.display());
+        }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_rewrite_makes_an_open_store_private_and_never_uses_a_stale_temp_file_as_is() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("uploads.json");
+        let store = JsonFileStorage::open(&path).unwrap();
+        store
+            .set("a", UploadRecord::new("https://a"))
+            .await
+            .unwrap();
+        // As an older tusky left it, with a temp file from a crash, both world-readable.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::write(temp_path(&path), "stale").unwrap();
+        fs::set_permissions(temp_path(&path), fs::Permissions::from_mode(0o666)).unwrap();
+        store
+            .set("b", UploadRecord::new("https://b"))
+            .await
+            .unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(store.list().await.unwrap().len(), 2);
+        assert!(!temp_path(&path).exists());
     }
 }

@@ -27,6 +27,10 @@ const VERSION: u64 = 1;
 ///   file therefore never lose each other's records, and a crash leaves the old or the new
 ///   file, never a torn one (at worst a stale `<path>.tusky-tmp`, which the next write
 ///   replaces). The lock file is left in place on purpose.
+/// - **Private files** (Unix): parent directories the store creates are 0700, the store and its
+///   lock file 0600. The temporary file is 0600 before any byte goes in, and a rewrite never
+///   widens the store's permissions (it narrows them to at most 0600, so a store written by an
+///   older version with 0644 becomes 0600).
 /// - **Reads** (`get`, `list`) take no lock: they see the last completed write.
 /// - **Foreign files** (not JSON, another program's JSON, a tuspy/TinyDB store, or a newer format
 ///   version) give [`StorageError::Corrupt`] naming the path, and are never written to.

@@ -34,6 +34,8 @@
 mod atomic_file;
 mod error;
 mod memory;
+#[cfg(any(feature = "json", feature = "redb"))]
+mod permissions;
 mod record;
 mod storage;
 

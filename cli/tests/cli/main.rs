@@ -10,4 +10,5 @@ mod parallel;
 mod pty;
 mod serve;
 mod serve_ids;
+mod store_permissions;
 mod upload;

@@ -51,7 +51,28 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut command = Command::new(TUSKY);
+        self.command(TUSKY, args)
+    }
+
+    /// `tusky ARGS` run with the file creation mask 022 (the usual default, which makes new
+    /// files readable by everyone unless tusky says otherwise), whatever the test's own mask.
+    pub fn tusky_with_umask_022<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = self.command("sh", ["-c", "umask 022 && exec \"$0\" \"$@\"", TUSKY]);
+        command.args(args);
+        command
+    }
+
+    /// `PROGRAM ARGS` with the sandbox's environment, stdin closed, stdout/stderr piped.
+    pub fn command<I, S>(&self, program: &str, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = Command::new(program);
         command
             .args(args)
             .env("XDG_DATA_HOME", self.path().join("data"))
@@ -71,13 +92,18 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let child = self.tusky(args).spawn().expect("spawn tusky");
-        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-            .await
-            .expect("tusky did not finish within 60 s")
-            .expect("wait for tusky");
-        Output::from(output)
+        finish(self.tusky(args)).await
     }
+}
+
+/// Runs `command` to the end (at most 60 s).
+pub async fn finish(mut command: Command) -> Output {
+    let child = command.spawn().expect("spawn tusky");
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("tusky did not finish within 60 s")
+        .expect("wait for tusky");
+    Output::from(output)
 }
 
 /// What a finished `tusky` printed, and its exit code.
