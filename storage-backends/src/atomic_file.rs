@@ -7,6 +7,9 @@
 //! goes in), fsynced, renamed over `<path>`, and the directory is fsynced. Readers take no lock: a rename is atomic, so they see either the old
 //! or the new file, never a torn one.
 //!
+//! A store that is a symbolic link is written through: the link is resolved, and the lock file,
+//! the temp file and the rename are beside the link's target, so the link stays a link.
+//!
 //! Everything here blocks; callers run it in `spawn_blocking` (see [`run_blocking`]).
 
 use std::ffi::OsString;
@@ -16,6 +19,9 @@ use std::path::{Path, PathBuf};
 
 use crate::permissions;
 use crate::StorageError;
+
+/// How many symbolic links are followed to find a store's file, at most (Linux's limit).
+const MAX_LINKS: usize = 40;
 
 /// What an update decided to do with the file.
 pub(crate) enum Change {
@@ -68,22 +74,45 @@ pub(crate) fn update<T>(
     path: &Path,
     change: impl FnOnce(Option<&[u8]>) -> Result<(Change, T), StorageError>,
 ) -> Result<T, StorageError> {
-    if let Some(parent) = parent_dir(path) {
+    let target = resolve_links(path).map_err(io_error(path, "resolve the symbolic link"))?;
+    if let Some(parent) = parent_dir(&target) {
         permissions::create_private_dirs(parent)
             .map_err(io_error(path, "create the parent directory"))?;
     }
-    let lock_file = permissions::open_private(&lock_path(path))
+    let lock_file = permissions::open_private(&lock_path(&target))
         .map_err(io_error(path, "open the lock file"))?;
     lock_file.lock().map_err(io_error(path, "lock"))?;
 
     let current = read_if_exists(path)?;
     let (change, outcome) = change(current.as_deref())?;
     if let Change::Write(bytes) = change {
-        replace(path, &bytes)?;
+        replace(&target, &bytes)?;
     }
     // The lock is released when `lock_file` is dropped, after the rename and the fsyncs.
     drop(lock_file);
     Ok(outcome)
+}
+
+/// The file a write to `path` must replace: `path` itself, or, when it is a symbolic link, the
+/// file it points to (which need not exist yet).
+fn resolve_links(path: &Path) -> io::Result<PathBuf> {
+    let mut current = path.to_owned();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&current) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let target = fs::read_link(&current)?;
+                current = match parent_dir(&current) {
+                    Some(parent) if target.is_relative() => parent.join(target),
+                    _ => target,
+                };
+            }
+            Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+            _ => return Ok(current),
+        }
+    }
+    Err(io::Error::other(format!(
+        "more than {MAX_LINKS} symbolic links to follow"
+    )))
 }
 
 /// The directory holding `path`, when it names one (`store.json` alone has none to create).
@@ -198,5 +227,42 @@ mod tests {
         assert_eq!(mode(&path), 0o600);
         assert_eq!(store.list().await.unwrap().len(), 2);
         assert!(!temp_path(&path).exists());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_store_that_is_a_symlink_is_written_through_to_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("real")).unwrap();
+        let target = dir.path().join("real/uploads.json");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("real/uploads.json", &link).unwrap();
+
+        // The target does not exist yet: the first write creates it, through the link.
+        let store = JsonFileStorage::open(&link).unwrap();
+        store
+            .set("a", UploadRecord::new("https://a"))
+            .await
+            .unwrap();
+        store
+            .set("b", UploadRecord::new("https://b"))
+            .await
+            .unwrap();
+        store.remove("a").await.unwrap();
+
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let direct = JsonFileStorage::open(&target).unwrap();
+        assert_eq!(direct.list().await.unwrap().len(), 1);
+        assert_eq!(
+            direct.get("b").await.unwrap(),
+            Some(UploadRecord::new("https://b"))
+        );
+        // One lock for the link and the target: beside the target.
+        assert!(lock_path(&target).exists());
+        assert!(!lock_path(&link).exists());
+        assert!(!temp_path(&link).exists() && !temp_path(&target).exists());
     }
 }

@@ -31,6 +31,8 @@ const VERSION: u64 = 1;
 ///   lock file 0600. The temporary file is 0600 before any byte goes in, and a rewrite never
 ///   widens the store's permissions (it narrows them to at most 0600, so a store written by an
 ///   older version with 0644 becomes 0600).
+/// - **A symbolic link** is written through: the new version is written beside the link's
+///   target and renamed over it (with the lock file beside the target too), so the link stays.
 /// - **Reads** (`get`, `list`) take no lock: they see the last completed write.
 /// - **Foreign files** (not JSON, another program's JSON, a tuspy/TinyDB store, or a newer format
 ///   version) give [`StorageError::Corrupt`] naming the path, and are never written to.

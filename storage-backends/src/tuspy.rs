@@ -29,8 +29,8 @@ use crate::{Storage, StorageError, UploadRecord};
 /// - Writes take the same sidecar `<path>.lock` and atomic replace as `JsonFileStorage`, so
 ///   tusky processes sharing the file never lose records. **tuspy itself does not take that
 ///   lock**: a tuspy process writing the file at the same moment can still lose a record.
-///   The files tusky creates are private (0600, directories 0700, on Unix), as for
-///   `JsonFileStorage`.
+///   The files tusky creates are private (0600, directories 0700, on Unix), and a symbolic
+///   link is written through, as for `JsonFileStorage`.
 /// - Files that are not TinyDB documents give [`StorageError::Corrupt`] and are never written.
 ///
 /// All file I/O runs on tokio's blocking pool, except in [`open`], which reads the file once
