@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use tusky::storage::StorageError;
 use tusky::Error;
 
 /// A process exit code (listed in `tusky --help`).
@@ -84,7 +85,7 @@ impl fmt::Display for Failure {
 /// The exit code for a library error.
 pub fn classify(error: &Error) -> Exit {
     match error {
-        Error::Cancelled { .. } => Exit::Interrupted,
+        Error::Cancelled { .. } | Error::Storage(StorageError::Cancelled) => Exit::Interrupted,
         Error::RetriesExhausted { last, .. } => classify(last),
         Error::Status { status, .. } => {
             if status.is_server_error() || matches!(status.as_u16(), 408 | 423 | 429) {

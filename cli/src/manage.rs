@@ -23,7 +23,11 @@ fn client(connection: &ConnectionArgs) -> Result<Client, Failure> {
 }
 
 fn open_store(args: &StoreArgs) -> Result<OpenStore, Failure> {
-    store::open(store::store_path(args.store.as_deref())?)
+    store::open(
+        store::store_path(args.store.as_deref())?,
+        args.lock_timeout,
+        |line| eprintln!("tusky: {line}"),
+    )
 }
 
 /// The upload URL a `FILE|URL` argument names: itself, or the URL stored for the file.

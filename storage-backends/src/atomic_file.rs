@@ -1,10 +1,11 @@
 //! Read-modify-write of a small file, safe against other processes and crashes.
 //!
 //! Writers serialise on an exclusive lock of a sidecar file `<path>.lock` (never deleted:
-//! deleting a lock file lets two writers lock two different files). Under the lock the
-//! current contents are read, the change is computed, and the new contents are written to
-//! `<path>.tusky-tmp` in the same directory (created private: 0600 on Unix, before any byte
-//! goes in), fsynced, renamed over `<path>`, and the directory is fsynced. Readers take no lock: a rename is atomic, so they see either the old
+//! deleting a lock file lets two writers lock two different files), waited for with a deadline
+//! (see [`StoreLock`]). Under the lock the current contents are read, the change is computed,
+//! and the new contents are written to `<path>.tusky-tmp` in the same directory (created
+//! private: 0600 on Unix, before any byte goes in), fsynced, renamed over `<path>`, and the
+//! directory is fsynced. Readers take no lock: a rename is atomic, so they see either the old
 //! or the new file, never a torn one.
 //!
 //! A store that is a symbolic link is written through: the link is resolved, and the lock file,
@@ -16,7 +17,10 @@ use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
+use crate::file_lock::{LockOptions, StoreLock};
 use crate::permissions;
 use crate::StorageError;
 
@@ -69,9 +73,12 @@ pub(crate) fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, StorageErro
 }
 
 /// Under the writers' lock, reads `path` (`None` when missing), lets `change` decide the new
-/// contents, and writes them atomically. When `change` fails, nothing is written.
+/// contents, and writes them atomically. When `change` fails, nothing is written. Waits for the
+/// lock as `lock` says, and gives up without writing once `abandoned` is set.
 pub(crate) fn update<T>(
     path: &Path,
+    lock: &LockOptions,
+    abandoned: &AtomicBool,
     change: impl FnOnce(Option<&[u8]>) -> Result<(Change, T), StorageError>,
 ) -> Result<T, StorageError> {
     let target = resolve_links(path).map_err(io_error(path, "resolve the symbolic link"))?;
@@ -79,17 +86,18 @@ pub(crate) fn update<T>(
         permissions::create_private_dirs(parent)
             .map_err(io_error(path, "create the parent directory"))?;
     }
-    let lock_file = permissions::open_private(&lock_path(&target))
-        .map_err(io_error(path, "open the lock file"))?;
-    lock_file.lock().map_err(io_error(path, "lock"))?;
+    let held = StoreLock::acquire(path, &lock_path(&target), lock, abandoned)?;
 
     let current = read_if_exists(path)?;
     let (change, outcome) = change(current.as_deref())?;
     if let Change::Write(bytes) = change {
+        if abandoned.load(Ordering::Acquire) {
+            return Err(StorageError::Cancelled);
+        }
         replace(&target, &bytes)?;
     }
-    // The lock is released when `lock_file` is dropped, after the rename and the fsyncs.
-    drop(lock_file);
+    // The lock is released when `held` is dropped, after the rename and the fsyncs.
+    drop(held);
     Ok(outcome)
 }
 
@@ -159,20 +167,37 @@ fn sync_dir(path: &Path) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// Runs blocking file work on tokio's blocking pool.
+/// Runs blocking file work on tokio's blocking pool. `work` gets a flag that is set when the
+/// returned future is dropped (the caller gave up), so that a write still waiting for the lock
+/// stops waiting and writes nothing.
 pub(crate) async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+    work: impl FnOnce(&AtomicBool) -> Result<T, StorageError> + Send + 'static,
 ) -> Result<T, StorageError> {
-    match tokio::task::spawn_blocking(work).await {
+    let abandoned = Arc::new(AtomicBool::new(false));
+    let _guard = SetOnDrop(Arc::clone(&abandoned));
+    match tokio::task::spawn_blocking(move || work(&abandoned)).await {
         Ok(result) => result,
         Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
         Err(join) => Err(StorageError::Backend(Box::new(join))),
     }
 }
 
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
     use super::*;
+    use crate::file_lock::{LockWait, DEFAULT_LOCK_TIMEOUT};
     use crate::{JsonFileStorage, Storage, TuspyFileStorage, UploadRecord};
 
     #[cfg(unix)]
@@ -264,5 +289,129 @@ mod tests {
         assert!(lock_path(&target).exists());
         assert!(!lock_path(&link).exists());
         assert!(!temp_path(&link).exists() && !temp_path(&target).exists());
+    }
+
+    fn hold_lock(path: &Path) -> StoreLock {
+        let options = LockOptions::default();
+        StoreLock::acquire(path, &lock_path(path), &options, &AtomicBool::new(false)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_write_waits_for_a_held_lock_until_its_deadline_and_names_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("uploads.json");
+        let waits = Arc::new(std::sync::Mutex::new(Vec::<LockWait>::new()));
+        let seen = Arc::clone(&waits);
+        let store = JsonFileStorage::open(&path)
+            .unwrap()
+            .lock_timeout(Duration::from_millis(300))
+            .on_lock_wait(move |wait| seen.lock().unwrap().push(wait.clone()));
+        store
+            .set("a", UploadRecord::new("https://a"))
+            .await
+            .unwrap();
+        let before = fs::read(&path).unwrap();
+
+        // Another handle (as another process would) holds the lock.
+        let held = hold_lock(&path);
+        let started = std::time::Instant::now();
+        let write = store.set("b", UploadRecord::new("https://b"));
+        match tokio::time::timeout(Duration::from_secs(20), write)
+            .await
+            .expect("the wait has a deadline")
+        {
+            Err(StorageError::LockTimeout {
+                path: p,
+                holder,
+                waited,
+            }) => {
+                assert_eq!(p, path);
+                assert_eq!(holder, Some(std::process::id()));
+                assert!(waited >= Duration::from_millis(300));
+            }
+            other => panic!("expected a lock timeout, got {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let error = tokio::time::timeout(Duration::from_secs(20), store.remove("a"))
+            .await
+            .expect("the wait has a deadline")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(&format!("held by pid {}", std::process::id())),
+            "{error}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), before, "nothing written");
+        assert_eq!(
+            waits.lock().unwrap().len(),
+            2,
+            "told once per waiting write"
+        );
+        assert_eq!(waits.lock().unwrap()[0].holder, Some(std::process::id()));
+
+        drop(held);
+        store
+            .set("b", UploadRecord::new("https://b"))
+            .await
+            .unwrap();
+        assert_eq!(store.list().await.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_abandoned_write_stops_waiting_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("uploads.json");
+        let held = hold_lock(&path);
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let (waiting_tx, waiting_rx) = mpsc::channel();
+        let options = LockOptions {
+            timeout: DEFAULT_LOCK_TIMEOUT,
+            on_wait: Some(Arc::new(move |_: &LockWait| {
+                let _ = waiting_tx.send(());
+            })),
+        };
+        let writer = {
+            let (path, abandoned) = (path.clone(), Arc::clone(&abandoned));
+            std::thread::spawn(move || {
+                update(&path, &options, &abandoned, |_| {
+                    Ok((Change::Write(b"written".to_vec()), ()))
+                })
+            })
+        };
+        waiting_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        abandoned.store(true, Ordering::Release);
+        drop(held);
+        let started = std::time::Instant::now();
+        while !writer.is_finished() && started.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let result = writer.join().unwrap();
+        assert!(matches!(result, Err(StorageError::Cancelled)), "{result:?}");
+        assert!(!path.exists(), "nothing written");
+    }
+
+    #[tokio::test]
+    async fn dropping_the_future_of_blocking_work_tells_the_work() {
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (seen_tx, seen_rx) = mpsc::channel();
+        let work = run_blocking(move |abandoned| {
+            let _ = started_tx.send(());
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !abandoned.load(Ordering::Acquire) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let _ = seen_tx.send(abandoned.load(Ordering::Acquire));
+            Ok(())
+        });
+        tokio::select! {
+            _ = work => panic!("the work ends only when abandoned"),
+            _ = started_rx => {}
+        }
+        // `work` is dropped here, at the end of the select.
+        let seen =
+            tokio::task::spawn_blocking(move || seen_rx.recv_timeout(Duration::from_secs(20)))
+                .await
+                .unwrap();
+        assert_eq!(seen, Ok(true));
     }
 }

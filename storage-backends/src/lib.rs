@@ -33,6 +33,8 @@
 #[cfg(feature = "json")]
 mod atomic_file;
 mod error;
+#[cfg(feature = "json")]
+mod file_lock;
 mod memory;
 #[cfg(any(feature = "json", feature = "redb"))]
 mod permissions;
@@ -56,6 +58,8 @@ pub use memory::MemoryStorage;
 pub use record::UploadRecord;
 pub use storage::Storage;
 
+#[cfg(feature = "json")]
+pub use file_lock::{LockWait, DEFAULT_LOCK_TIMEOUT};
 #[cfg(feature = "json")]
 pub use json::JsonFileStorage;
 #[cfg(feature = "redb")]

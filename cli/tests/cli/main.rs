@@ -10,5 +10,6 @@ mod parallel;
 mod pty;
 mod serve;
 mod serve_ids;
+mod store_lock;
 mod store_permissions;
 mod upload;

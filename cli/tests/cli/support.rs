@@ -106,6 +106,63 @@ pub async fn finish(mut command: Command) -> Output {
     Output::from(output)
 }
 
+/// A running `tusky` whose stderr is collected as it comes, so a test can wait for a line.
+pub struct Running {
+    pub child: tokio::process::Child,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Running {
+    /// Spawns `command` and starts collecting its stderr.
+    pub fn spawn(mut command: Command) -> Self {
+        use tokio::io::AsyncReadExt;
+        let mut child = command.spawn().expect("spawn tusky");
+        let mut pipe = child.stderr.take().expect("stderr piped");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let collected = std::sync::Arc::clone(&stderr);
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut buf).await {
+                collected
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Self { child, stderr }
+    }
+
+    /// The stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr contains `text` (at most `timeout`).
+    pub async fn wait_for_stderr(&self, text: &str, timeout: Duration) {
+        let what = format!("{text:?} on stderr");
+        wait_until(&what, timeout, || self.stderr().contains(text)).await;
+    }
+
+    /// Waits for the exit (at most `timeout`) and returns the code with the whole stderr.
+    pub async fn exit(mut self, timeout: Duration) -> (Option<i32>, String) {
+        let status = tokio::time::timeout(timeout, self.child.wait())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "tusky did not exit within {timeout:?}; stderr:\n{}",
+                    self.stderr()
+                )
+            })
+            .expect("wait for tusky");
+        // The pipe's last bytes: the collector ends when the pipe closes.
+        wait_until("the end of stderr", Duration::from_secs(10), || {
+            std::sync::Arc::strong_count(&self.stderr) == 1
+        })
+        .await;
+        (status.code(), self.stderr())
+    }
+}
+
 /// What a finished `tusky` printed, and its exit code.
 #[derive(Debug)]
 pub struct Output {
