@@ -37,6 +37,7 @@ mod report;
 mod serve;
 mod size;
 mod store;
+mod terminal_text;
 mod upload;
 mod upload_store;
 

@@ -8,6 +8,7 @@ use crate::args::{ConnectionArgs, DeleteArgs, ForgetArgs, ListArgs, StatusArgs, 
 use crate::failure::{one_line, Failure};
 use crate::size::human;
 use crate::store::{self, OpenStore, Target};
+use crate::terminal_text::escape;
 
 fn client(connection: &ConnectionArgs) -> Result<Client, Failure> {
     if connection.insecure {
@@ -26,7 +27,7 @@ fn open_store(args: &StoreArgs) -> Result<OpenStore, Failure> {
     store::open(
         store::store_path(args.store.as_deref())?,
         args.lock_timeout,
-        |line| eprintln!("tusky: {line}"),
+        |line| eprintln!("tusky: {}", escape(line)),
     )
 }
 
@@ -60,7 +61,7 @@ pub async fn status(args: StatusArgs) -> Result<(), Failure> {
         println!("{}", status_json(&status));
         return Ok(());
     }
-    println!("url       {}", status.url);
+    println!("url       {}", escape(status.url.as_str()));
     println!(
         "offset    {} ({} bytes)",
         human(status.offset),
@@ -87,7 +88,7 @@ pub async fn status(args: StatusArgs) -> Result<(), Failure> {
             .iter()
             .map(|(k, v)| format!("{k}={}", String::from_utf8_lossy(v)))
             .collect();
-        println!("metadata  {}", pairs.join(", "));
+        println!("metadata  {}", escape(&pairs.join(", ")));
     }
     Ok(())
 }
@@ -205,20 +206,30 @@ pub async fn list(args: ListArgs) -> Result<(), Failure> {
         } else {
             record.url.clone()
         };
-        rows.push((file, size, expires, check, url));
+        let shown = |text: &str| escape(text).into_owned();
+        rows.push((
+            shown(&file),
+            size,
+            expires,
+            check.as_deref().map(shown),
+            shown(&url),
+        ));
     }
     if args.json {
         println!("{}", serde_json::Value::Array(json));
         return Ok(());
     }
     if rows.is_empty() {
-        eprintln!("tusky: no stored uploads in {}", store.path.display());
+        eprintln!(
+            "tusky: no stored uploads in {}",
+            escape(&store.path.display().to_string())
+        );
         return Ok(());
     }
     if store.tuspy {
         eprintln!(
             "tusky: {} is a tuspy store: it keeps only keys and URLs",
-            store.path.display()
+            escape(&store.path.display().to_string())
         );
     }
     let width = |f: &dyn Fn(&Row) -> usize, header: &str| {
@@ -257,8 +268,8 @@ pub async fn forget(args: ForgetArgs) -> Result<(), Failure> {
     if found.is_empty() {
         eprintln!(
             "tusky: nothing is stored for {} in {}",
-            args.target,
-            store.path.display()
+            escape(&args.target),
+            escape(&store.path.display().to_string())
         );
         return Ok(());
     }
@@ -270,8 +281,8 @@ pub async fn forget(args: ForgetArgs) -> Result<(), Failure> {
             .map_err(|e| store.failure("writing", e))?;
         eprintln!(
             "tusky: forgot {} ({})",
-            record.source.as_deref().unwrap_or(key),
-            record.url
+            escape(record.source.as_deref().unwrap_or(key)),
+            escape(&record.url)
         );
     }
     Ok(())
@@ -304,6 +315,6 @@ pub async fn delete(args: DeleteArgs) -> Result<(), Failure> {
         }
     }
     result.map_err(|e| Failure::tus(format!("deleting {url}"), &e))?;
-    eprintln!("tusky: deleted {url}");
+    eprintln!("tusky: deleted {}", escape(&url));
     Ok(())
 }

@@ -17,6 +17,7 @@ use crate::failure::Failure;
 use crate::localdata;
 use crate::size::human;
 use crate::store;
+use crate::terminal_text::escape;
 
 /// How often completed uploads are looked for.
 const PERSIST_EVERY: Duration = Duration::from_millis(300);
@@ -49,7 +50,7 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), Failu
     eprintln!("tusky: serving tus 1.0 at {endpoint} (127.0.0.1 only; for development)");
     eprintln!(
         "tusky: completed uploads are written to {}; uploads are held in memory while the server runs, and unfinished ones are lost when it stops",
-        dir.display()
+        escape(&dir.display().to_string())
     );
     eprintln!("tusky: try: tusky upload FILE {endpoint}    (Ctrl-C stops the server)");
 
@@ -72,7 +73,7 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), Failu
     eprintln!(
         "tusky: stopped; {} completed upload(s) in {}{}",
         written.len(),
-        dir.display(),
+        escape(&dir.display().to_string()),
         if unfinished > 0 {
             format!("; {unfinished} unfinished upload(s) were dropped")
         } else {
@@ -100,7 +101,7 @@ fn persist(
                 })?;
                 eprintln!(
                     "tusky: {} was terminated; its files were removed",
-                    upload.url
+                    escape(&upload.url)
                 );
             }
             continue;
@@ -121,9 +122,10 @@ fn persist(
                 dir.display()
             ))
         })?;
+        // The file name is whatever the client sent: escaped, like the rest of the line.
         let name = upload.metadata_value("filename").unwrap_or("");
-        eprintln!(
-            "tusky: received {} {}-> {}",
+        let line = format!(
+            "received {} {}-> {}",
             human(bytes.len() as u64),
             if name.is_empty() {
                 String::new()
@@ -132,6 +134,7 @@ fn persist(
             },
             path.display()
         );
+        eprintln!("tusky: {}", escape(&line));
         written.insert(upload.id.clone());
     }
     Ok(())

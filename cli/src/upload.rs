@@ -18,6 +18,7 @@ use crate::localdata;
 use crate::report::{Mode, Reporter};
 use crate::size::{human, rate};
 use crate::store::{self, EndpointScoped};
+use crate::terminal_text::escape;
 use crate::upload_store::UploadStore;
 
 /// Where the bytes come from.
@@ -326,9 +327,9 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
         });
         println!("{json}");
     } else if let Some(path) = &local_path {
-        println!("{}", path.display());
+        println!("{}", escape(&path.display().to_string()));
     } else {
-        println!("{}", summary.url);
+        println!("{}", escape(summary.url.as_str()));
     }
     Ok(())
 }

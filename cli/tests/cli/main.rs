@@ -10,6 +10,7 @@ mod parallel;
 mod pty;
 mod serve;
 mod serve_ids;
+mod server_text;
 mod store_lock;
 mod store_permissions;
 mod upload;
