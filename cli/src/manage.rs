@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tusky::{Client, UploadStatus};
 
 use crate::args::{ConnectionArgs, DeleteArgs, ForgetArgs, ListArgs, StatusArgs, StoreArgs};
-use crate::failure::{one_line, Failure};
+use crate::failure::{one_line, Exit, Failure};
 use crate::size::human;
 use crate::store::{self, OpenStore, Target};
 use crate::terminal_text::escape;
@@ -29,6 +29,17 @@ fn open_store(args: &StoreArgs) -> Result<OpenStore, Failure> {
         args.lock_timeout,
         |line| eprintln!("tusky: {}", escape(line)),
     )
+}
+
+/// Why the server's status cannot be right, if it cannot: an offset beyond the length.
+fn inconsistency(status: &UploadStatus) -> Option<String> {
+    match status.length {
+        Some(length) if status.offset > length => Some(format!(
+            "the server's answer is inconsistent: Upload-Offset {} is beyond Upload-Length {length}",
+            status.offset
+        )),
+        _ => None,
+    }
 }
 
 /// The upload URL a `FILE|URL` argument names: itself, or the URL stored for the file.
@@ -57,6 +68,12 @@ pub async fn status(args: StatusArgs) -> Result<(), Failure> {
         .upload_status(&url)
         .await
         .map_err(|e| Failure::tus(format!("asking for the status of {url}"), &e))?;
+    if let Some(problem) = inconsistency(&status) {
+        return Err(Failure::new(
+            Exit::Refused,
+            format!("asking for the status of {url}: {problem}"),
+        ));
+    }
     if args.json {
         println!("{}", status_json(&status));
         return Ok(());
@@ -141,6 +158,40 @@ fn relative(unix_seconds: u64) -> String {
     }
 }
 
+/// `tusky list --check` for one upload: the text of its SERVER column and its JSON.
+async fn server_check(client: &Client, url: &str) -> (String, serde_json::Value) {
+    match client.upload_status(url).await {
+        Ok(status) => {
+            let problem = inconsistency(&status);
+            let text = match status.length {
+                Some(length) if problem.is_some() => {
+                    format!("inconsistent: offset {} > length {length}", status.offset)
+                }
+                Some(length) if length > 0 => format!(
+                    "{} ({:.0}%)",
+                    human(status.offset),
+                    status.offset as f64 * 100.0 / length as f64
+                ),
+                _ => human(status.offset),
+            };
+            let mut value = status_json(&status);
+            if let Some(problem) = problem {
+                value["error"] = problem.into();
+            }
+            (text, value)
+        }
+        Err(error) => {
+            let text = match error.status() {
+                Some(status) if matches!(status.as_u16(), 404 | 410) => {
+                    format!("gone ({status})")
+                }
+                _ => format!("error: {}", one_line(&error.to_string())),
+            };
+            (text.clone(), serde_json::json!({ "error": text }))
+        }
+    }
+}
+
 /// One line of `tusky list`: file, size, expiry, server check, URL.
 type Row = (String, String, String, Option<String>, String);
 
@@ -172,28 +223,7 @@ pub async fn list(args: ListArgs) -> Result<(), Failure> {
         });
         let mut check = None;
         if let Some(client) = client.as_ref().filter(|_| !record.url.is_empty()) {
-            let (text, value) = match client.upload_status(&record.url).await {
-                Ok(status) => {
-                    let text = match status.length {
-                        Some(length) if length > 0 => format!(
-                            "{} ({:.0}%)",
-                            human(status.offset),
-                            status.offset as f64 * 100.0 / length as f64
-                        ),
-                        _ => human(status.offset),
-                    };
-                    (text, status_json(&status))
-                }
-                Err(error) => {
-                    let text = match error.status() {
-                        Some(status) if matches!(status.as_u16(), 404 | 410) => {
-                            format!("gone ({status})")
-                        }
-                        _ => format!("error: {}", one_line(&error.to_string())),
-                    };
-                    (text.clone(), serde_json::json!({ "error": text }))
-                }
-            };
+            let (text, value) = server_check(client, &record.url).await;
             entry["server"] = value;
             check = Some(text);
         }

@@ -11,6 +11,7 @@ mod pty;
 mod serve;
 mod serve_ids;
 mod server_text;
+mod status_checks;
 mod store_lock;
 mod store_permissions;
 mod upload;
