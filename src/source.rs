@@ -2,7 +2,8 @@
 //!
 //! Seekable sources are streamed straight from the source in [`PIECE`]-sized reads, so memory
 //! does not grow with the chunk size. A stream of unknown length keeps at most one chunk, only
-//! until the server acknowledges it, so that it can be resent.
+//! until the server acknowledges it, so that it can be resent; the PATCH body is made of slices
+//! of that one buffer, never of a copy.
 
 use std::io;
 use std::io::SeekFrom;
@@ -64,8 +65,9 @@ pub(crate) enum Source {
     },
     Stream {
         reader: Box<dyn StreamReader>,
-        /// Bytes read but not yet acknowledged; `pending[0]` is at `pending_offset`.
-        pending: BytesMut,
+        /// Bytes read but not yet acknowledged; `pending[0]` is at `pending_offset`. Frozen, so
+        /// that a PATCH body can share it instead of copying it.
+        pending: Bytes,
         pending_offset: u64,
         eof: bool,
     },
@@ -125,7 +127,7 @@ impl Source {
             }
             SourceSpec::Stream(reader) => Ok(Self::Stream {
                 reader,
-                pending: BytesMut::new(),
+                pending: Bytes::new(),
                 pending_offset: 0,
                 eof: false,
             }),
@@ -217,13 +219,8 @@ impl Source {
                 // One byte more than the chunk: if it is not there, this chunk ends the stream
                 // and its PATCH can declare the length.
                 let fill = want.saturating_add(1);
-                while pending.len() < fill && !*eof {
-                    pending.reserve((fill - pending.len()).min(PIECE));
-                    let room = fill - pending.len();
-                    let read = (&mut *reader).take(room as u64).read_buf(pending).await?;
-                    if read == 0 {
-                        *eof = true;
-                    }
+                if pending.len() < fill && !*eof {
+                    read_ahead(reader, pending, fill, eof).await?;
                 }
                 let len = pending.len().min(want) as u64;
                 let checksum = checksum.map(|a| a.header_for(&pending[..len as usize]));
@@ -257,7 +254,8 @@ impl Source {
                 ..
             } => {
                 let start = (offset - *pending_offset) as usize;
-                let bytes = Bytes::copy_from_slice(&pending[start..start + len as usize]);
+                // A view of the held chunk: the body and the chunk share one buffer.
+                let bytes = pending.slice(start..start + len as usize);
                 if bytes.is_empty() {
                     return (send(Body::Bytes(bytes)).await, None);
                 }
@@ -292,6 +290,35 @@ impl Source {
             }
         }
     }
+}
+
+/// Reads from `reader` until `pending` holds `fill` bytes or the stream ends (`eof`).
+///
+/// The held bytes become a mutable buffer again without a copy when nothing else refers to
+/// them (the last PATCH body is gone by the time the next chunk is planned), so at most one
+/// chunk's buffer exists. On a read error `pending` keeps what it held and what was read.
+async fn read_ahead(
+    reader: &mut Box<dyn StreamReader>,
+    pending: &mut Bytes,
+    fill: usize,
+    eof: &mut bool,
+) -> io::Result<()> {
+    let mut buffer = BytesMut::from(std::mem::take(pending));
+    let mut result = Ok(());
+    while buffer.len() < fill && !*eof {
+        buffer.reserve((fill - buffer.len()).min(PIECE));
+        let room = fill - buffer.len();
+        match (&mut *reader).take(room as u64).read_buf(&mut buffer).await {
+            Ok(0) => *eof = true,
+            Ok(_) => {}
+            Err(err) => {
+                result = Err(err);
+                break;
+            }
+        }
+    }
+    *pending = buffer.freeze();
+    result
 }
 
 async fn pump(
@@ -363,4 +390,44 @@ async fn digest_range(
         remaining -= n as u64;
     }
     Ok(digest.header_value())
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stream_sends_the_chunk_it_holds_without_copying_it() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let reader = std::io::Cursor::new(data.clone());
+        let mut source = Source::open(SourceSpec::Stream(Box::new(reader)))
+            .await
+            .unwrap();
+        for (offset, want_len) in [(0u64, 200_000u64), (200_000, 100_000)] {
+            let plan = source.plan(offset, 200_000, None).await.unwrap();
+            assert_eq!(plan.len, want_len);
+            let Source::Stream { pending, .. } = &source else {
+                panic!("a stream source");
+            };
+            let held = pending.as_ptr();
+            let sent = Arc::new(AtomicU64::new(0));
+            let (pieces, read_error) = source
+                .send_range(offset, plan.len, sent, |body| async move {
+                    match body {
+                        Body::Stream { stream, .. } => stream.collect::<Vec<_>>().await,
+                        _ => panic!("a non-empty chunk is streamed"),
+                    }
+                })
+                .await;
+            assert!(read_error.is_none());
+            let pieces: Vec<Bytes> = pieces.into_iter().map(Result::unwrap).collect();
+            // The body is the held chunk itself, not a second copy of it.
+            assert_eq!(pieces[0].as_ptr(), held);
+            let body: Vec<u8> = pieces.iter().flat_map(|p| p.iter().copied()).collect();
+            let range = offset as usize..(offset + want_len) as usize;
+            assert_eq!(body, data[range]);
+        }
+    }
 }

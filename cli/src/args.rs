@@ -1,6 +1,7 @@
 //! The command line's grammar (clap derive) and its help texts.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -150,12 +151,16 @@ pub struct ConnectionArgs {
 }
 
 /// Where upload URLs are remembered.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone)]
 pub struct StoreArgs {
     /// The URL store: a tusky JSON file, or a tuspy (TinyDB) file, detected by its content
     /// [default: $XDG_DATA_HOME/tusky/uploads.json, else ~/.local/share/tusky/uploads.json]
     #[arg(long, value_name = "PATH")]
     pub store: Option<PathBuf>,
+    /// How long to wait for another process that holds the URL store's lock before giving up
+    /// (exit 5, naming the holder's pid); 0: do not wait.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "30")]
+    pub lock_timeout: Duration,
 }
 
 /// `tusky upload`.
@@ -276,6 +281,13 @@ pub struct ServeArgs {
     pub base_path: String,
 }
 
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .ok_or_else(|| format!("{s:?} is not a number of seconds (e.g. 30, 0.5)"))
+}
+
 fn parse_header(s: &str) -> Result<(String, String), String> {
     let (name, value) = s
         .split_once(':')
@@ -319,5 +331,10 @@ mod tests {
         assert_eq!(parse_metadata("flag="), Ok(("flag".into(), String::new())));
         assert!(parse_metadata("=x").is_err());
         assert!(parse_metadata("x").is_err());
+        assert_eq!(parse_seconds("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
+        for bad in ["-1", "soon", "inf", "NaN", ""] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
+        }
     }
 }

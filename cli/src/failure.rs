@@ -2,7 +2,10 @@
 
 use std::fmt;
 
+use tusky::storage::StorageError;
 use tusky::Error;
+
+use crate::terminal_text::escape;
 
 /// A process exit code (listed in `tusky --help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,14 +80,19 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&one_line(&self.message))
+        // Messages carry server text (error bodies) and file names: no raw control characters.
+        f.write_str(&escape(&one_line(&self.message)))
     }
 }
 
 /// The exit code for a library error.
 pub fn classify(error: &Error) -> Exit {
     match error {
-        Error::Cancelled { .. } => Exit::Interrupted,
+        Error::Cancelled { .. }
+        | Error::Storage {
+            source: StorageError::Cancelled,
+            ..
+        } => Exit::Interrupted,
         Error::RetriesExhausted { last, .. } => classify(last),
         Error::Status { status, .. } => {
             if status.is_server_error() || matches!(status.as_u16(), 408 | 423 | 429) {
@@ -141,6 +149,12 @@ mod tests {
     #[test]
     fn messages_are_one_line() {
         assert_eq!(one_line("a\n  b\r\nc "), "a b c");
+    }
+
+    #[test]
+    fn a_failure_prints_no_raw_control_characters() {
+        let failure = Failure::new(Exit::Refused, "403: \x1b[2Jquota\x07 exceeded");
+        assert_eq!(failure.to_string(), "403: \\u{1b}[2Jquota\\u{7} exceeded");
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub fn write_upload(
     bytes: &[u8],
     source: Option<&str>,
 ) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
+    crate::store::create_private_dir(dir)?;
     let name = file_name(&upload.id);
     let data_path = dir.join(&name);
     write_atomically(&data_path, bytes)?;

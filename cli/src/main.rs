@@ -37,7 +37,9 @@ mod report;
 mod serve;
 mod size;
 mod store;
+mod terminal_text;
 mod upload;
+mod upload_store;
 
 use std::process::ExitCode;
 
@@ -92,11 +94,26 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     tokio::spawn(stop_on_signals(cancel.clone()));
     match cli.command {
         Command::Upload(args) => upload::run(args, cancel).await,
-        Command::Status(args) => manage::status(args).await,
-        Command::List(args) => manage::list(args).await,
-        Command::Forget(args) => manage::forget(args).await,
-        Command::Delete(args) => manage::delete(args).await,
+        Command::Status(args) => until_cancelled(manage::status(args), &cancel).await,
+        Command::List(args) => until_cancelled(manage::list(args), &cancel).await,
+        Command::Forget(args) => until_cancelled(manage::forget(args), &cancel).await,
+        Command::Delete(args) => until_cancelled(manage::delete(args), &cancel).await,
         Command::Serve(args) => serve::run(args, cancel).await,
+    }
+}
+
+/// Runs `command` until Ctrl-C or SIGTERM: then it is dropped (a store write still waiting for
+/// the lock stops waiting and writes nothing; one under way completes or not at all).
+async fn until_cancelled(
+    command: impl std::future::Future<Output = Result<(), Failure>>,
+    cancel: &CancellationToken,
+) -> Result<(), Failure> {
+    tokio::select! {
+        result = command => result,
+        () = cancel.cancelled() => Err(Failure::new(
+            Exit::Interrupted,
+            "interrupted (the URL store holds either all of a change or none of it)",
+        )),
     }
 }
 

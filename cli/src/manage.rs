@@ -8,6 +8,7 @@ use crate::args::{ConnectionArgs, DeleteArgs, ForgetArgs, ListArgs, StatusArgs, 
 use crate::failure::{one_line, Failure};
 use crate::size::human;
 use crate::store::{self, OpenStore, Target};
+use crate::terminal_text::escape;
 
 fn client(connection: &ConnectionArgs) -> Result<Client, Failure> {
     if connection.insecure {
@@ -23,7 +24,11 @@ fn client(connection: &ConnectionArgs) -> Result<Client, Failure> {
 }
 
 fn open_store(args: &StoreArgs) -> Result<OpenStore, Failure> {
-    store::open(store::store_path(args.store.as_deref())?)
+    store::open(
+        store::store_path(args.store.as_deref())?,
+        args.lock_timeout,
+        |line| eprintln!("tusky: {}", escape(line)),
+    )
 }
 
 /// The upload URL a `FILE|URL` argument names: itself, or the URL stored for the file.
@@ -56,7 +61,7 @@ pub async fn status(args: StatusArgs) -> Result<(), Failure> {
         println!("{}", status_json(&status));
         return Ok(());
     }
-    println!("url       {}", status.url);
+    println!("url       {}", escape(status.url.as_str()));
     println!(
         "offset    {} ({} bytes)",
         human(status.offset),
@@ -83,7 +88,7 @@ pub async fn status(args: StatusArgs) -> Result<(), Failure> {
             .iter()
             .map(|(k, v)| format!("{k}={}", String::from_utf8_lossy(v)))
             .collect();
-        println!("metadata  {}", pairs.join(", "));
+        println!("metadata  {}", escape(&pairs.join(", ")));
     }
     Ok(())
 }
@@ -136,6 +141,33 @@ fn relative(unix_seconds: u64) -> String {
     }
 }
 
+/// `tusky list --check` for one upload: the text of its SERVER column and its JSON.
+async fn server_check(client: &Client, url: &str) -> (String, serde_json::Value) {
+    match client.upload_status(url).await {
+        // (an offset beyond the length is an error from the library: inconsistent)
+        Ok(status) => {
+            let text = match status.length {
+                Some(length) if length > 0 => format!(
+                    "{} ({:.0}%)",
+                    human(status.offset),
+                    status.offset as f64 * 100.0 / length as f64
+                ),
+                _ => human(status.offset),
+            };
+            (text, status_json(&status))
+        }
+        Err(error) => {
+            let text = match error.status() {
+                Some(status) if matches!(status.as_u16(), 404 | 410) => {
+                    format!("gone ({status})")
+                }
+                _ => format!("error: {}", one_line(&error.to_string())),
+            };
+            (text.clone(), serde_json::json!({ "error": text }))
+        }
+    }
+}
+
 /// One line of `tusky list`: file, size, expiry, server check, URL.
 type Row = (String, String, String, Option<String>, String);
 
@@ -167,28 +199,7 @@ pub async fn list(args: ListArgs) -> Result<(), Failure> {
         });
         let mut check = None;
         if let Some(client) = client.as_ref().filter(|_| !record.url.is_empty()) {
-            let (text, value) = match client.upload_status(&record.url).await {
-                Ok(status) => {
-                    let text = match status.length {
-                        Some(length) if length > 0 => format!(
-                            "{} ({:.0}%)",
-                            human(status.offset),
-                            status.offset as f64 * 100.0 / length as f64
-                        ),
-                        _ => human(status.offset),
-                    };
-                    (text, status_json(&status))
-                }
-                Err(error) => {
-                    let text = match error.status() {
-                        Some(status) if matches!(status.as_u16(), 404 | 410) => {
-                            format!("gone ({status})")
-                        }
-                        _ => format!("error: {}", one_line(&error.to_string())),
-                    };
-                    (text.clone(), serde_json::json!({ "error": text }))
-                }
-            };
+            let (text, value) = server_check(client, &record.url).await;
             entry["server"] = value;
             check = Some(text);
         }
@@ -201,20 +212,30 @@ pub async fn list(args: ListArgs) -> Result<(), Failure> {
         } else {
             record.url.clone()
         };
-        rows.push((file, size, expires, check, url));
+        let shown = |text: &str| escape(text).into_owned();
+        rows.push((
+            shown(&file),
+            size,
+            expires,
+            check.as_deref().map(shown),
+            shown(&url),
+        ));
     }
     if args.json {
         println!("{}", serde_json::Value::Array(json));
         return Ok(());
     }
     if rows.is_empty() {
-        eprintln!("tusky: no stored uploads in {}", store.path.display());
+        eprintln!(
+            "tusky: no stored uploads in {}",
+            escape(&store.path.display().to_string())
+        );
         return Ok(());
     }
     if store.tuspy {
         eprintln!(
             "tusky: {} is a tuspy store: it keeps only keys and URLs",
-            store.path.display()
+            escape(&store.path.display().to_string())
         );
     }
     let width = |f: &dyn Fn(&Row) -> usize, header: &str| {
@@ -253,8 +274,8 @@ pub async fn forget(args: ForgetArgs) -> Result<(), Failure> {
     if found.is_empty() {
         eprintln!(
             "tusky: nothing is stored for {} in {}",
-            args.target,
-            store.path.display()
+            escape(&args.target),
+            escape(&store.path.display().to_string())
         );
         return Ok(());
     }
@@ -266,8 +287,8 @@ pub async fn forget(args: ForgetArgs) -> Result<(), Failure> {
             .map_err(|e| store.failure("writing", e))?;
         eprintln!(
             "tusky: forgot {} ({})",
-            record.source.as_deref().unwrap_or(key),
-            record.url
+            escape(record.source.as_deref().unwrap_or(key)),
+            escape(&record.url)
         );
     }
     Ok(())
@@ -300,6 +321,6 @@ pub async fn delete(args: DeleteArgs) -> Result<(), Failure> {
         }
     }
     result.map_err(|e| Failure::tus(format!("deleting {url}"), &e))?;
-    eprintln!("tusky: deleted {url}");
+    eprintln!("tusky: deleted {}", escape(&url));
     Ok(())
 }

@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tusky::ProgressEvent;
 
 use crate::size::{human, rate};
+use crate::terminal_text::escape;
 
 /// How often a line is printed when stderr is not a terminal.
 const LINE_INTERVAL: Duration = Duration::from_secs(2);
@@ -76,8 +77,10 @@ impl Reporter {
         }
     }
 
-    /// Prints `tusky: {message}` on stderr (above the bar), unless quiet.
+    /// Prints `tusky: {message}` on stderr (above the bar), unless quiet. Control characters
+    /// (from a server's answer, a file name) are escaped.
     pub fn info(&self, message: &str) {
+        let message = escape(message);
         match (&self.bar, self.mode) {
             (_, Mode::Quiet) => {}
             (Some(bar), _) => bar.println(format!("tusky: {message}")),
@@ -88,8 +91,10 @@ impl Reporter {
         }
     }
 
-    /// Prints a warning on stderr even in quiet mode (stdout stays JSON-only).
+    /// Prints a warning on stderr even in quiet mode (stdout stays JSON-only); control
+    /// characters are escaped.
     pub fn warn(&self, message: &str) {
+        let message = escape(message);
         match &self.bar {
             Some(bar) => bar.println(format!("tusky: warning: {message}")),
             None => eprintln!("tusky: warning: {message}"),

@@ -17,6 +17,7 @@ use crate::failure::Failure;
 use crate::localdata;
 use crate::size::human;
 use crate::store;
+use crate::terminal_text::escape;
 
 /// How often completed uploads are looked for.
 const PERSIST_EVERY: Duration = Duration::from_millis(300);
@@ -27,7 +28,7 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), Failu
         Some(dir) => dir.clone(),
         None => store::data_dir()?.join("served"),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| {
+    store::create_private_dir(&dir).map_err(|e| {
         Failure::local(format!(
             "creating the upload directory {}: {e}",
             dir.display()
@@ -36,9 +37,11 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), Failu
     let address = format!("127.0.0.1:{}", args.port);
     let listener = std::net::TcpListener::bind(&address)
         .map_err(|e| Failure::local(format!("listening on {address}: {e}")))?;
+    // Upload URLs are the only credential here: ids that say nothing about each other.
     let server = TusMockServer::builder()
         .base_path(&args.base_path)
         .record_requests(false)
+        .random_ids(true)
         .start_on(listener)
         .await;
     let endpoint = server.endpoint();
@@ -47,7 +50,7 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), Failu
     eprintln!("tusky: serving tus 1.0 at {endpoint} (127.0.0.1 only; for development)");
     eprintln!(
         "tusky: completed uploads are written to {}; uploads are held in memory while the server runs, and unfinished ones are lost when it stops",
-        dir.display()
+        escape(&dir.display().to_string())
     );
     eprintln!("tusky: try: tusky upload FILE {endpoint}    (Ctrl-C stops the server)");
 
@@ -70,7 +73,7 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), Failu
     eprintln!(
         "tusky: stopped; {} completed upload(s) in {}{}",
         written.len(),
-        dir.display(),
+        escape(&dir.display().to_string()),
         if unfinished > 0 {
             format!("; {unfinished} unfinished upload(s) were dropped")
         } else {
@@ -98,7 +101,7 @@ fn persist(
                 })?;
                 eprintln!(
                     "tusky: {} was terminated; its files were removed",
-                    upload.url
+                    escape(&upload.url)
                 );
             }
             continue;
@@ -119,9 +122,10 @@ fn persist(
                 dir.display()
             ))
         })?;
+        // The file name is whatever the client sent: escaped, like the rest of the line.
         let name = upload.metadata_value("filename").unwrap_or("");
-        eprintln!(
-            "tusky: received {} {}-> {}",
+        let line = format!(
+            "received {} {}-> {}",
             human(bytes.len() as u64),
             if name.is_empty() {
                 String::new()
@@ -130,6 +134,7 @@ fn persist(
             },
             path.display()
         );
+        eprintln!("tusky: {}", escape(&line));
         written.insert(upload.id.clone());
     }
     Ok(())

@@ -1,12 +1,14 @@
 //! The URL store: where it is, which kind it is, and looking files up in it.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tusky::fingerprint::{DefaultFingerprint, Fingerprint};
 use tusky::storage::{
-    detect_tuspy_store, key_fingerprint, JsonFileStorage, Storage, StorageError, TuspyFileStorage,
-    UploadRecord,
+    detect_tuspy_store, key_fingerprint, JsonFileStorage, LockWait, Storage, StorageError,
+    TuspyFileStorage, UploadRecord,
 };
 
 use crate::failure::Failure;
@@ -25,6 +27,17 @@ pub fn data_dir() -> Result<PathBuf, Failure> {
             "cannot find a data directory: neither XDG_DATA_HOME nor HOME is set (pass --store PATH)",
         )),
     }
+}
+
+/// Creates `dir` and its missing parents; those it creates are private to the user (0700 on
+/// Unix), as tusky's data directory must be: it holds upload URLs and uploaded bytes.
+/// Existing directories are left as they are.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// The store file to use: the given path, or `uploads.json` in the data directory.
@@ -46,7 +59,13 @@ pub struct OpenStore {
 }
 
 /// Opens the store at `path`: a tuspy TinyDB file when its content says so, else tusky's JSON.
-pub fn open(path: PathBuf) -> Result<OpenStore, Failure> {
+/// A write waits at most `lock_timeout` for another process's lock; when one starts waiting,
+/// `tell` gets a line naming the holder (once per opened store).
+pub fn open(
+    path: PathBuf,
+    lock_timeout: Duration,
+    tell: impl Fn(&str) + Send + Sync + 'static,
+) -> Result<OpenStore, Failure> {
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -59,21 +78,38 @@ pub fn open(path: PathBuf) -> Result<OpenStore, Failure> {
     };
     let failed =
         |e: StorageError| Failure::local(format!("opening the URL store {}: {e}", path.display()));
-    if detect_tuspy_store(&bytes) {
+    let told = AtomicBool::new(false);
+    let on_wait = move |wait: &LockWait| {
+        if !told.swap(true, Ordering::Relaxed) {
+            tell(&lock_wait_line(wait));
+        }
+    };
+    let tuspy = detect_tuspy_store(&bytes);
+    let storage: Arc<dyn Storage> = if tuspy {
         let store = TuspyFileStorage::open(&path).map_err(failed)?;
-        Ok(OpenStore {
-            storage: Arc::new(store),
-            path,
-            tuspy: true,
-        })
+        Arc::new(store.lock_timeout(lock_timeout).on_lock_wait(on_wait))
     } else {
         let store = JsonFileStorage::open(&path).map_err(failed)?;
-        Ok(OpenStore {
-            storage: Arc::new(store),
-            path,
-            tuspy: false,
-        })
-    }
+        Arc::new(store.lock_timeout(lock_timeout).on_lock_wait(on_wait))
+    };
+    Ok(OpenStore {
+        storage,
+        path,
+        tuspy,
+    })
+}
+
+/// `waiting for the store lock held by pid 4242 (PATH; giving up after 30 s, Ctrl-C stops)…`
+fn lock_wait_line(wait: &LockWait) -> String {
+    let holder = match wait.holder {
+        Some(pid) => format!("held by pid {pid}"),
+        None => "held by another process".to_owned(),
+    };
+    format!(
+        "waiting for the store lock {holder} ({}; giving up after {} s, Ctrl-C stops)…",
+        wait.path.display(),
+        wait.timeout.as_secs_f64()
+    )
 }
 
 impl OpenStore {

@@ -18,6 +18,8 @@ use crate::localdata;
 use crate::report::{Mode, Reporter};
 use crate::size::{human, rate};
 use crate::store;
+use crate::terminal_text::escape;
+use crate::upload_store::UploadStore;
 
 /// Where the bytes come from.
 enum Input {
@@ -118,6 +120,7 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
             }
             let server = TusMockServer::builder()
                 .record_requests(false)
+                .random_ids(true)
                 .start()
                 .await;
             reporter.info(&format!(
@@ -149,14 +152,14 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
 
     // The URL store: only for a file going to a real server.
     let resumable = matches!(input, Input::File { .. }) && local.is_none() && !args.no_resume;
-    let (storage, store_path): (Arc<dyn Storage>, Option<PathBuf>) = if resumable {
-        let opened = store::open(store::store_path(args.store.store.as_deref())?)?;
-        let path = opened.path.clone();
-        // Records are scoped to the endpoint by the library: the same file uploaded to two
-        // servers keeps two records.
-        (opened.storage, Some(path))
+    let store = if resumable {
+        Some(open_store(&args, &reporter, &cancel)?)
     } else {
-        (Arc::new(MemoryStorage::new()), None)
+        None
+    };
+    let storage: Arc<dyn Storage> = match &store {
+        Some((_, watched)) => watched.clone(),
+        None => Arc::new(MemoryStorage::new()),
     };
 
     let parallel = args.parallel.unwrap_or(1);
@@ -214,11 +217,11 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
         Ok(summary) => summary,
         Err(error) => {
             reporter.abandon();
-            let hint = resume_hint(
-                store_path.as_deref(),
-                local.is_some(),
-                uploader.url().is_some(),
-            );
+            let url = uploader.url().map(|url| url.as_str());
+            let kept = store
+                .as_ref()
+                .map(|(path, watched)| (path.as_path(), watched.keeps(url)));
+            let hint = resume_hint(kept, local.is_some(), url);
             return Err(upload_failure(
                 &error,
                 &input,
@@ -324,23 +327,49 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
         });
         println!("{json}");
     } else if let Some(path) = &local_path {
-        println!("{}", path.display());
+        println!("{}", escape(&path.display().to_string()));
     } else {
-        println!("{}", summary.url);
+        println!("{}", escape(summary.url.as_str()));
     }
     Ok(())
 }
 
-/// What to tell the user about resuming after a failure.
-fn resume_hint(store: Option<&Path>, local: bool, created: bool) -> String {
-    match store {
-        Some(_) if !created => "nothing was created on the server yet".to_owned(),
-        Some(store) => format!(
+/// The URL store of a resumable upload, seen through its endpoint, with its path.
+fn open_store(
+    args: &UploadArgs,
+    reporter: &Arc<Reporter>,
+    cancel: &CancellationToken,
+) -> Result<(PathBuf, Arc<UploadStore>), Failure> {
+    let told = Arc::clone(reporter);
+    let opened = store::open(
+        store::store_path(args.store.store.as_deref())?,
+        args.store.lock_timeout,
+        move |line| told.warn(line),
+    )?;
+    // Records are scoped to the endpoint by the library: the same file uploaded to two
+    // servers keeps two records.
+    let watched = UploadStore::new(opened.storage, cancel.clone());
+    Ok((opened.path, Arc::new(watched)))
+}
+
+/// What to tell the user about resuming after a failure: `store` is the URL store and whether
+/// it holds this upload's record (written, or found, and not removed since); `url` the upload's
+/// URL, if one was created or resumed.
+fn resume_hint(store: Option<(&Path, bool)>, local: bool, url: Option<&str>) -> String {
+    match (store, url) {
+        (Some((store, true)), _) => format!(
             "the upload URL is kept in {}: run the same command again to resume",
             store.display()
         ),
-        None if local => "a LOCAL upload cannot be resumed (the bundled server is gone)".to_owned(),
-        None => "this upload cannot be resumed (stdin or --no-resume)".to_owned(),
+        (Some((store, false)), Some(url)) => format!(
+            "the upload {url} was created on the server, but its URL is not recorded in {}: the same command starts a new upload (`tusky delete {url}` removes this one)",
+            store.display()
+        ),
+        (Some(_), None) => "nothing was created on the server yet".to_owned(),
+        (None, _) if local => {
+            "a LOCAL upload cannot be resumed (the bundled server is gone)".to_owned()
+        }
+        (None, _) => "this upload cannot be resumed (stdin or --no-resume)".to_owned(),
     }
 }
 
@@ -367,7 +396,7 @@ fn upload_failure(
         format!("uploading {} to {endpoint}", input.describe()),
         error,
     );
-    if exit == Exit::Network {
+    if matches!(exit, Exit::Network | Exit::LocalIo) {
         failure.message.push_str(&format!(" ({hint})"));
     }
     failure

@@ -18,6 +18,8 @@ pub(crate) struct Config {
     pub(crate) relative_locations: bool,
     /// Whether wiremock keeps every received request (bodies included).
     pub(crate) record_requests: bool,
+    /// Whether upload ids are 128 random bits instead of a prefix and a counter.
+    pub(crate) random_ids: bool,
 }
 
 impl Default for Config {
@@ -30,6 +32,7 @@ impl Default for Config {
             base_path: "/files/".to_owned(),
             relative_locations: false,
             record_requests: true,
+            random_ids: false,
         }
     }
 }
@@ -171,6 +174,22 @@ impl TusMockServerBuilder {
     /// [`TusMockServer::request_count`]: crate::TusMockServer::request_count
     pub fn record_requests(mut self, record: bool) -> Self {
         self.config.record_requests = record;
+        self
+    }
+
+    /// Make every upload id 128 random bits (32 hex digits) instead of a per-server random
+    /// prefix and a counter (default), so that one upload URL reveals nothing about another:
+    /// for a server that others can reach, where an upload URL is the only credential (`tusky
+    /// serve` turns it on). The default lets a test tell the order of creation from an id.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// let server = tusky_mock_server::TusMockServer::builder().random_ids(true).start().await;
+    /// # let _ = server;
+    /// # }
+    /// ```
+    pub fn random_ids(mut self, random: bool) -> Self {
+        self.config.random_ids = random;
         self
     }
 

@@ -26,9 +26,9 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: Config, endpoint: String) -> Self {
         Shared {
+            state: Mutex::new(State::new(config.random_ids)),
             config,
             endpoint,
-            state: Mutex::default(),
             faults: Mutex::default(),
         }
     }
@@ -44,7 +44,7 @@ impl Shared {
 
     /// Forgets every upload and fault.
     pub(crate) fn clear(&self) {
-        *self.state() = State::default();
+        *self.state() = State::new(self.config.random_ids);
         *self.faults() = Faults::default();
     }
 

@@ -52,29 +52,68 @@ impl Upload {
 pub(crate) struct State {
     uploads: Vec<Upload>,
     index: HashMap<String, usize>,
-    id_prefix: u64,
-    next: u64,
+    ids: Ids,
+}
+
+/// How upload ids are made.
+#[derive(Debug)]
+enum Ids {
+    /// A per-server random prefix and a counter: ids from two servers never look alike, and a
+    /// test can tell the creation order from an id.
+    Counted { prefix: u64, next: u64 },
+    /// 128 random bits each ([`random_id`]).
+    Random,
 }
 
 impl Default for State {
     fn default() -> Self {
-        // A random prefix (std's RandomState is randomly keyed) so upload URLs from
-        // two servers never look alike; a counter makes ids unique within one.
-        let id_prefix = RandomState::new().hash_one(SystemTime::now());
-        State {
-            uploads: Vec::new(),
-            index: HashMap::new(),
-            id_prefix,
-            next: 0,
-        }
+        Self::new(false)
     }
 }
 
+/// A fresh upload id: 128 random bits from a cryptographically secure generator, in hex.
+///
+/// An upload URL is often the only credential for the upload (on `tusky serve`, say), so one
+/// URL must reveal nothing about the others: no shared prefix, no counter.
+fn random_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
 impl State {
+    /// No uploads yet; ids random when `random_ids`, else counted.
+    pub(crate) fn new(random_ids: bool) -> Self {
+        let ids = if random_ids {
+            Ids::Random
+        } else {
+            // std's RandomState is randomly keyed.
+            let prefix = RandomState::new().hash_one(SystemTime::now());
+            Ids::Counted { prefix, next: 0 }
+        };
+        State {
+            uploads: Vec::new(),
+            index: HashMap::new(),
+            ids,
+        }
+    }
+
+    fn fresh_id(&mut self) -> String {
+        match &mut self.ids {
+            Ids::Counted { prefix, next } => {
+                *next += 1;
+                format!("{prefix:016x}{next:08x}")
+            }
+            Ids::Random => loop {
+                let id = random_id();
+                if !self.index.contains_key(&id) {
+                    return id;
+                }
+            },
+        }
+    }
+
     /// Stores `upload` under a fresh id and returns that id.
     pub(crate) fn insert(&mut self, mut upload: Upload) -> String {
-        self.next += 1;
-        let id = format!("{:016x}{:08x}", self.id_prefix, self.next);
+        let id = self.fresh_id();
         upload.id = id.clone();
         self.index.insert(id.clone(), self.uploads.len());
         self.uploads.push(upload);
@@ -122,7 +161,36 @@ mod tests {
     #[test]
     fn ids_are_unique_and_indexed() {
         let mut s = State::default();
-        let blank = Upload {
+        let a = s.insert(blank());
+        let b = s.insert(blank());
+        assert_ne!(a, b);
+        assert_eq!(s.get(&b).unwrap().id, b);
+        assert_eq!(s.all().len(), 2);
+    }
+
+    #[test]
+    fn random_ids_reveal_nothing_about_each_other() {
+        let mut s = State::new(true);
+        let ids: Vec<String> = (0..64).map(|_| s.insert(blank())).collect();
+        for id in &ids {
+            assert_eq!(id.len(), 32, "128 bits: {id}");
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        }
+        for pair in ids.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            let (x, y) = (
+                u128::from_str_radix(a, 16).unwrap(),
+                u128::from_str_radix(b, 16).unwrap(),
+            );
+            assert!(y.abs_diff(x) > u128::from(u64::MAX), "close ids: {a} {b}");
+            // No shared prefix (a per-server prefix plus a counter would share 16 digits).
+            let common = a.bytes().zip(b.bytes()).take_while(|(p, q)| p == q).count();
+            assert!(common < 8, "ids share a {common}-digit prefix: {a} {b}");
+        }
+    }
+
+    fn blank() -> Upload {
+        Upload {
             id: String::new(),
             length: Some(1),
             data: vec![],
@@ -132,11 +200,6 @@ mod tests {
             concat_header: None,
             expires: None,
             terminated: false,
-        };
-        let a = s.insert(blank.clone());
-        let b = s.insert(blank);
-        assert_ne!(a, b);
-        assert_eq!(s.get(&b).unwrap().id, b);
-        assert_eq!(s.all().len(), 2);
+        }
     }
 }

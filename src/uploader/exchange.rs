@@ -147,8 +147,12 @@ impl<T: Transport> SingleUpload<T> {
             expires: parse_expires(&response),
             ..RemoteUpload::found(url, UrlOrigin::Created, None)
         };
-        records.remember(&remote, size).await?;
+        // The state first: if the record cannot be written, the caller still knows the upload
+        // exists (and can say so); no further byte is sent before it is written.
         self.state = UploadState::Remote(remote);
+        if let Some(remote) = self.state.remote() {
+            records.remember(remote, size).await?;
+        }
         if let Offset::Synced(offset @ 1..) = offset {
             // `Started` (at 0) comes before the bytes the POST carried are acknowledged.
             self.report_started_at(0);

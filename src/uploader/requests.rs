@@ -107,7 +107,7 @@ fn head_answer(context: &Context, response: &Response) -> Result<HeadAnswer> {
     if let Some(length) = length.filter(|length| offset > *length) {
         return Err(Error::protocol(
             context.clone(),
-            format!("the server's offset {offset} is beyond the upload's length {length}"),
+            format!("the server's answer is inconsistent: Upload-Offset {offset} is beyond Upload-Length {length}"),
         ));
     }
     let metadata = response

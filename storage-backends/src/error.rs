@@ -1,4 +1,5 @@
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Why a storage operation failed.
 ///
@@ -40,6 +41,24 @@ pub enum StorageError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Another writer held the store's lock for longer than the store waits (see
+    /// `JsonFileStorage::lock_timeout`); nothing was written.
+    #[error(
+        "URL store {path}: gave up after waiting {:.1} s for its lock, held by {}",
+        waited.as_secs_f64(),
+        match holder { Some(pid) => format!("pid {pid}"), None => "another process".to_owned() }
+    )]
+    LockTimeout {
+        /// The store's file.
+        path: PathBuf,
+        /// How long the write waited.
+        waited: Duration,
+        /// The process id the holder wrote into the lock file, when it did.
+        holder: Option<u32>,
+    },
+    /// The operation was given up (its caller stopped waiting for it) before it wrote anything.
+    #[error("URL store operation cancelled")]
+    Cancelled,
     /// Any other backend failure (a database error, a lost connection).
     #[error("URL store backend: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -1,12 +1,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize as _;
 use serde_json::{Map, Value};
 
 use crate::atomic_file::{self, Change};
+use crate::file_lock::{LockOptions, LockWait};
 use crate::{Storage, StorageError, UploadRecord};
 
 /// The `format` field that marks a tusky URL store.
@@ -27,6 +29,17 @@ const VERSION: u64 = 1;
 ///   file therefore never lose each other's records, and a crash leaves the old or the new
 ///   file, never a torn one (at worst a stale `<path>.tusky-tmp`, which the next write
 ///   replaces). The lock file is left in place on purpose.
+/// - **The lock is waited for with a deadline**: [`DEFAULT_LOCK_TIMEOUT`] (30 s), or
+///   [`lock_timeout`]. A write that waits longer fails with [`StorageError::LockTimeout`],
+///   which names the holder's process id (a writer keeps its pid in the lock file while it
+///   holds the lock); [`on_lock_wait`] is told when a write starts waiting. Dropping the future
+///   of a waiting `set` or `remove` stops the wait: nothing is written.
+/// - **Private files** (Unix): parent directories the store creates are 0700, the store and its
+///   lock file 0600. The temporary file is 0600 before any byte goes in, and a rewrite never
+///   widens the store's permissions (it narrows them to at most 0600, so a store written by an
+///   older version with 0644 becomes 0600).
+/// - **A symbolic link** is written through: the new version is written beside the link's
+///   target and renamed over it (with the lock file beside the target too), so the link stays.
 /// - **Reads** (`get`, `list`) take no lock: they see the last completed write.
 /// - **Foreign files** (not JSON, another program's JSON, a tuspy/TinyDB store, or a newer format
 ///   version) give [`StorageError::Corrupt`] naming the path, and are never written to.
@@ -37,6 +50,9 @@ const VERSION: u64 = 1;
 /// reads the file once on the calling thread.
 ///
 /// [`open`]: JsonFileStorage::open
+/// [`lock_timeout`]: JsonFileStorage::lock_timeout
+/// [`on_lock_wait`]: JsonFileStorage::on_lock_wait
+/// [`DEFAULT_LOCK_TIMEOUT`]: crate::DEFAULT_LOCK_TIMEOUT
 ///
 /// ```
 /// use tusky_storage::{JsonFileStorage, Storage, UploadRecord};
@@ -58,6 +74,7 @@ const VERSION: u64 = 1;
 #[derive(Debug, Clone)]
 pub struct JsonFileStorage {
     path: Arc<Path>,
+    lock: LockOptions,
 }
 
 impl JsonFileStorage {
@@ -70,7 +87,34 @@ impl JsonFileStorage {
         let path: Arc<Path> = Arc::from(path.into());
         let bytes = atomic_file::read_if_exists(&path)?;
         Document::parse(&path, bytes.as_deref())?;
-        Ok(Self { path })
+        Ok(Self {
+            path,
+            lock: LockOptions::default(),
+        })
+    }
+
+    /// How long a write waits for another writer's lock before it fails with
+    /// [`StorageError::LockTimeout`] (default [`DEFAULT_LOCK_TIMEOUT`](crate::DEFAULT_LOCK_TIMEOUT),
+    /// 30 s; zero: do not wait).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tusky_storage::StorageError> {
+    /// let store = tusky_storage::JsonFileStorage::open("uploads.json")?
+    ///     .lock_timeout(std::time::Duration::from_secs(5));
+    /// # let _ = store; Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock.timeout = timeout;
+        self
+    }
+
+    /// Calls `callback` (on a blocking thread) when a write finds the lock held and starts
+    /// waiting for it, once per waiting write: to tell a user who holds the store.
+    #[must_use]
+    pub fn on_lock_wait(mut self, callback: impl Fn(&LockWait) + Send + Sync + 'static) -> Self {
+        self.lock.on_wait = Some(Arc::new(callback));
+        self
     }
 
     /// The store's file.
@@ -80,7 +124,7 @@ impl JsonFileStorage {
 
     async fn read(&self) -> Result<Document, StorageError> {
         let path = Arc::clone(&self.path);
-        atomic_file::run_blocking(move || {
+        atomic_file::run_blocking(move |_| {
             let bytes = atomic_file::read_if_exists(&path)?;
             Document::parse(&path, bytes.as_deref())
         })
@@ -93,8 +137,9 @@ impl JsonFileStorage {
         edit: impl FnOnce(&mut Map<String, Value>) + Send + 'static,
     ) -> Result<(), StorageError> {
         let path = Arc::clone(&self.path);
-        atomic_file::run_blocking(move || {
-            atomic_file::update(&path, |bytes| {
+        let lock = self.lock.clone();
+        atomic_file::run_blocking(move |abandoned| {
+            atomic_file::update(&path, &lock, abandoned, |bytes| {
                 let mut document = Document::parse(&path, bytes)?;
                 let before = document.uploads.clone();
                 edit(&mut document.uploads);

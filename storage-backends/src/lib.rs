@@ -33,9 +33,13 @@
 #[cfg(feature = "json")]
 mod atomic_file;
 mod error;
+#[cfg(feature = "json")]
+mod file_lock;
 mod key;
 mod memory;
 mod none;
+#[cfg(any(feature = "json", feature = "redb"))]
+mod permissions;
 mod record;
 mod storage;
 
@@ -58,6 +62,8 @@ pub use none::NoStorage;
 pub use record::UploadRecord;
 pub use storage::Storage;
 
+#[cfg(feature = "json")]
+pub use file_lock::{LockWait, DEFAULT_LOCK_TIMEOUT};
 #[cfg(feature = "json")]
 pub use json::JsonFileStorage;
 #[cfg(feature = "redb")]

@@ -84,6 +84,7 @@ struct StoredRecord {
 
 impl RedbStorage {
     /// Opens the database file at `path`, creating it (and its parent directories) when missing.
+    /// What it creates is private on Unix: the file 0600, the directories 0700.
     ///
     /// Synchronous. Fails with [`StorageError::Corrupt`] when the file exists but is not a redb
     /// database (the file is not touched), and with [`StorageError::Io`] (kind
@@ -92,12 +93,19 @@ impl RedbStorage {
         let path = path.into();
         refuse_foreign_file(&path)?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StorageError::Io {
+            crate::permissions::create_private_dirs(parent).map_err(|source| StorageError::Io {
                 path: path.clone(),
                 operation: "create the parent directory",
                 source,
             })?;
         }
+        // Created private (0600 on Unix) before redb writes anything into it; redb initialises
+        // an empty file as a new database.
+        crate::permissions::open_private(&path).map_err(|source| StorageError::Io {
+            path: path.clone(),
+            operation: "create",
+            source,
+        })?;
         let db = Database::create(&path).map_err(|err| map_error(&path, "open", err.into()))?;
         Ok(Self {
             inner: Arc::new(Inner { db, path }),
@@ -343,5 +351,29 @@ fn map_error(path: &Path, operation: &'static str, err: redb::Error) -> StorageE
             operation,
             source,
         })),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn a_new_database_and_the_directories_it_creates_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data/uploads.redb");
+        let store = RedbStorage::open(&path).unwrap();
+        store
+            .set("k", UploadRecord::new("https://secret/1"))
+            .await
+            .unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.path().join("data")), 0o700);
     }
 }

@@ -1,10 +1,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::atomic_file::{self, Change};
+use crate::file_lock::{LockOptions, LockWait};
 use crate::tinydb::TinyDb;
 use crate::{Storage, StorageError, UploadRecord};
 
@@ -29,12 +31,17 @@ use crate::{Storage, StorageError, UploadRecord};
 /// - Writes take the same sidecar `<path>.lock` and atomic replace as `JsonFileStorage`, so
 ///   tusky processes sharing the file never lose records. **tuspy itself does not take that
 ///   lock**: a tuspy process writing the file at the same moment can still lose a record.
+///   The lock is waited for with a deadline ([`lock_timeout`], [`on_lock_wait`]), the files
+///   tusky creates are private (0600, directories 0700, on Unix), and a symbolic link is
+///   written through, all as for `JsonFileStorage`.
 /// - Files that are not TinyDB documents give [`StorageError::Corrupt`] and are never written.
 ///
 /// All file I/O runs on tokio's blocking pool, except in [`open`], which reads the file once
 /// on the calling thread.
 ///
 /// [`open`]: TuspyFileStorage::open
+/// [`lock_timeout`]: TuspyFileStorage::lock_timeout
+/// [`on_lock_wait`]: TuspyFileStorage::on_lock_wait
 ///
 /// ```
 /// use tusky_storage::{Storage, TuspyFileStorage, UploadRecord};
@@ -59,6 +66,7 @@ use crate::{Storage, StorageError, UploadRecord};
 #[derive(Debug, Clone)]
 pub struct TuspyFileStorage {
     path: Arc<Path>,
+    lock: LockOptions,
 }
 
 impl TuspyFileStorage {
@@ -70,7 +78,26 @@ impl TuspyFileStorage {
         let path: Arc<Path> = Arc::from(path.into());
         let bytes = atomic_file::read_if_exists(&path)?;
         TinyDb::parse(&path, bytes.as_deref())?;
-        Ok(Self { path })
+        Ok(Self {
+            path,
+            lock: LockOptions::default(),
+        })
+    }
+
+    /// How long a write waits for another tusky writer's lock before it fails with
+    /// [`StorageError::LockTimeout`] (default 30 s; zero: do not wait).
+    #[must_use]
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock.timeout = timeout;
+        self
+    }
+
+    /// Calls `callback` (on a blocking thread) when a write finds the lock held and starts
+    /// waiting for it, once per waiting write.
+    #[must_use]
+    pub fn on_lock_wait(mut self, callback: impl Fn(&LockWait) + Send + Sync + 'static) -> Self {
+        self.lock.on_wait = Some(Arc::new(callback));
+        self
     }
 
     /// The store's file.
@@ -83,7 +110,7 @@ impl TuspyFileStorage {
         query: impl FnOnce(&TinyDb) -> T + Send + 'static,
     ) -> Result<T, StorageError> {
         let path = Arc::clone(&self.path);
-        atomic_file::run_blocking(move || {
+        atomic_file::run_blocking(move |_| {
             let bytes = atomic_file::read_if_exists(&path)?;
             Ok(query(&TinyDb::parse(&path, bytes.as_deref())?))
         })
@@ -96,8 +123,9 @@ impl TuspyFileStorage {
         edit: impl FnOnce(&mut TinyDb) -> bool + Send + 'static,
     ) -> Result<(), StorageError> {
         let path = Arc::clone(&self.path);
-        atomic_file::run_blocking(move || {
-            atomic_file::update(&path, |bytes| {
+        let lock = self.lock.clone();
+        atomic_file::run_blocking(move |abandoned| {
+            atomic_file::update(&path, &lock, abandoned, |bytes| {
                 let mut db = TinyDb::parse(&path, bytes)?;
                 if !edit(&mut db) {
                     return Ok((Change::Keep, ()));

@@ -51,7 +51,28 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut command = Command::new(TUSKY);
+        self.command(TUSKY, args)
+    }
+
+    /// `tusky ARGS` run with the file creation mask 022 (the usual default, which makes new
+    /// files readable by everyone unless tusky says otherwise), whatever the test's own mask.
+    pub fn tusky_with_umask_022<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = self.command("sh", ["-c", "umask 022 && exec \"$0\" \"$@\"", TUSKY]);
+        command.args(args);
+        command
+    }
+
+    /// `PROGRAM ARGS` with the sandbox's environment, stdin closed, stdout/stderr piped.
+    pub fn command<I, S>(&self, program: &str, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = Command::new(program);
         command
             .args(args)
             .env("XDG_DATA_HOME", self.path().join("data"))
@@ -71,12 +92,74 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let child = self.tusky(args).spawn().expect("spawn tusky");
-        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        finish(self.tusky(args)).await
+    }
+}
+
+/// Runs `command` to the end (at most 60 s).
+pub async fn finish(mut command: Command) -> Output {
+    let child = command.spawn().expect("spawn tusky");
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("tusky did not finish within 60 s")
+        .expect("wait for tusky");
+    Output::from(output)
+}
+
+/// A running `tusky` whose stderr is collected as it comes, so a test can wait for a line.
+pub struct Running {
+    pub child: tokio::process::Child,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Running {
+    /// Spawns `command` and starts collecting its stderr.
+    pub fn spawn(mut command: Command) -> Self {
+        use tokio::io::AsyncReadExt;
+        let mut child = command.spawn().expect("spawn tusky");
+        let mut pipe = child.stderr.take().expect("stderr piped");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let collected = std::sync::Arc::clone(&stderr);
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut buf).await {
+                collected
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Self { child, stderr }
+    }
+
+    /// The stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr contains `text` (at most `timeout`).
+    pub async fn wait_for_stderr(&self, text: &str, timeout: Duration) {
+        let what = format!("{text:?} on stderr");
+        wait_until(&what, timeout, || self.stderr().contains(text)).await;
+    }
+
+    /// Waits for the exit (at most `timeout`) and returns the code with the whole stderr.
+    pub async fn exit(mut self, timeout: Duration) -> (Option<i32>, String) {
+        let status = tokio::time::timeout(timeout, self.child.wait())
             .await
-            .expect("tusky did not finish within 60 s")
+            .unwrap_or_else(|_| {
+                panic!(
+                    "tusky did not exit within {timeout:?}; stderr:\n{}",
+                    self.stderr()
+                )
+            })
             .expect("wait for tusky");
-        Output::from(output)
+        // The pipe's last bytes: the collector ends when the pipe closes.
+        wait_until("the end of stderr", Duration::from_secs(10), || {
+            std::sync::Arc::strong_count(&self.stderr) == 1
+        })
+        .await;
+        (status.code(), self.stderr())
     }
 }
 
