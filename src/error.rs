@@ -158,6 +158,15 @@ pub enum Error {
         /// The local size.
         local: u64,
     },
+    /// The file being uploaded changed (it grew, shrank, was edited or replaced) since the
+    /// upload started: what reached the server may be a mix of two versions, so tusky stops.
+    #[error("{context}: the file changed during the upload: {reason}")]
+    SourceChanged {
+        /// Where.
+        context: Context,
+        /// What changed.
+        reason: String,
+    },
     /// Reading the source failed.
     #[error("{context}: {source}")]
     Source {
@@ -229,6 +238,7 @@ impl Error {
             | Self::TooLarge { context, .. }
             | Self::LengthMismatch { context, .. }
             | Self::Source { context, .. }
+            | Self::SourceChanged { context, .. }
             | Self::Cancelled { context } => Some(context),
             Self::RetriesExhausted { last, .. } => last.context(),
             _ => None,

@@ -40,6 +40,7 @@
 pub mod blocking;
 mod client;
 pub mod error;
+mod file_watch;
 mod origin;
 pub mod progress;
 pub mod protocol;

@@ -15,6 +15,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt};
 use tokio::sync::mpsc;
 
+use crate::file_watch::FileWatch;
 use crate::protocol::ChecksumAlgorithm;
 use crate::transport::Body;
 
@@ -62,6 +63,8 @@ pub(crate) enum Source {
         /// Where the source starts in `reader` (non-zero for a range of a file).
         base: u64,
         size: u64,
+        /// The file's identity, when the source is a file.
+        watch: Option<FileWatch>,
     },
     Stream {
         reader: Box<dyn StreamReader>,
@@ -89,18 +92,20 @@ impl Source {
                 let file = tokio::fs::File::open(&path).await.map_err(|e| {
                     io::Error::new(e.kind(), format!("opening {}: {e}", path.display()))
                 })?;
-                let size = file.metadata().await?.len();
+                let watch = FileWatch::of(&file, &path).await?;
                 Ok(Self::Seekable {
+                    size: watch.file_size(),
                     reader: Box::new(file),
                     base: 0,
-                    size,
+                    watch: Some(watch),
                 })
             }
             SourceSpec::PathRange { path, start, len } => {
                 let file = tokio::fs::File::open(&path).await.map_err(|e| {
                     io::Error::new(e.kind(), format!("opening {}: {e}", path.display()))
                 })?;
-                let file_size = file.metadata().await?.len();
+                let watch = FileWatch::of(&file, &path).await?;
+                let file_size = watch.file_size();
                 if start.checked_add(len).is_none_or(|end| end > file_size) {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -114,6 +119,7 @@ impl Source {
                     reader: Box::new(file),
                     base: start,
                     size: len,
+                    watch: Some(watch),
                 })
             }
             SourceSpec::Reader(mut reader) => {
@@ -123,6 +129,7 @@ impl Source {
                     reader,
                     base: 0,
                     size,
+                    watch: None,
                 })
             }
             SourceSpec::Stream(reader) => Ok(Self::Stream {
@@ -155,13 +162,36 @@ impl Source {
         }
     }
 
+    /// The file's identity when it was opened (`None` unless the source is a file).
+    pub(crate) fn file_identity(&self) -> Option<&crate::storage::FileIdentity> {
+        match self {
+            Self::Seekable {
+                watch: Some(watch), ..
+            } => Some(watch.identity()),
+            _ => None,
+        }
+    }
+
+    /// The file being read, as it was when opened (`None` unless the source is a file).
+    pub(crate) fn watch(&self) -> Option<&FileWatch> {
+        match self {
+            Self::Seekable {
+                watch: Some(watch), ..
+            } => Some(watch),
+            _ => None,
+        }
+    }
+
     pub(crate) fn is_seekable(&self) -> bool {
         matches!(self, Self::Seekable { .. })
     }
 
     /// The first `len` bytes (fewer if the source is shorter), for fingerprinting.
     pub(crate) async fn head(&mut self, len: usize) -> io::Result<Option<Vec<u8>>> {
-        let Self::Seekable { reader, base, size } = self else {
+        let Self::Seekable {
+            reader, base, size, ..
+        } = self
+        else {
             return Ok(None);
         };
         reader.seek(SeekFrom::Start(*base)).await?;
@@ -183,7 +213,9 @@ impl Source {
         checksum: Option<ChecksumAlgorithm>,
     ) -> io::Result<ChunkPlan> {
         match self {
-            Self::Seekable { reader, base, size } => {
+            Self::Seekable {
+                reader, base, size, ..
+            } => {
                 let len = max_len.min(size.saturating_sub(offset));
                 let checksum = match checksum {
                     Some(algorithm) => {

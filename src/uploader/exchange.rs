@@ -150,8 +150,9 @@ impl<T: Transport> SingleUpload<T> {
         // The state first: if the record cannot be written, the caller still knows the upload
         // exists (and can say so); no further byte is sent before it is written.
         self.state = UploadState::Remote(remote);
+        let file = self.file_identity();
         if let Some(remote) = self.state.remote() {
-            records.remember(remote, size).await?;
+            records.remember(remote, size, file.as_ref()).await?;
         }
         if let Offset::Synced(offset @ 1..) = offset {
             // `Started` (at 0) comes before the bytes the POST carried are acknowledged.
@@ -252,8 +253,9 @@ impl<T: Transport> SingleUpload<T> {
         // A URL given to the builder is remembered too, so that a later run that only has the
         // store resumes it.
         if first_look && explicit {
+            let file = self.file_identity();
             if let Some(remote) = self.state.remote() {
-                records.remember(remote, local).await?;
+                records.remember(remote, local, file.as_ref()).await?;
             }
         }
         Ok(())
@@ -261,6 +263,8 @@ impl<T: Transport> SingleUpload<T> {
 
     /// PATCH: sends at most `max_len` bytes from the server's offset.
     pub(crate) async fn patch(&mut self, max_len: u64, records: &dyn Recorder) -> Result<()> {
+        // Each chunk is read from the file the upload started from, or not at all.
+        self.check_unchanged(Operation::Patch).await?;
         let checksum = self.checksum_algorithm().await?;
         let context = self.context(Operation::Patch);
         let (url, offset, length_declared) = match self.state.remote() {
@@ -347,7 +351,7 @@ impl<T: Transport> SingleUpload<T> {
         expires: Option<std::time::SystemTime>,
         records: &dyn Recorder,
     ) -> Result<()> {
-        let size = self.size();
+        let (size, file) = (self.size(), self.file_identity());
         let Some(remote) = self.state.remote_mut() else {
             return Err(Error::Config("the upload has no URL".to_owned()));
         };
@@ -355,7 +359,7 @@ impl<T: Transport> SingleUpload<T> {
         remote.offset = Offset::Synced(new_offset);
         if let Some(expires) = expires.filter(|e| remote.expires != Some(*e)) {
             remote.expires = Some(expires);
-            records.remember(remote, size).await?;
+            records.remember(remote, size, file.as_ref()).await?;
         }
         self.acknowledge(offset, new_offset);
         Ok(())

@@ -42,7 +42,7 @@ use crate::fingerprint::{DefaultFingerprint, Fingerprint};
 use crate::progress::ProgressEvent;
 use crate::protocol::Extension;
 use crate::source::{SeekableReader, SourceSpec};
-use crate::storage::{NoStorage, Storage};
+use crate::storage::{FileIdentity, NoStorage, Storage};
 use crate::transport::{ReqwestTransport, Transport};
 use crate::{Error, Result};
 
@@ -106,8 +106,13 @@ impl<T: Transport> Client<T> {
 
 #[async_trait::async_trait]
 impl<S: Storage, F: Fingerprint> Recorder for Records<S, F> {
-    async fn remember(&self, remote: &RemoteUpload, size: Option<u64>) -> Result<()> {
-        Records::remember(self, remote, size).await
+    async fn remember(
+        &self,
+        remote: &RemoteUpload,
+        size: Option<u64>,
+        file: Option<&FileIdentity>,
+    ) -> Result<()> {
+        Records::remember(self, remote, size, file).await
     }
     async fn forget(&self) -> Result<()> {
         Records::forget(self).await
@@ -274,13 +279,17 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         limit: Limit,
     ) -> Result<Option<UploadSummary>> {
         let parallel = self.parallel_plan(limit).await?;
+        let found = match found {
+            Some(found) => Some(self.unless_changed(found).await?),
+            None => None,
+        };
         match found {
             None => {}
             Some(Found::Unusable(reason)) => self
                 .upload
                 .options
                 .emit(ProgressEvent::StartedOver { reason }),
-            Some(Found::Upload { url, expires }) => {
+            Some(Found::Upload { url, expires, .. }) => {
                 tracing::info!(%url, "found a stored upload; resuming");
                 self.upload.state =
                     UploadState::Remote(RemoteUpload::found(url, UrlOrigin::Stored, expires));
@@ -288,7 +297,9 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                     return Ok(None);
                 }
             }
-            Some(Found::Parallel { partials, expires }) if parallel.is_some() => {
+            Some(Found::Parallel {
+                partials, expires, ..
+            }) if parallel.is_some() => {
                 return self.run_parallel(Some((partials, expires))).await.map(Some);
             }
             Some(Found::Parallel { partials, .. }) => {
@@ -307,6 +318,26 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             Some(()) => self.run_parallel(None).await.map(Some),
             None => Ok(None),
         }
+    }
+
+    /// A found record of this file taken when the file was different (edited, replaced) is
+    /// forgotten and reported as unusable: resuming would put new bytes after old ones.
+    async fn unless_changed(&mut self, found: Found) -> Result<Found> {
+        let then = match &found {
+            Found::Upload { file, .. } | Found::Parallel { file, .. } => file.as_ref(),
+            Found::Unusable(_) => None,
+        };
+        let now = self.upload.file_identity();
+        let Some(difference) = then
+            .zip(now.as_ref())
+            .and_then(|(then, now)| then.difference(now))
+        else {
+            return Ok(found);
+        };
+        let reason = format!("the file changed since the upload started: {difference}");
+        tracing::warn!(%reason, "not resuming");
+        self.records.forget().await?;
+        Ok(Found::Unusable(reason))
     }
 
     /// For a parallel uploader that found a stored upload (an unfinished single upload of the
@@ -386,7 +417,8 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             (&path, size, &endpoint),
             stored,
         );
-        let joined = match parallel.run(&self.records).await {
+        let file = self.upload.file_identity();
+        let joined = match parallel.run(&self.records, file.as_ref()).await {
             Ok(joined) => joined,
             Err(error) => {
                 self.unjoined_parts = parallel.part_urls();
@@ -405,7 +437,10 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             self.records.forget().await?;
         } else {
             // A kept record points at the final upload, so a later run finds it complete.
-            self.records.remember(&remote, Some(size)).await?;
+            let file = self.upload.file_identity();
+            self.records
+                .remember(&remote, Some(size), file.as_ref())
+                .await?;
         }
         self.upload.state = UploadState::Remote(remote);
         self.upload.options.emit(ProgressEvent::Finished {

@@ -25,7 +25,7 @@ use crate::fingerprint::Fingerprint;
 use crate::progress::ProgressEvent;
 use crate::protocol::names;
 use crate::source::SourceSpec;
-use crate::storage::Storage;
+use crate::storage::{FileIdentity, Storage};
 use crate::transport::{Body, Transport};
 use crate::{Error, Result};
 
@@ -156,6 +156,7 @@ impl<T: Transport> ParallelUpload<T> {
     pub(crate) async fn run<S: Storage, F: Fingerprint>(
         &mut self,
         records: &Records<S, F>,
+        file: Option<&FileIdentity>,
     ) -> Result<Joined> {
         // A resumed upload starts where the server is: read the stored parts first, so that
         // `Started` says how much is there, and before new parts' creation POSTs report bytes.
@@ -179,7 +180,7 @@ impl<T: Transport> ParallelUpload<T> {
         if recorded.iter().any(Option::is_some) {
             // Also when creating stopped half-way (cancelled, say): what exists is resumable.
             records
-                .remember_parallel(self.size, &recorded, self.earliest_expiry())
+                .remember_parallel(self.size, &recorded, self.earliest_expiry(), file)
                 .await?;
         }
         created?;
@@ -193,7 +194,7 @@ impl<T: Transport> ParallelUpload<T> {
                 let current = self.part_slots();
                 if current != recorded {
                     records
-                        .remember_parallel(self.size, &current, self.earliest_expiry())
+                        .remember_parallel(self.size, &current, self.earliest_expiry(), file)
                         .await?;
                 }
                 return Err(error);

@@ -9,7 +9,7 @@ use url::Url;
 use super::state::RemoteUpload;
 use crate::fingerprint::Fingerprint;
 use crate::source::Source;
-use crate::storage::{scoped_key, Storage, StorageError, UploadRecord};
+use crate::storage::{file_key, scoped_key, FileIdentity, Storage, StorageError, UploadRecord};
 use crate::{Error, Result};
 
 pub(crate) fn unix_seconds(time: SystemTime) -> u64 {
@@ -84,12 +84,14 @@ pub(crate) enum Found {
     Upload {
         url: Url,
         expires: Option<SystemTime>,
+        file: Option<FileIdentity>,
     },
     /// An unfinished parallel upload of the same size: its partial uploads in order (`None`
     /// for a part that was not created before the run stopped).
     Parallel {
         partials: Vec<Option<Url>>,
         expires: Option<SystemTime>,
+        file: Option<FileIdentity>,
     },
     /// A record that cannot be used (it was removed): why.
     Unusable(String),
@@ -155,10 +157,11 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
             })?
             .unwrap_or_default();
         let bare = self.fingerprint.fingerprint(&head, size);
-        let key = if storage.keys_include_server() {
-            scoped_key(&bare, &scope.text)
-        } else {
-            bare.clone()
+        let file = source.file_identity();
+        let key = match file.and_then(|f| Some((f.device?, f.inode?))) {
+            _ if !storage.keys_include_server() => bare.clone(),
+            Some((device, inode)) => file_key(&bare, &scope.text, device, inode),
+            None => scoped_key(&bare, &scope.text),
         };
         self.keys = Some(Keys { key, bare, scope });
         Ok(())
@@ -235,11 +238,18 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
         }
     }
 
-    /// Records a single upload (or a parallel upload's final upload).
-    pub(crate) async fn remember(&self, remote: &RemoteUpload, size: Option<u64>) -> Result<()> {
+    /// Records a single upload (or a parallel upload's final upload) of a source of `size`
+    /// bytes, from `file` when it is one.
+    pub(crate) async fn remember(
+        &self,
+        remote: &RemoteUpload,
+        size: Option<u64>,
+        file: Option<&FileIdentity>,
+    ) -> Result<()> {
         let mut record = UploadRecord::new(without_credentials(&remote.url).as_str());
         record.size = size;
         record.expires_unix = remote.expires.map(unix_seconds);
+        record.file = file.cloned();
         self.write(record).await
     }
 
@@ -250,6 +260,7 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
         size: u64,
         partials: &[Option<Url>],
         expires: Option<SystemTime>,
+        file: Option<&FileIdentity>,
     ) -> Result<()> {
         let urls = partials
             .iter()
@@ -263,6 +274,7 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
             .with_size(size)
             .with_partial_urls(urls);
         record.expires_unix = expires.map(unix_seconds);
+        record.file = file.cloned();
         self.write(record).await
     }
 
@@ -308,16 +320,22 @@ fn classify_record(record: &UploadRecord, size: Option<u64>) -> Found {
             })
             .collect();
         return match partials {
-            Some(partials) if record.size.is_some() && record.size == size => {
-                Found::Parallel { partials, expires }
-            }
+            Some(partials) if record.size.is_some() && record.size == size => Found::Parallel {
+                partials,
+                expires,
+                file: record.file.clone(),
+            },
             _ => {
                 Found::Unusable("the stored parallel upload is not usable for this file".to_owned())
             }
         };
     }
     match Url::parse(&record.url) {
-        Ok(url) => Found::Upload { url, expires },
+        Ok(url) => Found::Upload {
+            url,
+            expires,
+            file: record.file.clone(),
+        },
         Err(_) => Found::Unusable(format!("the stored URL {:?} is not a URL", record.url)),
     }
 }

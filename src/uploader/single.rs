@@ -14,6 +14,7 @@ use crate::error::{Context, Operation};
 use crate::progress::ProgressEvent;
 use crate::protocol::ChecksumAlgorithm;
 use crate::source::{Source, SourceSpec};
+use crate::storage::FileIdentity;
 use crate::transport::Transport;
 use crate::{Error, Result};
 
@@ -48,8 +49,14 @@ impl Limit {
 /// Where the upload's record is kept; a part of a parallel upload keeps none of its own.
 #[async_trait]
 pub(crate) trait Recorder: Send + Sync {
-    /// Writes the record of `remote` (after creation, and when what it holds changes).
-    async fn remember(&self, remote: &RemoteUpload, size: Option<u64>) -> Result<()>;
+    /// Writes the record of `remote` (after creation, and when what it holds changes), an
+    /// upload of `size` bytes from `file` when the source is a file.
+    async fn remember(
+        &self,
+        remote: &RemoteUpload,
+        size: Option<u64>,
+        file: Option<&FileIdentity>,
+    ) -> Result<()>;
     /// Removes the record.
     async fn forget(&self) -> Result<()>;
 }
@@ -59,7 +66,12 @@ pub(crate) struct NoRecords;
 
 #[async_trait]
 impl Recorder for NoRecords {
-    async fn remember(&self, _: &RemoteUpload, _: Option<u64>) -> Result<()> {
+    async fn remember(
+        &self,
+        _: &RemoteUpload,
+        _: Option<u64>,
+        _: Option<&FileIdentity>,
+    ) -> Result<()> {
         Ok(())
     }
     async fn forget(&self) -> Result<()> {
@@ -136,6 +148,31 @@ impl<T: Transport> SingleUpload<T> {
         match &mut self.source {
             SourceSlot::Open(source) => Ok(source),
             _ => Err(Error::Config("the source is not open".to_owned())),
+        }
+    }
+
+    /// The file's identity when it was opened (`None` unless the source is an open file).
+    pub(crate) fn file_identity(&self) -> Option<FileIdentity> {
+        match &self.source {
+            SourceSlot::Open(source) => source.file_identity().cloned(),
+            _ => None,
+        }
+    }
+
+    /// Fails if the file changed since it was opened (grew, shrank, edited, replaced).
+    pub(crate) async fn check_unchanged(&mut self, operation: Operation) -> Result<()> {
+        let SourceSlot::Open(source) = &self.source else {
+            return Ok(());
+        };
+        let Some(watch) = source.watch().cloned() else {
+            return Ok(());
+        };
+        match watch.changed().await {
+            Some(reason) => Err(Error::SourceChanged {
+                context: self.context(operation),
+                reason,
+            }),
+            None => Ok(()),
         }
     }
 
@@ -328,6 +365,8 @@ impl<T: Transport> SingleUpload<T> {
         );
         let complete = size.is_some_and(|size| offset >= size) && remote.length_declared;
         if complete && limit.sends() {
+            // The last chunk was read from the file as it was: make sure it still is.
+            self.check_unchanged(Operation::Patch).await?;
             if self.options.remove_record_on_success {
                 records.forget().await?;
             }

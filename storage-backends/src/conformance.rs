@@ -166,6 +166,12 @@ fn full_record(n: u64) -> UploadRecord {
         ])
         .with_source(format!("/home/jürgen/Vidéos/clip {n} 🎬.mp4"))
         .with_endpoint("https://tus.example/files/")
+        .with_file(
+            crate::FileIdentity::default()
+                .with_modified_nanos(1_700_000_000_123_456_789 + n)
+                .with_inode(u64::MAX, n)
+                .with_path(format!("/home/jürgen/Vidéos/clip {n} 🎬.mp4")),
+        )
 }
 
 async fn get_ok<S: Storage + ?Sized>(store: &S, scenario: &str, key: &str) -> Option<UploadRecord> {

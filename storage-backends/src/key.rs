@@ -24,3 +24,19 @@ pub fn key_fingerprint(key: &str) -> &str {
     key.split_once(SEPARATOR)
         .map_or(key, |(fingerprint, _)| fingerprint)
 }
+
+/// The key of the record for the file with `fingerprint`, `device` and `inode` uploaded to
+/// `scope`: two files with the same fingerprint (same size, same first bytes) never share a
+/// record, while a file renamed on its file system keeps its own.
+///
+/// ```
+/// let key = tusky_storage::file_key("size:11--md5:5eb6", "https://tus.example/files/", 2049, 77);
+/// assert_eq!(key, "size:11--md5:5eb6 @ https://tus.example/files/ @ file 2049:77");
+/// assert_eq!(tusky_storage::key_fingerprint(&key), "size:11--md5:5eb6");
+/// ```
+pub fn file_key(fingerprint: &str, scope: &str, device: u64, inode: u64) -> String {
+    format!(
+        "{}{SEPARATOR}file {device}:{inode}",
+        scoped_key(fingerprint, scope)
+    )
+}

@@ -35,6 +35,7 @@ mod atomic_file;
 mod error;
 #[cfg(feature = "json")]
 mod file_lock;
+mod identity;
 mod key;
 mod memory;
 mod none;
@@ -56,7 +57,8 @@ mod tuspy;
 pub mod conformance;
 
 pub use error::StorageError;
-pub use key::{key_fingerprint, scoped_key};
+pub use identity::FileIdentity;
+pub use key::{file_key, key_fingerprint, scoped_key};
 pub use memory::MemoryStorage;
 pub use none::NoStorage;
 pub use record::UploadRecord;

@@ -1,3 +1,5 @@
+use crate::FileIdentity;
+
 /// What is remembered about one upload: enough to resume it safely.
 ///
 /// The struct is `#[non_exhaustive]`: build it with [`new`](UploadRecord::new) and the
@@ -38,6 +40,13 @@ pub struct UploadRecord {
     /// The endpoint the upload was created at.
     #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
     pub endpoint: Option<String>,
+    /// The file's identity when the upload started (`None` for other sources, and in records
+    /// written by tuspy or before identities were kept: those resume without the check).
+    #[cfg_attr(
+        any(feature = "json", feature = "redb"),
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub file: Option<FileIdentity>,
 }
 
 impl UploadRecord {
@@ -81,6 +90,13 @@ impl UploadRecord {
     #[must_use]
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Sets the file's identity.
+    #[must_use]
+    pub fn with_file(mut self, file: FileIdentity) -> Self {
+        self.file = Some(file);
         self
     }
 }

@@ -1,0 +1,84 @@
+//! [`FileIdentity`]: what tells that a file is still the one an upload started from.
+
+/// A file's identity when its upload started: a resume compares it with the file now and
+/// starts over when any field present on both sides differs (an edit changes the modification
+/// time; a replaced file changes the inode).
+///
+/// ```
+/// use tusky_storage::FileIdentity;
+///
+/// let then = FileIdentity::default().with_modified_nanos(1_700_000_000_000_000_000);
+/// let now = FileIdentity::default().with_modified_nanos(1_700_000_000_500_000_000);
+/// assert_eq!(then.difference(&then), None);
+/// assert!(then.difference(&now).unwrap().contains("modification time"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(
+    any(feature = "json", feature = "redb"),
+    derive(serde::Serialize, serde::Deserialize)
+)]
+#[non_exhaustive]
+pub struct FileIdentity {
+    /// The modification time, in nanoseconds since the Unix epoch.
+    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    pub modified_nanos: Option<u64>,
+    /// The inode number, where the platform has one.
+    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    pub inode: Option<u64>,
+    /// The device the file is on, where the platform says.
+    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    pub device: Option<u64>,
+    /// The canonical path.
+    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    pub path: Option<String>,
+}
+
+impl FileIdentity {
+    /// Sets the modification time.
+    #[must_use]
+    pub fn with_modified_nanos(mut self, nanos: u64) -> Self {
+        self.modified_nanos = Some(nanos);
+        self
+    }
+
+    /// Sets the inode and device.
+    #[must_use]
+    pub fn with_inode(mut self, device: u64, inode: u64) -> Self {
+        self.device = Some(device);
+        self.inode = Some(inode);
+        self
+    }
+
+    /// Sets the canonical path.
+    #[must_use]
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// What differs between `self` (then) and `now`, among the fields both have; `None` when
+    /// nothing does.
+    pub fn difference(&self, now: &FileIdentity) -> Option<String> {
+        fn differs<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
+            matches!((a, b), (Some(a), Some(b)) if a != b)
+        }
+        if differs(&self.modified_nanos, &now.modified_nanos) {
+            return Some(format!(
+                "its modification time changed ({} → {} ns since the epoch)",
+                self.modified_nanos.unwrap_or_default(),
+                now.modified_nanos.unwrap_or_default()
+            ));
+        }
+        if differs(&self.device, &now.device) || differs(&self.inode, &now.inode) {
+            return Some("it was replaced by another file (its inode changed)".to_owned());
+        }
+        if differs(&self.path, &now.path) {
+            return Some(format!(
+                "it is another file ({} then, {} now)",
+                self.path.as_deref().unwrap_or_default(),
+                now.path.as_deref().unwrap_or_default()
+            ));
+        }
+        None
+    }
+}
