@@ -1,0 +1,247 @@
+//! expiration: `Upload-Expires` kept in the record, expired uploads are not resumed.
+
+use std::io::Cursor;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tusky::storage::{MemoryStorage, Storage};
+use tusky::Client;
+use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
+
+use crate::common::{
+    cancel_when_acknowledged, data, is_for, posts, stored, temp_file, Events, QUICK,
+};
+
+fn unix(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// Requests the server received for `url` (any method).
+async fn requests_to(server: &TusMockServer, url: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .iter()
+        .filter(|r| is_for(r, url))
+        .count()
+}
+
+#[tokio::test]
+async fn upload_expires_is_parsed_and_stored_in_the_record() {
+    let server = TusMockServer::builder()
+        .expires_after(Duration::from_secs(3600))
+        .start()
+        .await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let mut uploader = client
+        .uploader()
+        .reader(Cursor::new(data(30_000)))
+        .chunk_size(10_000)
+        .storage(Arc::clone(&store))
+        .build()
+        .unwrap();
+    uploader.upload_until(20_000).await.unwrap();
+
+    let deadline = unix(server.uploads()[0].expires.unwrap());
+    let records = store.list().await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].1.expires_unix, Some(deadline));
+    assert_eq!(uploader.expires().map(unix), Some(deadline));
+    let now = unix(SystemTime::now());
+    assert!((now + 3590..=now + 3600).contains(&deadline));
+}
+
+/// The record says the upload expired (the server would still take it): tusky does not even
+/// ask about it, and creates a new upload.
+#[tokio::test]
+async fn an_expired_stored_record_is_not_resumed() {
+    let server = TusMockServer::start().await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let bytes = data(30_000);
+    let mut first = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(10_000)
+        .storage(Arc::clone(&store))
+        .build()
+        .unwrap();
+    first.upload_until(20_000).await.unwrap();
+    let old = first.url().unwrap().to_string();
+    let (key, mut record) = store.list().await.unwrap().remove(0);
+    record.expires_unix = Some(unix(SystemTime::now()) - 10);
+    store.set(&key, record).await.unwrap();
+    let seen = requests_to(&server, &old).await;
+    assert!(seen > 0);
+
+    let events = Events::default();
+    let mut second = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(10_000)
+        .storage(Arc::clone(&store))
+        .on_progress(events.callback())
+        .build()
+        .unwrap();
+    let summary = second.upload().await.unwrap();
+
+    assert_ne!(summary.url.as_str(), old);
+    assert_eq!(summary.resumed_from, None);
+    assert_eq!(
+        requests_to(&server, &old).await,
+        seen,
+        "the expired URL is not touched"
+    );
+    assert_eq!(posts(&server).await.len(), 2);
+    assert!(
+        events.started_over().iter().any(|r| r.contains("expired")),
+        "{:?}",
+        events.started_over()
+    );
+    assert_eq!(stored(&server, &summary.url), bytes);
+    assert!(store.list().await.unwrap().is_empty());
+}
+
+/// The server expires uploads after a second. The record's expiry is cleared, as if the
+/// client's clock were behind the server's, so tusky tries to resume: HEAD answers 410 and
+/// tusky starts over with a new upload.
+#[tokio::test]
+async fn a_410_after_expiry_on_resume_starts_over() {
+    let server = TusMockServer::builder()
+        .expires_after(Duration::from_secs(1))
+        .start()
+        .await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let bytes = data(30_000);
+    let mut first = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(10_000)
+        .storage(Arc::clone(&store))
+        .build()
+        .unwrap();
+    first.upload_until(10_000).await.unwrap();
+    let old = first.url().unwrap().to_string();
+    let (key, mut record) = store.list().await.unwrap().remove(0);
+    assert!(record.expires_unix.is_some());
+    record.expires_unix = None;
+    store.set(&key, record).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert!(server.upload(&old).unwrap().expired);
+
+    let events = Events::default();
+    let mut second = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(10_000)
+        .storage(Arc::clone(&store))
+        .on_progress(events.callback())
+        .build()
+        .unwrap();
+    let summary = second.upload().await.unwrap();
+
+    assert_ne!(summary.url.as_str(), old);
+    let heads = server.requests_by_method("HEAD").await;
+    assert_eq!(heads.len(), 1);
+    assert!(is_for(&heads[0], &old), "tusky asked about the old upload");
+    assert!(
+        events.started_over().iter().any(|r| r.contains("410")),
+        "{:?}",
+        events.started_over()
+    );
+    assert_eq!(server.uploads().len(), 2);
+    assert_eq!(stored(&server, &summary.url), bytes);
+    assert!(server.upload(summary.url.as_str()).unwrap().is_complete());
+}
+
+/// The upload expires while a slow PATCH is answered; the next PATCH gets 410 and tusky
+/// starts over within the same run.
+#[tokio::test]
+async fn an_upload_expiring_mid_way_starts_over() {
+    let server = TusMockServer::builder()
+        .expires_after(Duration::from_secs(1))
+        .start()
+        .await;
+    server.set_patch_hook(|ctx: &PatchContext| {
+        if ctx.number == 1 {
+            PatchAction::Delay(Duration::from_millis(1_300))
+        } else {
+            PatchAction::Accept
+        }
+    });
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(30_000);
+    let events = Events::default();
+    let mut uploader = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(10_000)
+        .creation_with_upload(false)
+        .retry_delay(2, QUICK)
+        .on_progress(events.callback())
+        .build()
+        .unwrap();
+    let summary = uploader.upload().await.unwrap();
+    let uploads = server.uploads();
+    assert_eq!(uploads.len(), 2);
+    assert!(uploads[0].expired);
+    assert_eq!(summary.url.as_str(), uploads[1].url);
+    assert_eq!(events.started_over().len(), 1);
+    assert_eq!(stored(&server, &summary.url), bytes);
+}
+
+/// A parallel upload cancelled mid-way, resumed after its partial uploads expired: new partial
+/// uploads replace them (today each expired one answers 410 and is started over) and the final
+/// upload joins only new ones.
+#[tokio::test]
+async fn an_expired_parallel_upload_starts_its_partials_over() {
+    let server = TusMockServer::builder()
+        .expires_after(Duration::from_secs(2))
+        .start()
+        .await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let bytes = data(400_000);
+    let (_dir, path) = temp_file(&bytes);
+    let (token, cancel_mid_way) = cancel_when_acknowledged(150_000);
+    let mut first = client
+        .uploader()
+        .path(&path)
+        .parallel(4)
+        .chunk_size(10_000)
+        .storage(Arc::clone(&store))
+        .cancellation_token(token)
+        .on_progress(cancel_mid_way)
+        .build()
+        .unwrap();
+    first.upload().await.unwrap_err();
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    assert!(server.uploads().iter().all(|u| u.expired));
+
+    let expired: Vec<String> = server.uploads().into_iter().map(|u| u.url).collect();
+
+    let mut second = client
+        .uploader()
+        .path(&path)
+        .parallel(4)
+        .chunk_size(10_000)
+        .storage(Arc::clone(&store))
+        .build()
+        .unwrap();
+    let summary = second.upload().await.unwrap();
+    assert_eq!(stored(&server, &summary.url), bytes);
+    assert_eq!(
+        server.uploads().len(),
+        4 + 4 + 1,
+        "4 expired, 4 new, 1 final"
+    );
+    let Some(tusky_mock_server::UploadConcat::Final(joined)) =
+        server.upload(summary.url.as_str()).map(|u| u.concat)
+    else {
+        panic!("not a final upload");
+    };
+    assert!(joined.iter().all(|url| !expired.contains(url)));
+    assert!(store.list().await.unwrap().is_empty());
+}

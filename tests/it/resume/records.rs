@@ -1,0 +1,49 @@
+//! What gets recorded for a later run: the URL of an upload, whether the uploader created it or
+//! was given it.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use tusky::storage::MemoryStorage;
+use tusky::Client;
+use tusky_mock_server::TusMockServer;
+
+use crate::common::{data, stored};
+
+/// An upload continued from an explicit URL is recorded under the file's key, so that a later
+/// run, given no URL, finds it and resumes it.
+#[tokio::test]
+async fn an_explicit_url_is_recorded_so_a_later_run_resumes_it_from_the_store() {
+    let server = TusMockServer::start().await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(30_000);
+    let mut creator = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .creation_with_upload(false)
+        .build()
+        .unwrap();
+    let url = creator.create().await.unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let mut first = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .url(url.as_str())
+        .chunk_size(10_000)
+        .storage(store.clone())
+        .build()
+        .unwrap();
+    first.upload_until(10_000).await.unwrap();
+    let mut second = client
+        .uploader()
+        .reader(Cursor::new(bytes.clone()))
+        .chunk_size(10_000)
+        .storage(store.clone())
+        .build()
+        .unwrap();
+    let summary = second.upload().await.unwrap();
+    assert_eq!(summary.url, url);
+    assert_eq!(summary.resumed_from, Some(10_000));
+    assert_eq!(stored(&server, &url), bytes);
+    assert_eq!(server.uploads().len(), 1);
+}
