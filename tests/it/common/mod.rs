@@ -1,7 +1,8 @@
 //! What the integration tests share, each in one place: test bytes ([`data`], [`noise`]), the
 //! progress recorder ([`Events`]), the recording, fault-injecting transport ([`Tap`]), what a
 //! server received and holds ([`header`], [`patch_shape`], [`stored`], ...), sources of unknown
-//! length ([`Trickle`], [`pipe`]) and real TCP failures ([`BreakingProxy`]).
+//! length ([`Trickle`], [`pipe`]), real TCP failures ([`BreakingProxy`]) and waiting for an
+//! event instead of sleeping ([`wait_until`], [`shut_out`]).
 
 mod breaking_proxy;
 mod data;
@@ -9,6 +10,7 @@ mod events;
 mod requests;
 mod streams;
 mod tap;
+mod wait;
 
 pub use breaking_proxy::{refusing_port, Break, BreakingProxy};
 pub use data::{data, noise, noise_file, temp_file};
@@ -19,6 +21,7 @@ pub use requests::{
 };
 pub use streams::{pipe, Trickle};
 pub use tap::{assert_resynced, nth, Fault, Outcome, Tap};
+pub use wait::{shut_out, wait_until, RUN};
 
 /// A retry delay short enough that tests do not wait for it.
 pub const QUICK: std::time::Duration = std::time::Duration::from_millis(1);

@@ -11,7 +11,8 @@ use tusky_mock_server::wiremock::Mock;
 use tusky_mock_server::{Extension, TusMockServer, UploadConcat, UploadSnapshot};
 
 use crate::common::{
-    cancel_when_acknowledged, data, header, posts, stored, temp_file, tus_response, Events, QUICK,
+    cancel_when_acknowledged, data, header, posts, shut_out, stored, temp_file, tus_response,
+    wait_until, Events, QUICK, RUN,
 };
 
 fn finals(server: &TusMockServer) -> Vec<UploadSnapshot> {
@@ -30,12 +31,13 @@ fn partials(server: &TusMockServer) -> Vec<UploadSnapshot> {
         .collect()
 }
 
-/// Body bytes the server received in PATCH and POST requests so far.
-async fn body_bytes_received(server: &TusMockServer) -> u64 {
+/// Body bytes the server received from the uploader tagged `run` (see [`RUN`]).
+async fn body_bytes_received(server: &TusMockServer, run: &str) -> u64 {
     server
         .received_requests()
         .await
         .iter()
+        .filter(|r| header(r, RUN).as_deref() == Some(run))
         .map(|r| r.body.len() as u64)
         .sum()
 }
@@ -107,12 +109,18 @@ async fn a_cancelled_parallel_upload_resumes_its_partials() {
         .storage(Arc::clone(&store))
         .cancellation_token(token)
         .on_progress(cancel_mid_way)
+        .header(RUN, "first")
         .build()
         .unwrap();
     let error = first.upload().await.unwrap_err();
     assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
-    // A PATCH in flight when the token fired may still be reaching the server.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        body_bytes_received(&server, "first").await > 0,
+        "the run is tagged"
+    );
+    // A PATCH in flight when the token fired may still be on its way to the server: end the
+    // first run there, so that what the server holds now is all it will ever hold of it.
+    shut_out(&server, "first").await;
 
     let records = store.list().await.unwrap();
     assert_eq!(records.len(), 1);
@@ -129,17 +137,17 @@ async fn a_cancelled_parallel_upload_resumes_its_partials() {
         "cancelled mid-way: {held}"
     );
 
-    let received_before = body_bytes_received(&server).await;
     let mut second = client
         .uploader()
         .path(&path)
         .parallel(4)
         .chunk_size(10_000)
         .storage(Arc::clone(&store))
+        .header(RUN, "second")
         .build()
         .unwrap();
     let summary = second.upload().await.unwrap();
-    let resent = body_bytes_received(&server).await - received_before;
+    let resent = body_bytes_received(&server, "second").await;
 
     assert_eq!(stored(&server, &summary.url), bytes);
     assert_eq!(
@@ -224,7 +232,14 @@ async fn a_final_post_without_an_answer_is_not_retried() {
     );
     let message = error.to_string();
     assert!(message.contains("POST (concatenate)"), "{message}");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The server took the final POST before the client gave up on its answer; any second one
+    // would have been sent before upload() returned.
+    wait_until(
+        "the final POST reaches the server",
+        Duration::from_secs(5),
+        || async { final_posts(&server).await > 0 },
+    )
+    .await;
     assert_eq!(final_posts(&server).await, 1, "sent exactly once");
     assert_eq!(partials(&server).len(), 4);
     assert!(partials(&server).iter().all(UploadSnapshot::is_complete));

@@ -9,7 +9,7 @@ use tusky::Client;
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    cancel_when_acknowledged, data, is_for, posts, stored, temp_file, Events, QUICK,
+    cancel_when_acknowledged, data, is_for, posts, stored, temp_file, wait_until, Events, QUICK,
 };
 
 fn unix(time: SystemTime) -> u64 {
@@ -128,8 +128,11 @@ async fn a_410_after_expiry_on_resume_starts_over() {
     assert!(record.expires_unix.is_some());
     record.expires_unix = None;
     store.set(&key, record).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
-    assert!(server.upload(&old).unwrap().expired);
+    // Expiry is the server's wall clock: wait until it says the upload expired.
+    wait_until("the upload expires", Duration::from_secs(5), || async {
+        server.upload(&old).unwrap().expired
+    })
+    .await;
 
     let events = Events::default();
     let mut second = client
@@ -217,8 +220,13 @@ async fn an_expired_parallel_upload_starts_its_partials_over() {
         .build()
         .unwrap();
     first.upload().await.unwrap_err();
-    tokio::time::sleep(Duration::from_millis(2_200)).await;
-    assert!(server.uploads().iter().all(|u| u.expired));
+    // Expiry is the server's wall clock: wait until it says every upload expired.
+    wait_until(
+        "the partial uploads expire",
+        Duration::from_secs(6),
+        || async { server.uploads().iter().all(|u| u.expired) },
+    )
+    .await;
 
     let expired: Vec<String> = server.uploads().into_iter().map(|u| u.url).collect();
 

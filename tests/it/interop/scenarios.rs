@@ -15,7 +15,7 @@ use tusky_storage::{JsonFileStorage, UploadRecord};
 use http::Method;
 
 use super::servers::{env_or_skip, status_of, Kind, Server};
-use crate::common::{noise, noise_file, pipe, Events, Tap};
+use crate::common::{noise, noise_file, pipe, wait_until, Events, Tap};
 
 pub const CHUNK: u64 = 64 * 1024;
 pub const MIB: u64 = 1024 * 1024;
@@ -142,7 +142,8 @@ pub async fn metadata_round_trip(server: &Server) {
 }
 
 /// Polls HEAD until the offset stops moving (a server may still be writing what it received
-/// before a cut), and returns it.
+/// before a cut), and returns it. A real server says nothing when it is done with a cut
+/// request, so "done" is two answers in a row that agree, [`SETTLE`] apart (for at most 10 s).
 async fn settled_offset<T: Transport>(client: &Client<T>, url: &str) -> u64 {
     let mut last = None;
     for _ in 0..40 {
@@ -151,10 +152,15 @@ async fn settled_offset<T: Transport>(client: &Client<T>, url: &str) -> u64 {
             return offset;
         }
         last = Some(offset);
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        // The pause between two looks at the offset (the condition above), not a guess at
+        // how long the server takes.
+        tokio::time::sleep(SETTLE).await;
     }
     panic!("the server's offset for {url} does not settle");
 }
+
+/// How long an offset must stay the same to count as settled (see [`settled_offset`]).
+const SETTLE: Duration = Duration::from_millis(250);
 
 /// A PATCH cut mid-body by the FaultProxy (the uploader has no retries, so it fails and its
 /// record stays in a JSON store); a new uploader, opening the same store file, resumes from
@@ -477,8 +483,15 @@ pub async fn expiration(server: &Server, expire_ms: u64) {
         .await
         .unwrap();
 
-    // @tus/server truncates Upload-Expires to the second: wait a full second more.
-    tokio::time::sleep(Duration::from_millis(expire_ms + 1500)).await;
+    // Both uploads expire on the server's clock (410), and record A's expiry (@tus/server
+    // truncates Upload-Expires to the second) passes on ours, so that tusky does not ask.
+    let within = Duration::from_millis(expire_ms) + Duration::from_secs(10);
+    wait_until("both uploads expire", within, || async {
+        unix_now() >= expires
+            && answers_410(&client, &url_a).await
+            && answers_410(&client, &url_b).await
+    })
+    .await;
     for url in [&url_a, &url_b] {
         let error = client.upload_status(url).await.expect_err("expired");
         assert_eq!(status_of(&error), Some(410), "{url}: {error}");
@@ -536,6 +549,12 @@ pub async fn expiration(server: &Server, expire_ms: u64) {
         let store = JsonFileStorage::open(store).unwrap();
         assert!(store.list().await.unwrap().is_empty(), "records removed");
     }
+}
+
+/// Whether HEAD of `url` answers 410 Gone.
+async fn answers_410<T: Transport>(client: &Client<T>, url: &str) -> bool {
+    let answer = client.upload_status(url).await;
+    answer.err().and_then(|e| status_of(&e)) == Some(410)
 }
 
 /// `parallel(3)`: on a server with concatenation, three partial uploads and a final POST whose

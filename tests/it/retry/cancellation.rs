@@ -6,9 +6,10 @@ use std::io::Cursor;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
 use tusky::storage::{MemoryStorage, Storage};
 use tusky::{CancellationToken, Client, Error, ExponentialBackoff, ProgressEvent};
-use tusky_mock_server::TusMockServer;
+use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{cancel_when_acknowledged, data, stored, temp_file, tus_response, Events, Tap};
 
@@ -84,11 +85,28 @@ async fn a_token_cancelled_after_the_first_chunk_stops_and_keeps_the_record() {
     resume_and_finish(&server, &store, &bytes, CHUNK).await;
 }
 
+/// Holds the answer to the second PATCH back for longer than any test (the server stores its
+/// bytes first, like a server that answers late); what it returns is notified as soon as that
+/// PATCH reaches the server.
+fn hold_the_second_patch(server: &TusMockServer) -> Arc<Notify> {
+    let arrived = Arc::new(Notify::new());
+    let notify = Arc::clone(&arrived);
+    server.set_patch_hook(move |ctx: &PatchContext| {
+        if ctx.number == 2 {
+            notify.notify_one();
+            PatchAction::Delay(Duration::from_secs(10))
+        } else {
+            PatchAction::Accept
+        }
+    });
+    arrived
+}
+
 /// Cancelled while the server holds a PATCH's answer back (it has stored the bytes).
 #[tokio::test]
 async fn a_token_cancelled_mid_patch_stops_at_once() {
-    let server = Arc::new(TusMockServer::start().await);
-    server.delay_patch(2, Duration::from_secs(10));
+    let server = TusMockServer::start().await;
+    let arrived = hold_the_second_patch(&server);
     let store = Arc::new(MemoryStorage::new());
     let token = CancellationToken::new();
     let bytes = data(SIZE);
@@ -102,24 +120,19 @@ async fn a_token_cancelled_mid_patch_stops_at_once() {
         .cancellation_token(token.clone())
         .build()
         .unwrap();
-    // Once the second PATCH has reached the server (which holds its answer back).
-    let watched = Arc::clone(&server);
-    let canceller = tokio::spawn(async move {
-        while watched.request_count("PATCH") < 2 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    // Cancelled once the second PATCH has reached the server (which holds its answer back).
+    let (result, ()) = tokio::join!(uploader.upload(), async {
+        arrived.notified().await;
         token.cancel();
     });
-    let started = Instant::now();
-    let error = uploader.upload().await.unwrap_err();
+    let error = result.unwrap_err();
     assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
         started.elapsed()
     );
-    canceller.await.unwrap();
     assert_eq!(store.list().await.unwrap().len(), 1);
     resume_and_finish(&server, &store, &bytes, 2 * CHUNK).await;
 }
@@ -175,12 +188,12 @@ async fn a_token_cancelled_before_the_start_sends_nothing() {
     assert!(server.received_requests().await.is_empty());
 }
 
-/// Dropping the `upload()` future mid-PATCH (here by a timeout) leaves nothing broken: the
-/// record is kept and a new uploader resumes.
+/// Dropping the `upload()` future mid-PATCH leaves nothing broken: the record is kept and a
+/// new uploader resumes.
 #[tokio::test]
 async fn dropping_the_upload_future_mid_patch_is_safe() {
     let server = TusMockServer::start().await;
-    server.delay_patch(2, Duration::from_secs(10));
+    let arrived = hold_the_second_patch(&server);
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(SIZE);
     let mut uploader = Client::new(server.endpoint())
@@ -192,8 +205,10 @@ async fn dropping_the_upload_future_mid_patch_is_safe() {
         .storage(Arc::clone(&store))
         .build()
         .unwrap();
-    let outcome = tokio::time::timeout(Duration::from_secs(1), uploader.upload()).await;
-    assert!(outcome.is_err(), "the upload was not cut off: {outcome:?}");
+    tokio::select! {
+        outcome = uploader.upload() => panic!("the upload was not cut off: {outcome:?}"),
+        () = arrived.notified() => {} // upload() is dropped mid-PATCH
+    }
     assert_eq!(server.request_count("PATCH"), 2);
     assert_eq!(store.list().await.unwrap().len(), 1);
     drop(uploader);
@@ -206,7 +221,7 @@ async fn dropping_the_upload_future_mid_patch_is_safe() {
 #[tokio::test]
 async fn an_uploader_whose_future_was_dropped_re_reads_the_offset_when_run_again() {
     let server = TusMockServer::start().await;
-    server.delay_patch(2, Duration::from_secs(10));
+    let arrived = hold_the_second_patch(&server);
     let tap = Tap::reqwest();
     let bytes = data(SIZE);
     let mut uploader = tap
@@ -218,8 +233,10 @@ async fn an_uploader_whose_future_was_dropped_re_reads_the_offset_when_run_again
         .retry_policy(tusky::NoRetry)
         .build()
         .unwrap();
-    let outcome = tokio::time::timeout(Duration::from_secs(1), uploader.upload()).await;
-    assert!(outcome.is_err());
+    tokio::select! {
+        outcome = uploader.upload() => panic!("the upload was not cut off: {outcome:?}"),
+        () = arrived.notified() => {} // upload() is dropped mid-PATCH
+    }
     let dropped = tap.log().len();
     let summary = uploader
         .upload()
