@@ -92,10 +92,7 @@ async fn unsupported_or_malformed_checksum_is_400_and_stores_nothing() {
 #[tokio::test]
 async fn without_the_extension_checksums_are_ignored() {
     // Like tusd and @tus/server: the header is not looked at.
-    let server = TusMockServer::builder()
-        .extensions(&[Extension::Creation])
-        .start()
-        .await;
+    let server = with_extensions(&[Extension::Creation]).await;
     let url = create(&server, 5).await;
     let resp = patch_with(&url, 0, b"hello", &[("Upload-Checksum", "sha1 AAAA")]).await;
     assert_eq!(resp.status(), 204);

@@ -42,6 +42,7 @@ async fn post_patch_and_head_carry_upload_expires() {
 
 #[tokio::test]
 async fn expired_uploads_answer_410() {
+    // A whole second, so that the PATCHes below land before it even on a loaded machine.
     let server = TusMockServer::builder()
         .expires_after(Duration::from_millis(1000))
         .start()
@@ -51,9 +52,11 @@ async fn expired_uploads_answer_410() {
     let finished = create(&server, 1).await;
     assert_eq!(patch(&finished, 0, b"x").await.status(), 204);
 
-    // Expiry is wall-clock time: there is no event to wait for, so let the period pass.
-    // A whole second, so that the PATCHes above land before it even on a loaded machine.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Expiry is the server's wall clock: wait until it says the upload expired.
+    wait_until("the upload expires", Duration::from_secs(5), || async {
+        server.upload(&url).unwrap().expired
+    })
+    .await;
 
     let resp = head(&url).await;
     assert_eq!(resp.status(), 410);

@@ -50,14 +50,7 @@ async fn a_delayed_patch_is_stored_and_answered_late() {
 
     // A client that gives up first has lost only the answer: the bytes are there.
     server.delay_patch(2, Duration::from_millis(1500));
-    let err = tus(http().patch(&url))
-        .header("Content-Type", OFFSET_STREAM)
-        .header("Upload-Offset", "3")
-        .body("def")
-        .timeout(Duration::from_millis(100))
-        .send()
-        .await
-        .unwrap_err();
+    let err = patch_giving_up(&url, 3, b"def", Duration::from_millis(100)).await;
     assert!(err.is_timeout());
     assert_eq!(server.upload_bytes(&url).unwrap(), b"abcdef");
 }
@@ -67,14 +60,7 @@ async fn a_stalled_patch_stores_nothing() {
     let server = TusMockServer::start().await;
     let url = create(&server, 3).await;
     server.stall_patch(1, Duration::from_millis(1500));
-    let err = tus(http().patch(&url))
-        .header("Content-Type", OFFSET_STREAM)
-        .header("Upload-Offset", "0")
-        .body("abc")
-        .timeout(Duration::from_millis(100))
-        .send()
-        .await
-        .unwrap_err();
+    let err = patch_giving_up(&url, 0, b"abc", Duration::from_millis(100)).await;
     assert!(err.is_timeout());
     assert_eq!(server.upload_bytes(&url).unwrap(), b"");
 

@@ -148,13 +148,7 @@ async fn bad_metadata_is_400_and_creates_nothing() {
 #[tokio::test]
 async fn creation_with_upload_stores_the_body_and_answers_the_offset() {
     let server = TusMockServer::start().await;
-    let resp = tus(http().post(server.endpoint()))
-        .header("Upload-Length", "11")
-        .header("Content-Type", OFFSET_STREAM)
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with_body(&server, &[("Upload-Length", "11")], "hello").await;
     assert_eq!(resp.status(), 201);
     assert_eq!(header(&resp, "upload-offset").as_deref(), Some("5"));
     let url = header(&resp, "location").unwrap();
@@ -168,13 +162,7 @@ async fn creation_with_upload_stores_the_body_and_answers_the_offset() {
 #[tokio::test]
 async fn creation_with_upload_body_over_the_length_is_413() {
     let server = TusMockServer::start().await;
-    let resp = tus(http().post(server.endpoint()))
-        .header("Upload-Length", "3")
-        .header("Content-Type", OFFSET_STREAM)
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with_body(&server, &[("Upload-Length", "3")], "hello").await;
     assert_eq!(resp.status(), 413);
     assert!(server.uploads().is_empty());
 }
@@ -183,19 +171,16 @@ async fn creation_with_upload_body_over_the_length_is_413() {
 async fn creation_with_upload_verifies_the_checksum() {
     let server = TusMockServer::start().await;
     let send = |checksum: &'static str| {
-        tus(http().post(server.endpoint()))
-            .header("Upload-Length", "11")
-            .header("Content-Type", OFFSET_STREAM)
-            .header("Upload-Checksum", checksum)
-            .body("hello world")
-            .send()
+        let headers = [("Upload-Length", "11"), ("Upload-Checksum", checksum)];
+        let server = &server;
+        async move { post_with_body(server, &headers, "hello world").await }
     };
-    let resp = send("sha1 AAAAAAAAAAAAAAAAAAAAAAAAAAA=").await.unwrap();
+    let resp = send("sha1 AAAAAAAAAAAAAAAAAAAAAAAAAAA=").await;
     assert_eq!(resp.status(), 460);
-    let resp = send("blake3 AAAA").await.unwrap();
+    let resp = send("blake3 AAAA").await;
     assert_eq!(resp.status(), 400);
     assert!(server.uploads().is_empty());
-    let resp = send("sha1 Kq5sNclPz7QV2+lfQIuc6R7oRu0=").await.unwrap();
+    let resp = send("sha1 Kq5sNclPz7QV2+lfQIuc6R7oRu0=").await;
     assert_eq!(resp.status(), 201);
     assert_eq!(
         server

@@ -1,15 +1,12 @@
 //! Disabled extensions behave like a server without them.
 
-use tusky_mock_server::{Extension, TusMockServer};
+use tusky_mock_server::Extension;
 
 use crate::support::*;
 
 #[tokio::test]
 async fn without_creation_post_is_405() {
-    let server = TusMockServer::builder()
-        .extensions(&[Extension::Termination])
-        .start()
-        .await;
+    let server = with_extensions(&[Extension::Termination]).await;
     let resp = post(&server, &[("Upload-Length", "5")]).await;
     assert_eq!(resp.status(), 405);
     assert_eq!(header(&resp, "allow").as_deref(), Some("OPTIONS"));
@@ -23,36 +20,19 @@ async fn without_creation_post_is_405() {
 
 #[tokio::test]
 async fn without_creation_with_upload_a_post_body_is_400() {
-    let server = TusMockServer::builder()
-        .extensions(&[Extension::Creation])
-        .start()
-        .await;
-    let resp = tus(http().post(server.endpoint()))
-        .header("Upload-Length", "5")
-        .header("Content-Type", OFFSET_STREAM)
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
+    let server = with_extensions(&[Extension::Creation]).await;
+    let resp = post_with_body(&server, &[("Upload-Length", "5")], "hello").await;
     assert_eq!(resp.status(), 400);
     assert!(server.uploads().is_empty());
     // Without a body the same POST is fine (and answers no Upload-Offset).
-    let resp = tus(http().post(server.endpoint()))
-        .header("Upload-Length", "5")
-        .header("Content-Type", OFFSET_STREAM)
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with_body(&server, &[("Upload-Length", "5")], "").await;
     assert_eq!(resp.status(), 201);
     assert_eq!(header(&resp, "upload-offset"), None);
 }
 
 #[tokio::test]
 async fn without_defer_length_upload_defer_length_is_400() {
-    let server = TusMockServer::builder()
-        .extensions(&[Extension::Creation])
-        .start()
-        .await;
+    let server = with_extensions(&[Extension::Creation]).await;
     let resp = post(&server, &[("Upload-Defer-Length", "1")]).await;
     assert_eq!(resp.status(), 400);
     assert!(server.uploads().is_empty());
@@ -60,7 +40,7 @@ async fn without_defer_length_upload_defer_length_is_400() {
 
 #[tokio::test]
 async fn no_extensions_at_all() {
-    let server = TusMockServer::builder().extensions(&[]).start().await;
+    let server = with_extensions(&[]).await;
     let resp = options(&server).await;
     assert_eq!(resp.status(), 204);
     assert_eq!(header(&resp, "tus-extension"), None);

@@ -10,18 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tusky_mock_server::{Cut, CutSchedule, Direction, FaultProxy, ProxyStats, TusMockServer};
 
-/// Deterministic pseudo-random bytes (xorshift), so a shifted or repeated block shows.
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect()
-}
+use crate::support::{noise, wait_until};
 
 /// An upstream that reads each connection to its end and reports, in connection order, the
 /// bytes it received; then answers `done` and closes.
@@ -99,16 +88,15 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Vec<u8>>) -> Vec<u8> {
         .expect("sink alive")
 }
 
-/// Waits (briefly) until the proxy has no open connection, for counters to settle.
+/// Waits until the proxy has no open connection, for counters to settle.
 async fn settled(proxy: &FaultProxy) -> ProxyStats {
-    for _ in 0..200 {
-        let stats = proxy.stats();
-        if stats.open_connections == 0 {
-            return stats;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("connections stay open: {:?}", proxy.stats());
+    wait_until(
+        "the proxy's connections close",
+        Duration::from_secs(2),
+        || async { proxy.stats().open_connections == 0 },
+    )
+    .await;
+    proxy.stats()
 }
 
 #[tokio::test]
@@ -250,6 +238,8 @@ async fn a_throttle_of_zero_stalls_until_lifted() {
     let (mut read, mut write) = stream.into_split();
     write.write_all(b"held back").await.unwrap();
     write.shutdown().await.unwrap();
+    // The stall itself: the link stays stalled this long (nothing is awaited), and nothing
+    // may cross it meanwhile.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         proxy.stats().bytes_upstream,

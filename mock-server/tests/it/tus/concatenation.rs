@@ -142,10 +142,7 @@ async fn final_upload_respects_max_size() {
 
 #[tokio::test]
 async fn without_concatenation_upload_concat_is_ignored() {
-    let server = TusMockServer::builder()
-        .extensions(&[Extension::Creation])
-        .start()
-        .await;
+    let server = with_extensions(&[Extension::Creation]).await;
     let resp = post(
         &server,
         &[("Upload-Concat", "partial"), ("Upload-Length", "3")],

@@ -27,10 +27,7 @@ async fn delete_terminates_and_later_requests_are_404() {
 
 #[tokio::test]
 async fn without_termination_delete_is_405() {
-    let server = TusMockServer::builder()
-        .extensions(&[Extension::Creation])
-        .start()
-        .await;
+    let server = with_extensions(&[Extension::Creation]).await;
     let url = create(&server, 3).await;
     assert_eq!(patch(&url, 0, b"abc").await.status(), 204);
     let resp = delete(&url).await;
