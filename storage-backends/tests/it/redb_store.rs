@@ -6,7 +6,7 @@ use std::path::Path;
 use redb::TableDefinition;
 use tusky_storage::{RedbStorage, Storage, StorageError, UploadRecord};
 
-const KEY: &str = "size:11--md5:5eb63bbbe01eeed093cb22bb8f5acdc3";
+use crate::common::{assert_corrupt, KEY};
 
 fn record() -> UploadRecord {
     UploadRecord::new("https://tus.example/files/1")
@@ -18,12 +18,8 @@ fn record() -> UploadRecord {
 #[cfg(feature = "conformance")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passes_conformance() {
-    let dir = tempfile::tempdir().unwrap();
-    tusky_storage::conformance::run_all(|scenario| {
-        let store = RedbStorage::open(dir.path().join(format!("{scenario}.redb")));
-        async move { store.unwrap() }
-    })
-    .await;
+    use tusky_storage::conformance::Fidelity;
+    crate::common::conformance_on_files("redb", Fidelity::Full, RedbStorage::open).await;
 }
 
 #[tokio::test]
@@ -105,12 +101,7 @@ fn foreign_files_are_refused_and_left_untouched() {
     for (n, (what, bytes)) in files.into_iter().enumerate() {
         let path = dir.path().join(format!("foreign-{n}"));
         std::fs::write(&path, &bytes).unwrap();
-        match RedbStorage::open(&path) {
-            Err(StorageError::Corrupt { path: reported, .. }) => {
-                assert_eq!(reported, path, "{what}")
-            }
-            other => panic!("{what}: expected Corrupt, got {other:?}"),
-        }
+        assert_corrupt(RedbStorage::open(&path), &path, what);
         assert_eq!(
             std::fs::read(&path).unwrap(),
             bytes,
@@ -206,9 +197,6 @@ fn a_file_with_the_magic_but_a_broken_header_is_refused_and_left_untouched() {
     let mut bytes = b"redb\x1A\x0A\xA9\x0D\x0A".to_vec();
     bytes.extend(std::iter::repeat_n(0xCD, 8192));
     std::fs::write(&path, &bytes).unwrap();
-    match RedbStorage::open(&path) {
-        Err(StorageError::Corrupt { path: reported, .. }) => assert_eq!(reported, path),
-        other => panic!("expected Corrupt, got {other:?}"),
-    }
+    assert_corrupt(RedbStorage::open(&path), &path, "a broken header");
     assert_eq!(std::fs::read(&path).unwrap(), bytes, "the file was changed");
 }

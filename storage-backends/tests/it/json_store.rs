@@ -2,44 +2,18 @@
 #![cfg(feature = "json")]
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use tusky_storage::{JsonFileStorage, Storage, StorageError, UploadRecord};
 
-const KEY: &str = "size:11--md5:5eb63bbbe01eeed093cb22bb8f5acdc3";
-
-/// The names in `dir`, sorted.
-fn dir_entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-fn assert_corrupt(result: Result<impl std::fmt::Debug, StorageError>, path: &Path, what: &str) {
-    match result {
-        Err(StorageError::Corrupt {
-            path: reported,
-            reason,
-        }) => {
-            assert_eq!(reported, path, "{what}: the error names the wrong path");
-            assert!(!reason.is_empty(), "{what}: empty reason");
-        }
-        other => panic!("{what}: expected Corrupt, got {other:?}"),
-    }
-}
+use crate::common::{assert_corrupt, dir_entries, KEY};
 
 #[cfg(feature = "conformance")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passes_conformance() {
-    let dir = tempfile::tempdir().unwrap();
-    tusky_storage::conformance::run_all(|scenario| {
-        let store = JsonFileStorage::open(dir.path().join(format!("{scenario}.json")));
-        async move { store.unwrap() }
-    })
-    .await;
+    use tusky_storage::conformance::Fidelity;
+    let dir =
+        crate::common::conformance_on_files("json", Fidelity::Full, JsonFileStorage::open).await;
     // Every scenario's store is a readable file, and no temporary file was left behind.
     for name in dir_entries(dir.path()) {
         assert!(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use tusky_storage::{detect_tuspy_store, Storage, StorageError, TuspyFileStorage, UploadRecord};
 
-const HELLO: &str = "size:11--md5:5eb63bbbe01eeed093cb22bb8f5acdc3";
+use crate::common::{assert_corrupt, dir_entries, KEY as HELLO};
 const EMPTY: &str = "size:0--md5:d41d8cd98f00b204e9800998ecf8427e";
 
 /// What tuspy 1.1.0 leaves after `FileStorage(path).set_item(HELLO, url)` on a new file:
@@ -28,13 +28,8 @@ fn read(path: &Path) -> String {
 #[cfg(feature = "conformance")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passes_conformance_in_url_only_mode() {
-    let dir = tempfile::tempdir().unwrap();
-    use tusky_storage::conformance::{run_all_with, Fidelity};
-    run_all_with(Fidelity::UrlOnly, |scenario| {
-        let store = TuspyFileStorage::open(dir.path().join(format!("{scenario}.json")));
-        async move { store.unwrap() }
-    })
-    .await;
+    use tusky_storage::conformance::Fidelity;
+    crate::common::conformance_on_files("json", Fidelity::UrlOnly, TuspyFileStorage::open).await;
 }
 
 #[tokio::test]
@@ -230,12 +225,7 @@ async fn files_that_are_not_tinydb_are_refused_and_left_untouched() {
         let path = dir.path().join("tuspy.json");
         let early = TuspyFileStorage::open(&path).unwrap();
         std::fs::write(&path, bytes).unwrap();
-        match TuspyFileStorage::open(&path) {
-            Err(StorageError::Corrupt { path: reported, .. }) => {
-                assert_eq!(reported, path, "{what}")
-            }
-            other => panic!("{what}: expected Corrupt, got {other:?}"),
-        }
+        assert_corrupt(TuspyFileStorage::open(&path), &path, what);
         for result in [
             early.set(HELLO, UploadRecord::new("u")).await,
             early.remove(HELLO).await,
@@ -252,13 +242,8 @@ async fn files_that_are_not_tinydb_are_refused_and_left_untouched() {
             bytes,
             "{what}: the file was changed"
         );
-        let mut names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
         assert_eq!(
-            names,
+            dir_entries(dir.path()),
             ["tuspy.json", "tuspy.json.lock"],
             "{what}: files left behind"
         );
