@@ -1,25 +1,21 @@
 //! End-to-end basics against the mock server: the shape every other test builds on.
 
-use std::io::Cursor;
 use std::sync::Arc;
 
 use tusky::mock::{PatchAction, PatchContext, TusMockServer};
 use tusky::storage::{MemoryStorage, Storage};
 use tusky::Client;
 
-use crate::common::{data, pipe, stored, temp_file, QUICK};
+use crate::common::{
+    data, parallel_upload_of, pipe, server_and_client, stored, temp_file, upload_exactly,
+    upload_of, QUICK,
+};
 
 #[tokio::test]
 async fn uploads_in_chunks_and_the_server_holds_the_bytes() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(100_000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(30_000)
-        .build()
-        .unwrap();
+    let mut uploader = upload_of(&client, &bytes, 30_000).build().unwrap();
     let summary = uploader.upload().await.unwrap();
     assert_eq!(summary.offset, 100_000);
     assert_eq!(stored(&server, &summary.url), bytes);
@@ -31,27 +27,18 @@ async fn partial_acceptance_continues_from_the_server_offset() {
     server.set_patch_hook(|ctx: &PatchContext| PatchAction::AcceptPartial(ctx.body_len / 3 + 1));
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(10_000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(4096)
-        .build()
-        .unwrap();
+    let mut uploader = upload_of(&client, &bytes, 4096).build().unwrap();
     let summary = uploader.upload().await.unwrap();
     assert_eq!(stored(&server, &summary.url), bytes);
 }
 
 #[tokio::test]
 async fn a_second_uploader_resumes_from_the_store() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(50_000);
     let uploader = || {
-        client
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
-            .chunk_size(10_000)
+        upload_of(&client, &bytes, 10_000)
             .storage(store.clone())
             .build()
             .unwrap()
@@ -70,22 +57,14 @@ async fn retries_a_failed_patch_after_a_head() {
     server.fail_patch(2, 500);
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(3000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(1000)
-        .retry_delay(3, QUICK)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let builder = upload_of(&client, &bytes, 1000).retry_delay(3, QUICK);
+    upload_exactly(&server, builder, &bytes).await;
     assert_eq!(server.request_count("HEAD"), 1);
 }
 
 #[tokio::test]
 async fn a_stream_of_unknown_length_uploads_with_deferred_length() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(25_000);
     let (reader, _) = pipe(bytes.clone(), 1024, bytes.len());
     let mut uploader = client
@@ -102,20 +81,11 @@ async fn a_stream_of_unknown_length_uploads_with_deferred_length() {
 
 #[tokio::test]
 async fn parallel_upload_concatenates_partials() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(100_003);
     let (_dir, path) = temp_file(&bytes);
-    let mut uploader = client
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(10_000)
-        .metadata("filename", "f.bin")
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let builder = parallel_upload_of(&client, &path, 4, 10_000).metadata("filename", "f.bin");
+    upload_exactly(&server, builder, &bytes).await;
     let finals: Vec<_> = server
         .uploads()
         .into_iter()

@@ -10,6 +10,7 @@ mod events;
 mod requests;
 mod streams;
 mod tap;
+mod uploads;
 mod wait;
 
 pub use breaking_proxy::{refusing_port, Break, BreakingProxy};
@@ -20,7 +21,11 @@ pub use requests::{
     stored, tus_response, tus_sequence, upload_offset, with_method,
 };
 pub use streams::{pipe, Trickle};
-pub use tap::{assert_resynced, nth, Fault, Outcome, Tap};
+pub use tap::{assert_resynced, nth, Exchange, Fault, Outcome, Tap};
+pub use uploads::{
+    created_upload, parallel_upload_of, patch_upload_of, server_and_client, upload_cancelled_at,
+    upload_exactly, upload_of, Builder,
+};
 pub use wait::{shut_out, wait_until, RUN};
 
 /// A retry delay short enough that tests do not wait for it.

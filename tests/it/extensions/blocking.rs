@@ -4,7 +4,7 @@
 use tusky::Client;
 use tusky_mock_server::{TusMockServer, UploadConcat};
 
-use crate::common::{data, stored, temp_file};
+use crate::common::{data, parallel_upload_of, stored, temp_file};
 
 /// A runtime only for the mock server; the blocking uploader runs outside it.
 fn server() -> (tokio::runtime::Runtime, TusMockServer) {
@@ -43,11 +43,7 @@ fn blocking_parallel_upload_of_a_path() {
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(100_003);
     let (_dir, path) = temp_file(&bytes);
-    let mut uploader = client
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(10_000)
+    let mut uploader = parallel_upload_of(&client, &path, 4, 10_000)
         .metadata("filename", "f.bin")
         .build_blocking()
         .unwrap();

@@ -11,7 +11,10 @@ use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
 use tusky::{ChecksumAlgorithm, Client, Error};
 use tusky_mock_server::{Extension, TusMockServer};
 
-use crate::common::{data, header, patches, posts, stored, upload_offset, QUICK};
+use crate::common::{
+    data, header, patch_upload_of, patches, posts, server_and_client, upload_exactly, upload_of,
+    upload_offset, QUICK,
+};
 
 /// The digest of `body`, computed here independently of tusky.
 fn digest(name: &str, body: &[u8]) -> Vec<u8> {
@@ -54,16 +57,8 @@ async fn negotiation_picks_the_first_preferred_listed_algorithm_and_digests_each
         }
         let client = Client::new(server.endpoint()).unwrap();
         let bytes = data(20_000);
-        let mut uploader = client
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
-            .chunk_size(6_000)
-            .creation_with_upload(false)
-            .checksum_negotiated(&preference)
-            .build()
-            .unwrap();
-        let summary = uploader.upload().await.unwrap();
-        assert_eq!(stored(&server, &summary.url), bytes);
+        let builder = patch_upload_of(&client, &bytes, 6_000).checksum_negotiated(&preference);
+        upload_exactly(&server, builder, &bytes).await;
         let patches = patches(&server).await;
         assert_eq!(patches.len(), 4);
         for patch in &patches {
@@ -89,15 +84,9 @@ async fn a_server_listing_no_algorithm_gets_no_checksum() {
     for server in [listing_none, without_extension] {
         let client = Client::new(server.endpoint()).unwrap();
         let bytes = data(10_000);
-        let mut uploader = client
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
-            .chunk_size(4_000)
-            .checksum_negotiated(&ChecksumAlgorithm::ALL)
-            .build()
-            .unwrap();
-        let summary = uploader.upload().await.unwrap();
-        assert_eq!(stored(&server, &summary.url), bytes);
+        let builder =
+            upload_of(&client, &bytes, 4_000).checksum_negotiated(&ChecksumAlgorithm::ALL);
+        upload_exactly(&server, builder, &bytes).await;
         for request in server.received_requests().await {
             assert_eq!(header(&request, "upload-checksum"), None);
         }
@@ -145,25 +134,21 @@ impl AsyncSeek for CorruptSecondRead {
 
 #[tokio::test]
 async fn a_corrupted_body_gets_460_and_the_chunk_is_resent() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(20_000);
     let reader = CorruptSecondRead {
         inner: Cursor::new(bytes.clone()),
         position: 9_000,
         reads: 0,
     };
-    let mut uploader = client
+    let builder = client
         .uploader()
         .reader(reader)
         .chunk_size(6_000)
         .creation_with_upload(false)
         .checksum_negotiated(&[ChecksumAlgorithm::Sha256])
-        .retry_delay(2, QUICK)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+        .retry_delay(2, QUICK);
+    upload_exactly(&server, builder, &bytes).await;
 
     let patches = patches(&server).await;
     let second: Vec<_> = patches
@@ -189,17 +174,10 @@ async fn an_injected_460_resends_the_same_chunk() {
     server.fail_patch(2, 460);
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(20_000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(6_000)
-        .creation_with_upload(false)
+    let builder = patch_upload_of(&client, &bytes, 6_000)
         .checksum_negotiated(&[ChecksumAlgorithm::Sha1])
-        .retry_delay(2, QUICK)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+        .retry_delay(2, QUICK);
+    upload_exactly(&server, builder, &bytes).await;
     let patches = patches(&server).await;
     assert_eq!(patches.len(), 5);
     assert_eq!(upload_offset(&patches[1]), Some(6_000));
@@ -250,18 +228,10 @@ async fn a_permanent_400_is_retried_a_bounded_number_of_times_then_fails_clearly
 /// With creation-with-upload the POST carries the first chunk, and its checksum.
 #[tokio::test]
 async fn the_creation_post_carries_a_checksum_of_its_body() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(5000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(2000)
-        .checksum(ChecksumAlgorithm::Sha256)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let builder = upload_of(&client, &bytes, 2000).checksum(ChecksumAlgorithm::Sha256);
+    upload_exactly(&server, builder, &bytes).await;
     let posts = posts(&server).await;
     assert_eq!(posts[0].body, bytes[..2000]);
     assert_eq!(

@@ -11,8 +11,8 @@ use tusky_mock_server::wiremock::Mock;
 use tusky_mock_server::{Extension, TusMockServer, UploadConcat, UploadSnapshot};
 
 use crate::common::{
-    cancel_when_acknowledged, data, header, posts, shut_out, stored, temp_file, tus_response,
-    wait_until, Events, QUICK, RUN,
+    data, header, parallel_upload_of, posts, server_and_client, shut_out, stored, temp_file,
+    tus_response, upload_cancelled_at, wait_until, Events, QUICK, RUN,
 };
 
 fn finals(server: &TusMockServer) -> Vec<UploadSnapshot> {
@@ -52,15 +52,10 @@ async fn final_posts(server: &TusMockServer) -> usize {
 
 #[tokio::test]
 async fn four_partials_and_a_final_with_the_metadata() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(100_003);
     let (_dir, path) = temp_file(&bytes);
-    let mut uploader = client
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(10_000)
+    let mut uploader = parallel_upload_of(&client, &path, 4, 10_000)
         .metadata("filename", "f.bin")
         .build()
         .unwrap();
@@ -95,25 +90,14 @@ async fn four_partials_and_a_final_with_the_metadata() {
 /// same storage resumes the four partial uploads and sends only what the server lacks.
 #[tokio::test]
 async fn a_cancelled_parallel_upload_resumes_its_partials() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(400_000);
     let (_dir, path) = temp_file(&bytes);
-    let (token, cancel_mid_way) = cancel_when_acknowledged(150_000);
-    let mut first = client
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(10_000)
+    let first = parallel_upload_of(&client, &path, 4, 10_000)
         .storage(Arc::clone(&store))
-        .cancellation_token(token)
-        .on_progress(cancel_mid_way)
-        .header(RUN, "first")
-        .build()
-        .unwrap();
-    let error = first.upload().await.unwrap_err();
-    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
+        .header(RUN, "first");
+    upload_cancelled_at(first, 150_000).await;
     assert!(
         body_bytes_received(&server, "first").await > 0,
         "the run is tagged"
@@ -137,11 +121,7 @@ async fn a_cancelled_parallel_upload_resumes_its_partials() {
         "cancelled mid-way: {held}"
     );
 
-    let mut second = client
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(10_000)
+    let mut second = parallel_upload_of(&client, &path, 4, 10_000)
         .storage(Arc::clone(&store))
         .header(RUN, "second")
         .build()
@@ -177,11 +157,7 @@ async fn a_failing_final_post_is_retried_once_and_one_final_exists() {
     let bytes = data(50_000);
     let (_dir, path) = temp_file(&bytes);
     let events = Events::default();
-    let mut uploader = client
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(5_000)
+    let mut uploader = parallel_upload_of(&client, &path, 4, 5_000)
         .retry_delay(3, QUICK)
         .on_progress(events.callback())
         .build()
@@ -215,11 +191,7 @@ async fn a_final_post_without_an_answer_is_not_retried() {
         .unwrap();
     let bytes = data(50_000);
     let (_dir, path) = temp_file(&bytes);
-    let mut uploader = client
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(5_000)
+    let mut uploader = parallel_upload_of(&client, &path, 4, 5_000)
         .retry_delay(3, QUICK)
         .build()
         .unwrap();
@@ -258,11 +230,7 @@ async fn without_concatenation_a_single_upload_is_made() {
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(100_003);
     let (_dir, path) = temp_file(&bytes);
-    let mut uploader = client
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(10_000)
+    let mut uploader = parallel_upload_of(&client, &path, 4, 10_000)
         .metadata("filename", "f.bin")
         .build()
         .unwrap();

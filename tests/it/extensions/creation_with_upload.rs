@@ -9,22 +9,17 @@ use tusky_mock_server::wiremock::{Mock, ResponseTemplate};
 use tusky_mock_server::{Extension, TusMockServer};
 
 use crate::common::{
-    create_directly, data, header, patches, posts, stored, tus_response, upload_offset,
+    create_directly, data, header, patches, posts, server_and_client, stored, tus_response,
+    upload_of, upload_offset,
 };
 
 const OFFSET_STREAM: &str = "application/offset+octet-stream";
 
 #[tokio::test]
 async fn a_file_smaller_than_a_chunk_travels_in_the_post_alone() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(5_000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(8_000)
-        .build()
-        .unwrap();
+    let mut uploader = upload_of(&client, &bytes, 8_000).build().unwrap();
     let summary = uploader.upload().await.unwrap();
 
     let posts = posts(&server).await;
@@ -45,15 +40,9 @@ async fn a_file_smaller_than_a_chunk_travels_in_the_post_alone() {
 
 #[tokio::test]
 async fn the_first_chunk_travels_in_the_post_and_patches_continue_from_its_offset() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(20_000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(8_000)
-        .build()
-        .unwrap();
+    let mut uploader = upload_of(&client, &bytes, 8_000).build().unwrap();
     let summary = uploader.upload().await.unwrap();
 
     let posts = posts(&server).await;
@@ -87,12 +76,7 @@ async fn a_201_that_kept_only_part_of_the_body_is_honoured() {
         .await;
 
     let client = Client::new(server.endpoint()).unwrap();
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(8_000)
-        .build()
-        .unwrap();
+    let mut uploader = upload_of(&client, &bytes, 8_000).build().unwrap();
     let summary = uploader.upload().await.unwrap();
 
     let posts = posts(&server).await;
@@ -121,12 +105,7 @@ async fn not_advertised_means_an_empty_post() {
         .await;
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(5_000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(8_000)
-        .build()
-        .unwrap();
+    let mut uploader = upload_of(&client, &bytes, 8_000).build().unwrap();
     let summary = uploader.upload().await.unwrap();
 
     let posts = posts(&server).await;
@@ -144,8 +123,7 @@ async fn not_advertised_means_an_empty_post() {
 
 #[tokio::test]
 async fn turned_off_by_the_caller_means_an_empty_post() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(5_000);
     let mut uploader = client
         .uploader()
@@ -172,12 +150,7 @@ async fn a_413_to_a_creation_post_with_data_creates_again_without_a_body() {
         .await;
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(20_000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(8000)
-        .build()
-        .unwrap();
+    let mut uploader = upload_of(&client, &bytes, 8000).build().unwrap();
     let summary = uploader.upload().await.unwrap();
     assert_eq!(stored(&server, &summary.url), bytes);
     let posts = posts(&server).await;

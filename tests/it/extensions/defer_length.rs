@@ -9,8 +9,8 @@ use tusky_mock_server::wiremock::Request;
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    create_directly, data, header, patch_directly, patches, pipe, posts, stored, temp_file,
-    upload_offset, QUICK,
+    create_directly, data, header, patch_directly, patches, pipe, posts, server_and_client, stored,
+    temp_file, upload_exactly, upload_offset, QUICK,
 };
 
 /// Checks the deferred-length rules on what the server received: the POST defers the length,
@@ -52,8 +52,7 @@ fn check_declared_once(all: &[Request], total: u64) {
 #[tokio::test]
 async fn a_stream_defers_its_length_and_declares_it_on_the_last_patch() {
     for creation_with_upload in [true, false] {
-        let server = TusMockServer::start().await;
-        let client = Client::new(server.endpoint()).unwrap();
+        let (server, client) = server_and_client().await;
         let bytes = data(50_003);
         let (reader, _) = pipe(bytes.clone(), 4096, 1000);
         let mut uploader = client
@@ -82,18 +81,11 @@ async fn a_stream_defers_its_length_and_declares_it_on_the_last_patch() {
 /// the length is still declared once, on the PATCH that reaches the end.
 #[tokio::test]
 async fn a_stream_ending_on_a_chunk_boundary_declares_its_length_once() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(32_000);
     let (reader, _) = pipe(bytes.clone(), 4096, 1000);
-    let mut uploader = client
-        .uploader()
-        .stream(reader)
-        .chunk_size(8_000)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let builder = client.uploader().stream(reader).chunk_size(8_000);
+    let (_, summary) = upload_exactly(&server, builder, &bytes).await;
     assert!(server.upload(summary.url.as_str()).unwrap().is_complete());
     check_declared_once(&server.received_requests().await, 32_000);
 }
@@ -155,16 +147,13 @@ async fn an_unacknowledged_stream_chunk_is_resent() {
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(40_000);
     let (reader, _) = pipe(bytes.clone(), 4096, 1000);
-    let mut uploader = client
+    let builder = client
         .uploader()
         .stream(reader)
         .chunk_size(8_000)
         .creation_with_upload(false)
-        .retry_delay(3, QUICK)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+        .retry_delay(3, QUICK);
+    upload_exactly(&server, builder, &bytes).await;
     let patches = patches(&server).await;
     assert_eq!(
         upload_offset(&patches[1]),

@@ -1,15 +1,16 @@
 //! expiration: `Upload-Expires` kept in the record, expired uploads are not resumed.
 
-use std::io::Cursor;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tusky::storage::{MemoryStorage, Storage};
-use tusky::Client;
+use tusky::transport::ReqwestTransport;
+use tusky::{Client, Uploader};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    cancel_when_acknowledged, data, is_for, posts, stored, temp_file, wait_until, Events, QUICK,
+    data, is_for, parallel_upload_of, patch_upload_of, posts, server_and_client, stored, temp_file,
+    upload_cancelled_at, upload_exactly, upload_of, wait_until, Events, QUICK,
 };
 
 fn unix(time: SystemTime) -> u64 {
@@ -26,6 +27,39 @@ async fn requests_to(server: &TusMockServer, url: &str) -> usize {
         .count()
 }
 
+/// An uploader of `bytes` in chunks of 10 000 that keeps its record in `store` and reports its
+/// progress to `events`.
+fn uploader_with(
+    client: &Client,
+    store: &Arc<MemoryStorage>,
+    bytes: &[u8],
+    events: &Events,
+) -> Uploader<ReqwestTransport, Arc<MemoryStorage>> {
+    upload_of(client, bytes, 10_000)
+        .storage(Arc::clone(store))
+        .on_progress(events.callback())
+        .build()
+        .unwrap()
+}
+
+/// A first uploader sends `until` bytes of `bytes` and leaves its record in `store`; then the
+/// record's expiry is rewritten to `expires_unix` (what a client whose clock differs from the
+/// server's would believe). Returns the upload's URL and the expiry its record had.
+async fn stopped_upload_expiring_at(
+    client: &Client,
+    store: &Arc<MemoryStorage>,
+    bytes: &[u8],
+    until: u64,
+    expires_unix: Option<u64>,
+) -> (String, Option<u64>) {
+    let mut first = uploader_with(client, store, bytes, &Events::default());
+    first.upload_until(until).await.unwrap();
+    let (key, mut record) = store.list().await.unwrap().remove(0);
+    let recorded = std::mem::replace(&mut record.expires_unix, expires_unix);
+    store.set(&key, record).await.unwrap();
+    (first.url().unwrap().to_string(), recorded)
+}
+
 #[tokio::test]
 async fn upload_expires_is_parsed_and_stored_in_the_record() {
     let server = TusMockServer::builder()
@@ -34,10 +68,7 @@ async fn upload_expires_is_parsed_and_stored_in_the_record() {
         .await;
     let client = Client::new(server.endpoint()).unwrap();
     let store = Arc::new(MemoryStorage::new());
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(30_000)))
-        .chunk_size(10_000)
+    let mut uploader = upload_of(&client, &data(30_000), 10_000)
         .storage(Arc::clone(&store))
         .build()
         .unwrap();
@@ -56,35 +87,19 @@ async fn upload_expires_is_parsed_and_stored_in_the_record() {
 /// ask about it, and creates a new upload.
 #[tokio::test]
 async fn an_expired_stored_record_is_not_resumed() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(30_000);
-    let mut first = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10_000)
-        .storage(Arc::clone(&store))
-        .build()
-        .unwrap();
-    first.upload_until(20_000).await.unwrap();
-    let old = first.url().unwrap().to_string();
-    let (key, mut record) = store.list().await.unwrap().remove(0);
-    record.expires_unix = Some(unix(SystemTime::now()) - 10);
-    store.set(&key, record).await.unwrap();
+    let expired = Some(unix(SystemTime::now()) - 10);
+    let (old, _) = stopped_upload_expiring_at(&client, &store, &bytes, 20_000, expired).await;
     let seen = requests_to(&server, &old).await;
     assert!(seen > 0);
 
     let events = Events::default();
-    let mut second = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10_000)
-        .storage(Arc::clone(&store))
-        .on_progress(events.callback())
-        .build()
+    let summary = uploader_with(&client, &store, &bytes, &events)
+        .upload()
+        .await
         .unwrap();
-    let summary = second.upload().await.unwrap();
 
     assert_ne!(summary.url.as_str(), old);
     assert_eq!(summary.resumed_from, None);
@@ -115,19 +130,8 @@ async fn a_410_after_expiry_on_resume_starts_over() {
     let client = Client::new(server.endpoint()).unwrap();
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(30_000);
-    let mut first = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10_000)
-        .storage(Arc::clone(&store))
-        .build()
-        .unwrap();
-    first.upload_until(10_000).await.unwrap();
-    let old = first.url().unwrap().to_string();
-    let (key, mut record) = store.list().await.unwrap().remove(0);
-    assert!(record.expires_unix.is_some());
-    record.expires_unix = None;
-    store.set(&key, record).await.unwrap();
+    let (old, recorded) = stopped_upload_expiring_at(&client, &store, &bytes, 10_000, None).await;
+    assert!(recorded.is_some(), "the record had the server's expiry");
     // Expiry is the server's wall clock: wait until it says the upload expired.
     wait_until("the upload expires", Duration::from_secs(5), || async {
         server.upload(&old).unwrap().expired
@@ -135,15 +139,10 @@ async fn a_410_after_expiry_on_resume_starts_over() {
     .await;
 
     let events = Events::default();
-    let mut second = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10_000)
-        .storage(Arc::clone(&store))
-        .on_progress(events.callback())
-        .build()
+    let summary = uploader_with(&client, &store, &bytes, &events)
+        .upload()
+        .await
         .unwrap();
-    let summary = second.upload().await.unwrap();
 
     assert_ne!(summary.url.as_str(), old);
     let heads = server.requests_by_method("HEAD").await;
@@ -177,11 +176,7 @@ async fn an_upload_expiring_mid_way_starts_over() {
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(30_000);
     let events = Events::default();
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10_000)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&client, &bytes, 10_000)
         .retry_delay(2, QUICK)
         .on_progress(events.callback())
         .build()
@@ -208,18 +203,8 @@ async fn an_expired_parallel_upload_starts_its_partials_over() {
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(400_000);
     let (_dir, path) = temp_file(&bytes);
-    let (token, cancel_mid_way) = cancel_when_acknowledged(150_000);
-    let mut first = client
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(10_000)
-        .storage(Arc::clone(&store))
-        .cancellation_token(token)
-        .on_progress(cancel_mid_way)
-        .build()
-        .unwrap();
-    first.upload().await.unwrap_err();
+    let first = parallel_upload_of(&client, &path, 4, 10_000).storage(Arc::clone(&store));
+    upload_cancelled_at(first, 150_000).await;
     // Expiry is the server's wall clock: wait until it says every upload expired.
     wait_until(
         "the partial uploads expire",
@@ -230,16 +215,8 @@ async fn an_expired_parallel_upload_starts_its_partials_over() {
 
     let expired: Vec<String> = server.uploads().into_iter().map(|u| u.url).collect();
 
-    let mut second = client
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(10_000)
-        .storage(Arc::clone(&store))
-        .build()
-        .unwrap();
-    let summary = second.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let builder = parallel_upload_of(&client, &path, 4, 10_000).storage(Arc::clone(&store));
+    let (_, summary) = upload_exactly(&server, builder, &bytes).await;
     assert_eq!(
         server.uploads().len(),
         4 + 4 + 1,

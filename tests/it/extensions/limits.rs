@@ -10,7 +10,10 @@ use tusky_mock_server::wiremock::matchers::{any, method};
 use tusky_mock_server::wiremock::{Mock, ResponseTemplate};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
-use crate::common::{data, patches, pipe, posts, stored, temp_file, QUICK};
+use crate::common::{
+    data, parallel_upload_of, patch_upload_of, patches, pipe, posts, temp_file, upload_exactly,
+    QUICK,
+};
 
 #[tokio::test]
 async fn over_tus_max_size_fails_before_any_post() {
@@ -43,13 +46,8 @@ async fn over_tus_max_size_fails_before_any_post() {
 
     // At the limit it goes through.
     let bytes = data(10_000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let builder = client.uploader().reader(Cursor::new(bytes.clone()));
+    upload_exactly(&server, builder, &bytes).await;
 }
 
 /// Regression: `parallel(n)` creates partial uploads that are each under the limit, and used
@@ -59,11 +57,7 @@ async fn over_tus_max_size_fails_before_any_post_in_parallel_too() {
     let server = TusMockServer::builder().max_size(10_000).start().await;
     let client = Client::new(server.endpoint()).unwrap();
     let (_dir, path) = temp_file(&data(20_000));
-    let mut uploader = client
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(1_000)
+    let mut uploader = parallel_upload_of(&client, &path, 4, 1_000)
         .build()
         .unwrap();
     let error = uploader.upload().await.unwrap_err();
@@ -101,16 +95,8 @@ async fn a_413_on_patch_shrinks_the_chunks() {
     });
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(40_000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10_000)
-        .creation_with_upload(false)
-        .retry_delay(3, QUICK)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let builder = patch_upload_of(&client, &bytes, 10_000).retry_delay(3, QUICK);
+    let (uploader, _) = upload_exactly(&server, builder, &bytes).await;
     assert_eq!(uploader.chunk_size(), 2_500, "10000 → 5000 → 2500");
     assert_eq!(
         refused.load(Ordering::SeqCst),

@@ -4,10 +4,12 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use tusky::storage::{MemoryStorage, Storage};
-use tusky::{Client, Error};
+use tusky::Client;
 use tusky_mock_server::{Extension, TusMockServer};
 
-use crate::common::{cancel_when_acknowledged, data, is_for, temp_file};
+use crate::common::{
+    data, is_for, parallel_upload_of, server_and_client, temp_file, upload_cancelled_at, upload_of,
+};
 
 async fn assert_gone(client: &Client, server: &TusMockServer, url: &str) {
     let error = client.upload_status(url).await.unwrap_err();
@@ -19,13 +21,9 @@ async fn assert_gone(client: &Client, server: &TusMockServer, url: &str) {
 
 #[tokio::test]
 async fn terminate_deletes_the_upload_and_its_record() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(30_000)))
-        .chunk_size(10_000)
+    let mut uploader = upload_of(&client, &data(30_000), 10_000)
         .storage(Arc::clone(&store))
         .build()
         .unwrap();
@@ -48,21 +46,10 @@ async fn terminate_deletes_the_upload_and_its_record() {
 /// the cancel deletes the upload and the record.
 #[tokio::test]
 async fn cancel_then_terminate() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
-    let (token, cancel_mid_way) = cancel_when_acknowledged(30_000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(100_000)))
-        .chunk_size(10_000)
-        .storage(Arc::clone(&store))
-        .cancellation_token(token)
-        .on_progress(cancel_mid_way)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
-    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
+    let builder = upload_of(&client, &data(100_000), 10_000).storage(Arc::clone(&store));
+    let mut uploader = upload_cancelled_at(builder, 30_000).await;
     let url = uploader.url().unwrap().to_string();
     let held = server.upload(&url).unwrap().offset;
     assert!((30_000..100_000).contains(&held), "stopped mid-way: {held}");
@@ -80,8 +67,7 @@ async fn cancel_then_terminate() {
 
 #[tokio::test]
 async fn terminate_by_url_on_the_client() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let mut uploader = client
         .uploader()
         .reader(Cursor::new(data(1_000)))
@@ -116,23 +102,11 @@ async fn a_server_without_termination_refuses_clearly() {
 /// the stored record behind. It now deletes every partial upload and the record.
 #[tokio::test]
 async fn cancel_then_terminate_a_parallel_upload_deletes_its_partials() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
     let (_dir, path) = temp_file(&data(400_000));
-    let (token, cancel_mid_way) = cancel_when_acknowledged(150_000);
-    let mut uploader = client
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(10_000)
-        .storage(Arc::clone(&store))
-        .cancellation_token(token)
-        .on_progress(cancel_mid_way)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
-    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
+    let builder = parallel_upload_of(&client, &path, 4, 10_000).storage(Arc::clone(&store));
+    let mut uploader = upload_cancelled_at(builder, 150_000).await;
     assert_eq!(store.list().await.unwrap().len(), 1);
     let partials = server.uploads();
     assert_eq!(partials.len(), 4);

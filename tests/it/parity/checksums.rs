@@ -5,7 +5,7 @@ use std::io::Cursor;
 use tusky::mock::TusMockServer;
 use tusky::{ChecksumAlgorithm, Client};
 
-use crate::common::{data, header, patch_shape, stored, with_method};
+use crate::common::{data, header, patch_shape, stored, upload_of, with_method};
 
 /// parity 19
 #[tokio::test]
@@ -62,10 +62,7 @@ async fn checksums_follow_the_body_after_a_partial_acceptance() {
     server.accept_partial_patch(1, 300);
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(2500);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(1000)
+    let mut uploader = upload_of(&client, &bytes, 1000)
         .checksum(ChecksumAlgorithm::Sha1)
         .creation_with_upload(false)
         .build()

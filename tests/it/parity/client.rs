@@ -5,7 +5,7 @@ use std::io::Cursor;
 use tusky::mock::TusMockServer;
 use tusky::{Client, DEFAULT_CHUNK_SIZE};
 
-use crate::common::{data, header, patch_shape, stored};
+use crate::common::{data, header, patch_shape, server_and_client, stored, upload_of};
 
 /// parity 1
 #[test]
@@ -92,8 +92,7 @@ async fn defaults_offset_zero_no_url_and_a_bounded_chunk_size() {
 /// parity 3: the default chunk size really bounds a PATCH (tuspy sends the whole file).
 #[tokio::test]
 async fn default_chunk_size_splits_a_larger_file() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let size = DEFAULT_CHUNK_SIZE as usize + 1;
     let bytes = data(size);
     let mut uploader = client
@@ -121,10 +120,7 @@ async fn every_request_carries_tus_resumable_and_the_current_client_headers() {
         .header("Authorization", "one")
         .build()
         .unwrap();
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(30)))
-        .chunk_size(10)
+    let mut uploader = upload_of(&client, &data(30), 10)
         .header("X-Uploader", "u")
         .creation_with_upload(false)
         .build()

@@ -10,7 +10,10 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
 use super::endpoint_of;
-use crate::common::{data, header, stored, temp_file, tus_response, tus_sequence, with_method};
+use crate::common::{
+    data, header, patch_upload_of, server_and_client, stored, temp_file, tus_response,
+    tus_sequence, upload_of, with_method,
+};
 
 /// parity 8: an absolute `Location` is used as is, even on another host.
 #[tokio::test]
@@ -52,12 +55,7 @@ async fn a_relative_location_is_resolved_against_the_endpoint() {
         .await;
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(100);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(40)
-        .build()
-        .unwrap();
+    let mut uploader = upload_of(&client, &bytes, 40).build().unwrap();
     let summary = uploader.upload().await.unwrap();
     let id = &server.uploads()[0].id;
     assert_eq!(summary.url.as_str(), format!("{}{id}", server.endpoint()));
@@ -94,16 +92,9 @@ async fn a_relative_location_is_resolved_against_the_endpoint() {
 /// parity 15
 #[tokio::test]
 async fn upload_chunk_without_a_url_creates_the_upload_first() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(25);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10)
-        .creation_with_upload(false)
-        .build()
-        .unwrap();
+    let mut uploader = patch_upload_of(&client, &bytes, 10).build().unwrap();
     assert!(uploader.url().is_none());
     assert_eq!(uploader.upload_chunk().await.unwrap(), 10);
     let url = uploader.url().expect("created").clone();
@@ -120,8 +111,7 @@ async fn upload_chunk_without_a_url_creates_the_upload_first() {
 async fn an_empty_file_is_one_post_with_length_zero_and_no_patch() {
     let (_dir, file) = temp_file(b"");
     for from_path in [true, false] {
-        let server = TusMockServer::start().await;
-        let client = Client::new(server.endpoint()).unwrap();
+        let (server, client) = server_and_client().await;
         let builder = client.uploader();
         let builder = if from_path {
             builder.path(&file)

@@ -12,7 +12,10 @@ use wiremock::matchers::{header as header_is, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{endpoint_of, mount_create};
-use crate::common::{data, refusing_port, tus_response, tus_sequence, with_method, QUICK};
+use crate::common::{
+    created_upload, data, refusing_port, server_and_client, tus_response, tus_sequence, upload_of,
+    with_method, QUICK,
+};
 
 /// parity 17
 #[tokio::test]
@@ -46,8 +49,7 @@ async fn exhausted_retries_say_how_many_attempts_and_the_last_status() {
 #[tokio::test]
 async fn a_403_on_patch_fails_at_once_with_status_and_body() {
     for given_url in [false, true] {
-        let server = TusMockServer::start().await;
-        let client = Client::new(server.endpoint()).unwrap();
+        let (server, client) = server_and_client().await;
         let bytes = data(10);
         let mut uploader = client
             .uploader()
@@ -55,13 +57,7 @@ async fn a_403_on_patch_fails_at_once_with_status_and_body() {
             .creation_with_upload(false)
             .retry_delay(5, QUICK);
         if given_url {
-            let mut creator = client
-                .uploader()
-                .reader(Cursor::new(bytes))
-                .creation_with_upload(false)
-                .build()
-                .unwrap();
-            uploader = uploader.url(creator.create().await.unwrap().as_str());
+            uploader = uploader.url(created_upload(&client, &bytes).await.as_str());
         }
         let mut uploader = uploader.build().unwrap();
         Mock::given(method("PATCH"))
@@ -233,25 +229,28 @@ async fn nothing_listening_is_a_transport_error_naming_the_url() {
     assert!(error.to_string().contains(&endpoint), "{error}");
 }
 
-/// Runs an upload of 10 bytes (chunk 3) against `/files/u30`, whose HEAD answers `head` and
-/// every PATCH `patch`; returns the error.
-async fn upload_against(head: ResponseTemplate, patch: ResponseTemplate) -> Error {
+/// Runs an upload of 10 bytes (chunk 3) against `/files/u30`, whose HEAD answers 200 with
+/// `Upload-Length: 10` and this `Upload-Offset`, and every PATCH 204 with this one; returns
+/// the error.
+async fn upload_against(head_offset: Option<&str>, patch_offset: Option<&str>) -> Error {
+    let with_offset = |answer: ResponseTemplate, offset: Option<&str>| match offset {
+        Some(offset) => answer.insert_header("Upload-Offset", offset),
+        None => answer,
+    };
     let server = MockServer::start().await;
+    let head = tus_response(200).insert_header("Upload-Length", "10");
     Mock::given(method("HEAD"))
         .and(path("/files/u30"))
-        .respond_with(head)
+        .respond_with(with_offset(head, head_offset))
         .mount(&server)
         .await;
     Mock::given(method("PATCH"))
         .and(path("/files/u30"))
-        .respond_with(patch)
+        .respond_with(with_offset(tus_response(204), patch_offset))
         .mount(&server)
         .await;
     let client = Client::new(endpoint_of(&server)).unwrap();
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(10)))
-        .chunk_size(3)
+    let mut uploader = upload_of(&client, &data(10), 3)
         .url(format!("{}/files/u30", server.uri()))
         .retry_delay(2, QUICK)
         .build()
@@ -259,83 +258,39 @@ async fn upload_against(head: ResponseTemplate, patch: ResponseTemplate) -> Erro
     uploader.upload().await.unwrap_err()
 }
 
-fn head_at(offset: u64) -> ResponseTemplate {
-    tus_response(200)
-        .insert_header("Upload-Offset", offset.to_string().as_str())
-        .insert_header("Upload-Length", "10")
-}
-
-fn assert_protocol_error(error: &Error, operation: Operation, words: &str) {
-    let Error::Protocol { context, reason } = error else {
-        panic!("expected a protocol error, got {error:?}")
-    };
-    assert_eq!(context.operation, operation, "{error}");
-    assert!(
-        reason.contains(words),
-        "{reason:?} should mention {words:?}"
-    );
-    assert!(!error.is_retryable());
-}
-
-/// parity 30
+/// parity 30: an answer to PATCH or HEAD whose `Upload-Offset` is missing, not a number, out of
+/// range, backwards or beyond the bytes sent is a protocol error (never retried) that says so.
 #[tokio::test]
-async fn a_patch_answer_without_a_sane_offset_is_a_protocol_error() {
-    let missing = upload_against(head_at(0), tus_response(204)).await;
-    assert_protocol_error(&missing, Operation::Patch, "Upload-Offset");
-
-    let garbage = upload_against(
-        head_at(0),
-        tus_response(204).insert_header("Upload-Offset", "three"),
-    )
-    .await;
-    assert_protocol_error(&garbage, Operation::Patch, "Upload-Offset");
-
-    let negative = upload_against(
-        head_at(0),
-        tus_response(204).insert_header("Upload-Offset", "-1"),
-    )
-    .await;
-    assert_protocol_error(&negative, Operation::Patch, "Upload-Offset");
-
-    let backwards = upload_against(
-        head_at(6),
-        tus_response(204).insert_header("Upload-Offset", "2"),
-    )
-    .await;
-    assert_protocol_error(&backwards, Operation::Patch, "backwards");
-
-    // 3 bytes sent from 0, so 4 is beyond them (though within the upload's length)
-    let too_far = upload_against(
-        head_at(0),
-        tus_response(204).insert_header("Upload-Offset", "4"),
-    )
-    .await;
-    assert_protocol_error(&too_far, Operation::Patch, "beyond");
-
-    let overflow = upload_against(
-        head_at(0),
-        tus_response(204).insert_header("Upload-Offset", "18446744073709551616"),
-    )
-    .await;
-    assert_protocol_error(&overflow, Operation::Patch, "Upload-Offset");
-}
-
-/// parity 30: the same care for a HEAD answer.
-#[tokio::test]
-async fn a_head_answer_without_a_sane_offset_is_a_protocol_error() {
-    let ok_patch = tus_response(204).insert_header("Upload-Offset", "3");
-    let missing = upload_against(
-        tus_response(200).insert_header("Upload-Length", "10"),
-        ok_patch.clone(),
-    )
-    .await;
-    assert_protocol_error(&missing, Operation::Head, "Upload-Offset");
-    let beyond_length = upload_against(
-        tus_response(200)
-            .insert_header("Upload-Offset", "11")
-            .insert_header("Upload-Length", "10"),
-        ok_patch,
-    )
-    .await;
-    assert_protocol_error(&beyond_length, Operation::Head, "beyond");
+async fn an_answer_without_a_sane_offset_is_a_protocol_error() {
+    use Operation::{Head, Patch};
+    let cases = [
+        // (HEAD's offset, every PATCH's offset, the answer at fault, what the error mentions)
+        (Some("0"), None, Patch, "Upload-Offset"),
+        (Some("0"), Some("three"), Patch, "Upload-Offset"),
+        (Some("0"), Some("-1"), Patch, "Upload-Offset"),
+        (
+            Some("0"),
+            Some("18446744073709551616"),
+            Patch,
+            "Upload-Offset",
+        ),
+        (Some("6"), Some("2"), Patch, "backwards"),
+        // 3 bytes sent from 0, so 4 is beyond them (though within the upload's length)
+        (Some("0"), Some("4"), Patch, "beyond"),
+        (None, Some("3"), Head, "Upload-Offset"),
+        (Some("11"), Some("3"), Head, "beyond"),
+    ];
+    for (head, patch, operation, words) in cases {
+        let case = format!("HEAD offset {head:?}, PATCH offset {patch:?}");
+        let error = upload_against(head, patch).await;
+        let Error::Protocol { context, reason } = &error else {
+            panic!("{case}: expected a protocol error, got {error:?}")
+        };
+        assert_eq!(context.operation, operation, "{case}: {error}");
+        assert!(
+            reason.contains(words),
+            "{case}: {reason:?} should mention {words:?}"
+        );
+        assert!(!error.is_retryable(), "{case}");
+    }
 }

@@ -3,19 +3,17 @@
 
 use std::io::Cursor;
 
-use tusky::mock::TusMockServer;
 use tusky::{Client, Error};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
 use super::{endpoint_of, mount_create};
-use crate::common::{data, header, tus_response, with_method};
+use crate::common::{data, header, server_and_client, tus_response, with_method};
 
 /// parity 6
 #[tokio::test]
 async fn metadata_is_sent_as_key_space_base64_pairs() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let mut uploader = client
         .uploader()
         .reader(Cursor::new(data(4)))
@@ -69,8 +67,7 @@ async fn bad_metadata_keys_are_rejected_before_any_request() {
 /// parity 7
 #[tokio::test]
 async fn utf8_metadata_values_are_base64_of_their_utf8_bytes() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let value = "päivää ☃ 日本";
     let mut uploader = client
         .uploader()

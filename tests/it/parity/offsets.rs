@@ -10,7 +10,10 @@ use wiremock::matchers::{header as header_is, method, path};
 use wiremock::{Mock, MockServer};
 
 use super::{endpoint_of, mount_create};
-use crate::common::{data, header, patch_shape, stored, temp_file, tus_response, with_method};
+use crate::common::{
+    data, header, patch_shape, patch_upload_of, server_and_client, stored, temp_file, tus_response,
+    upload_of, with_method,
+};
 
 /// parity 5
 #[tokio::test]
@@ -47,16 +50,9 @@ async fn head_upload_offset_300_gives_offset_300() {
 /// parity 11
 #[tokio::test]
 async fn request_length_is_the_least_of_chunk_size_remaining_and_stop_at() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(9);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(4)
-        .creation_with_upload(false)
-        .build()
-        .unwrap();
+    let mut uploader = patch_upload_of(&client, &bytes, 4).build().unwrap();
     assert_eq!(uploader.upload_until(6).await.unwrap().offset, 6); // 4, then stop_at - offset = 2
     let summary = uploader.upload().await.unwrap(); // remaining = 3 < chunk size
     assert_eq!(
@@ -73,13 +69,7 @@ async fn upload_chunk_moves_the_offset_by_what_the_server_acknowledged() {
     server.accept_partial_patch(1, 3);
     let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(25);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10)
-        .creation_with_upload(false)
-        .build()
-        .unwrap();
+    let mut uploader = patch_upload_of(&client, &bytes, 10).build().unwrap();
     assert_eq!(
         uploader.upload_chunk().await.unwrap(),
         3,
@@ -99,8 +89,7 @@ async fn upload_chunk_moves_the_offset_by_what_the_server_acknowledged() {
 /// parity 16
 #[tokio::test]
 async fn upload_ends_at_the_file_size_with_exactly_the_files_bytes_on_the_server() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(5000);
     let (_dir, file) = temp_file(&bytes);
     let mut uploader = client
@@ -136,10 +125,7 @@ async fn ten_bytes_in_chunks_of_three_are_patches_at_0_3_6_9() {
     }
     let client = Client::new(endpoint_of(&server)).unwrap();
     let bytes = b"0123456789".to_vec();
-    let summary = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(3)
+    let summary = upload_of(&client, &bytes, 3)
         .build()
         .unwrap()
         .upload()
@@ -165,16 +151,9 @@ async fn ten_bytes_in_chunks_of_three_are_patches_at_0_3_6_9() {
 /// parity 22
 #[tokio::test]
 async fn upload_until_6_with_chunks_of_4_sends_4_then_2_and_stops() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(10);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(4)
-        .creation_with_upload(false)
-        .build()
-        .unwrap();
+    let mut uploader = patch_upload_of(&client, &bytes, 4).build().unwrap();
     let summary = uploader.upload_until(6).await.unwrap();
     assert_eq!(summary.offset, 6);
     assert_eq!(uploader.offset(), 6);

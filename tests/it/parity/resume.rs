@@ -15,19 +15,18 @@ use wiremock::matchers::{method, path};
 use wiremock::Mock;
 
 use super::md5_key;
-use crate::common::{data, patch_shape, stored, temp_file, tus_response};
+use crate::common::{
+    created_upload, data, patch_shape, server_and_client, stored, temp_file, tus_response,
+    upload_of,
+};
 
 /// parity 9
 #[tokio::test]
 async fn a_second_uploader_finds_the_stored_url_and_resumes_from_the_servers_offset() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(30);
-    let mut first = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10)
+    let mut first = upload_of(&client, &bytes, 10)
         .storage(store.clone())
         .build()
         .unwrap();
@@ -43,10 +42,7 @@ async fn a_second_uploader_finds_the_stored_url_and_resumes_from_the_servers_off
     );
     assert_eq!(records[0].1.url, partial.url.as_str());
 
-    let mut second = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10)
+    let mut second = upload_of(&client, &bytes, 10)
         .storage(store.clone())
         .build()
         .unwrap();
@@ -90,8 +86,7 @@ fn file_uploader<S: Storage>(
 /// file.
 #[tokio::test]
 async fn resume_through_a_json_file_store_with_a_new_handle() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(4000);
     let (dir, file) = temp_file(&bytes);
     let store_path = dir.path().join("uploads.json");
@@ -125,8 +120,7 @@ async fn resume_through_a_json_file_store_with_a_new_handle() {
 /// before the second uploader opens it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_through_a_redb_store_after_reopening_it() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(4000);
     let (dir, file) = temp_file(&bytes);
     let store_path = dir.path().join("uploads.redb");
@@ -174,10 +168,7 @@ async fn a_stored_url_that_is_gone_is_forgotten_and_a_new_upload_created() {
             .unwrap();
 
         let client = Client::new(server.endpoint()).unwrap();
-        let mut uploader = client
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
-            .chunk_size(20)
+        let mut uploader = upload_of(&client, &bytes, 20)
             .storage(store.clone())
             .remove_record_on_success(false)
             .build()
@@ -327,10 +318,7 @@ async fn a_recreated_explicit_upload_is_recorded_in_the_store() {
     );
     assert!(store.list().await.unwrap().is_empty());
 
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(8)
+    let mut uploader = upload_of(&client, &bytes, 8)
         .url(&stale)
         .recreate_if_gone(true)
         .storage(store.clone())
@@ -353,16 +341,12 @@ async fn a_recreated_explicit_upload_is_recorded_in_the_store() {
 /// parity 31
 #[tokio::test]
 async fn a_finished_uploads_record_is_removed_unless_kept() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(100);
     let key = md5_key(&bytes);
 
     let store = Arc::new(MemoryStorage::new());
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(40)
+    let mut uploader = upload_of(&client, &bytes, 40)
         .storage(store.clone())
         .build()
         .unwrap();
@@ -380,10 +364,7 @@ async fn a_finished_uploads_record_is_removed_unless_kept() {
     );
 
     let kept = Arc::new(MemoryStorage::new());
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(40)
+    let mut uploader = upload_of(&client, &bytes, 40)
         .storage(kept.clone())
         .remove_record_on_success(false)
         .build()
@@ -394,26 +375,9 @@ async fn a_finished_uploads_record_is_removed_unless_kept() {
     assert_eq!(record.size, Some(100));
 }
 
-/// parity 32: an explicit URL whose server length differs from the source is refused.
-#[tokio::test]
-async fn resuming_an_upload_of_another_length_is_refused() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
-    let mut other = client
-        .uploader()
-        .reader(Cursor::new(data(10)))
-        .creation_with_upload(false)
-        .build()
-        .unwrap();
-    let url = other.create().await.unwrap();
-
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(12)))
-        .url(url.as_str())
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+/// The error for an upload of 10 bytes on the server that the source has 12 of: both lengths,
+/// in the error and in its message.
+fn assert_length_mismatch_10_12(error: &Error) {
     assert!(
         matches!(
             error,
@@ -425,10 +389,27 @@ async fn resuming_an_upload_of_another_length_is_refused() {
         ),
         "{error:?}"
     );
+    let message = error.to_string();
     assert!(
-        error.to_string().contains("10") && error.to_string().contains("12"),
-        "{error}"
+        message.contains("10") && message.contains("12"),
+        "{message}"
     );
+}
+
+/// parity 32: an explicit URL whose server length differs from the source is refused.
+#[tokio::test]
+async fn resuming_an_upload_of_another_length_is_refused() {
+    let (server, client) = server_and_client().await;
+    let url = created_upload(&client, &data(10)).await;
+
+    let mut uploader = client
+        .uploader()
+        .reader(Cursor::new(data(12)))
+        .url(url.as_str())
+        .build()
+        .unwrap();
+    let error = uploader.upload().await.unwrap_err();
+    assert_length_mismatch_10_12(&error);
     assert_eq!(
         server.request_count("PATCH"),
         0,
@@ -442,15 +423,8 @@ async fn resuming_an_upload_of_another_length_is_refused() {
 /// (or, with recreating off, an error).
 #[tokio::test]
 async fn a_stored_upload_of_another_length_is_not_continued() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
-    let mut other = client
-        .uploader()
-        .reader(Cursor::new(data(10)))
-        .creation_with_upload(false)
-        .build()
-        .unwrap();
-    let wrong = other.create().await.unwrap();
+    let (server, client) = server_and_client().await;
+    let wrong = created_upload(&client, &data(10)).await;
     let bytes = data(12);
     let key = md5_key(&bytes);
 
@@ -467,17 +441,7 @@ async fn a_stored_upload_of_another_length_is_not_continued() {
         .build()
         .unwrap();
     let error = refusing.upload().await.unwrap_err();
-    assert!(
-        matches!(
-            error,
-            Error::LengthMismatch {
-                server: 10,
-                local: 12,
-                ..
-            }
-        ),
-        "{error:?}"
-    );
+    assert_length_mismatch_10_12(&error);
 
     let mut uploader = client
         .uploader()

@@ -4,27 +4,23 @@
 use std::io::{Cursor, SeekFrom};
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tusky::mock::TusMockServer;
-use tusky::{Client, Error};
+use tusky::Error;
+use wiremock::Request;
 
-use crate::common::{data, header, header_u64, stored, temp_file, with_method, Trickle};
+use crate::common::{
+    data, header, header_u64, server_and_client, stored, temp_file, upload_exactly, with_method,
+    Trickle,
+};
 
 /// parity 12: a reader (here an open file) is used as given and handed back open.
 #[tokio::test]
 async fn a_reader_source_is_not_closed_and_comes_back_with_into_reader() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(3000);
     let (_dir, file) = temp_file(&bytes);
     let reader = tokio::fs::File::open(&file).await.unwrap();
-    let mut uploader = client
-        .uploader()
-        .reader(reader)
-        .chunk_size(1000)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let builder = client.uploader().reader(reader).chunk_size(1000);
+    let (uploader, _) = upload_exactly(&server, builder, &bytes).await;
 
     let mut reader = uploader
         .into_reader()
@@ -50,8 +46,7 @@ async fn a_reader_source_is_not_closed_and_comes_back_with_into_reader() {
 /// uploaded), and tusky keeps that file to itself.
 #[tokio::test]
 async fn a_path_source_is_opened_when_the_upload_runs() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("video.bin");
     std::fs::write(&file, b"old contents").unwrap();
@@ -82,8 +77,7 @@ async fn a_path_source_is_opened_when_the_upload_runs() {
 /// parity 13
 #[tokio::test]
 async fn the_size_of_a_path_source_is_its_size_on_disk() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let (_dir, file) = temp_file(&data(3001));
     let on_disk = std::fs::metadata(&file).unwrap().len();
     let mut uploader = client
@@ -98,32 +92,36 @@ async fn the_size_of_a_path_source_is_its_size_on_disk() {
     assert_eq!(header_u64(&posts[0], "upload-length"), Some(3001));
 }
 
-/// parity 28: every chunk size 1..=6 on a 5-byte stream of unknown length (handed out two
-/// bytes per read, like a pipe).
+/// Uploads the 5-byte stream `hello` of unknown length (handed out two bytes per read, like a
+/// pipe) in chunks of `chunk`; checks that the server ends with a complete upload of exactly
+/// those bytes, and returns the requests it received.
+async fn upload_hello_stream(chunk: u64, creation_with_upload: bool) -> Vec<Request> {
+    let (server, client) = server_and_client().await;
+    let mut uploader = client
+        .uploader()
+        .stream(Trickle::new(*b"hello", 2))
+        .chunk_size(chunk)
+        .creation_with_upload(creation_with_upload)
+        .build()
+        .unwrap();
+    let summary = uploader
+        .upload()
+        .await
+        .unwrap_or_else(|e| panic!("chunk {chunk}: {e}"));
+    assert_eq!(summary.offset, 5, "chunk {chunk}");
+    assert_eq!(stored(&server, &summary.url), b"hello", "chunk {chunk}");
+    assert!(
+        server.upload(summary.url.as_str()).unwrap().is_complete(),
+        "chunk {chunk}"
+    );
+    server.received_requests().await
+}
+
+/// parity 28: every chunk size 1..=6 on a 5-byte stream of unknown length.
 #[tokio::test]
 async fn deferred_length_for_every_chunk_size() {
     for chunk in 1..=6u64 {
-        let server = TusMockServer::start().await;
-        let client = Client::new(server.endpoint()).unwrap();
-        let mut uploader = client
-            .uploader()
-            .stream(Trickle::new(*b"hello", 2))
-            .chunk_size(chunk)
-            .creation_with_upload(false)
-            .build()
-            .unwrap();
-        let summary = uploader
-            .upload()
-            .await
-            .unwrap_or_else(|e| panic!("chunk {chunk}: {e}"));
-        assert_eq!(summary.offset, 5, "chunk {chunk}");
-        assert_eq!(stored(&server, &summary.url), b"hello", "chunk {chunk}");
-        assert!(
-            server.upload(summary.url.as_str()).unwrap().is_complete(),
-            "chunk {chunk}"
-        );
-
-        let requests = server.received_requests().await;
+        let requests = upload_hello_stream(chunk, false).await;
         let post = with_method(&requests, "POST")[0];
         // The uploader reads one chunk (plus one byte) ahead before the POST: when the stream
         // ended inside that (chunk >= 5 on 5 bytes) the length is known then.
@@ -193,25 +191,7 @@ async fn deferred_length_for_every_chunk_size() {
 #[tokio::test]
 async fn deferred_length_with_creation_with_upload() {
     for chunk in 1..=6u64 {
-        let server = TusMockServer::start().await;
-        let client = Client::new(server.endpoint()).unwrap();
-        let mut uploader = client
-            .uploader()
-            .stream(Trickle::new(*b"hello", 2))
-            .chunk_size(chunk)
-            .build()
-            .unwrap();
-        let summary = uploader
-            .upload()
-            .await
-            .unwrap_or_else(|e| panic!("chunk {chunk}: {e}"));
-        assert_eq!(summary.offset, 5, "chunk {chunk}");
-        assert_eq!(stored(&server, &summary.url), b"hello", "chunk {chunk}");
-        assert!(
-            server.upload(summary.url.as_str()).unwrap().is_complete(),
-            "chunk {chunk}"
-        );
-        let requests = server.received_requests().await;
+        let requests = upload_hello_stream(chunk, true).await;
         let post = with_method(&requests, "POST")[0];
         assert_eq!(
             post.body,

@@ -24,7 +24,7 @@ use tusky::{
 };
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer, UploadConcat};
 
-use super::{check, check_progress, check_started_and_finished};
+use super::{check, check_progress, check_started_and_finished, holds_exactly, upload_all};
 use crate::common::{cancel_when_acknowledged, noise, temp_file, Events};
 
 const MAX_SIZE: u64 = 256 * 1024;
@@ -179,14 +179,7 @@ fn check_server(
     case: &Case,
     finals: usize,
 ) -> Result<(), TestCaseError> {
-    let stored = server.upload_bytes(url.as_str()).unwrap_or_default();
-    prop_assert!(
-        stored == bytes,
-        "the server holds {} bytes (first difference at {:?}), the file has {}",
-        stored.len(),
-        stored.iter().zip(bytes).position(|(a, b)| a != b),
-        bytes.len()
-    );
+    holds_exactly(server, url, bytes)?;
     let upload = server.upload(url.as_str()).unwrap();
     prop_assert!(upload.is_complete());
     if splits(case) {
@@ -228,11 +221,7 @@ fn faults_never_change_the_bytes_the_server_ends_with() {
             CancellationToken::new(),
             events.callback(),
         );
-        let summary = uploader
-            .upload()
-            .await
-            .map_err(|e| TestCaseError::fail(format!("upload failed: {e}")))?;
-        prop_assert_eq!(summary.offset, case.size);
+        let summary = upload_all("the upload", &server, &mut uploader, &bytes).await?;
         check_server(&server, &summary.url, &bytes, &case, 1)?;
         let start = check_started_and_finished(&events)?;
         check_progress(&events, start, case.size, true)?;
@@ -279,11 +268,7 @@ fn a_new_uploader_finishes_what_a_cancelled_one_started() {
             CancellationToken::new(),
             events.callback(),
         );
-        let summary = second
-            .upload()
-            .await
-            .map_err(|e| TestCaseError::fail(format!("second upload failed: {e}")))?;
-        prop_assert_eq!(summary.offset, case.size);
+        let summary = upload_all("the second upload", &server, &mut second, &bytes).await?;
         if cancelled {
             prop_assert!(
                 summary.resumed_from.is_some(),

@@ -14,7 +14,11 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
-use tusky::ProgressEvent;
+use tusky::fingerprint::Fingerprint;
+use tusky::storage::Storage;
+use tusky::transport::Transport;
+use tusky::{ProgressEvent, UploadSummary, Uploader};
+use tusky_mock_server::TusMockServer;
 
 use crate::common::Events;
 
@@ -65,6 +69,40 @@ where
     if let Err(error) = runner.run(&strategy, run_case) {
         panic!("{error}");
     }
+}
+
+/// Runs `uploader` to the end (`what` names it if it fails) and checks that it reports all of
+/// `bytes` and that the server holds exactly them; returns its summary.
+pub async fn upload_all<T: Transport, S: Storage, F: Fingerprint>(
+    what: &str,
+    server: &TusMockServer,
+    uploader: &mut Uploader<T, S, F>,
+    bytes: &[u8],
+) -> Result<UploadSummary, TestCaseError> {
+    let summary = uploader
+        .upload()
+        .await
+        .map_err(|e| TestCaseError::fail(format!("{what} failed: {e}")))?;
+    prop_assert_eq!(summary.offset, bytes.len() as u64);
+    holds_exactly(server, &summary.url, bytes)?;
+    Ok(summary)
+}
+
+/// The server holds exactly `bytes` at `url`.
+pub fn holds_exactly(
+    server: &TusMockServer,
+    url: &url::Url,
+    bytes: &[u8],
+) -> Result<(), TestCaseError> {
+    let stored = server.upload_bytes(url.as_str()).unwrap_or_default();
+    prop_assert!(
+        stored == bytes,
+        "the server holds {} bytes (first difference at {:?}), the source has {}",
+        stored.len(),
+        stored.iter().zip(bytes).position(|(a, b)| a != b),
+        bytes.len()
+    );
+    Ok(())
 }
 
 /// The progress checks every property shares: `Acknowledged` offsets never go backwards and

@@ -9,7 +9,6 @@
 //! schedule count from 1.
 
 use std::collections::BTreeMap;
-use std::io::Cursor;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +21,8 @@ use tusky::storage::MemoryStorage;
 use tusky::{Client, PIECE};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
-use super::{check, check_progress};
-use crate::common::{noise, Events, Trickle};
+use super::{check, check_progress, holds_exactly, upload_all};
+use crate::common::{noise, server_and_client, upload_of, Events, Trickle};
 
 const MAX_SIZE: u64 = 2 * 1024 * 1024;
 /// Chunk sizes are raised so that no case needs more than about this many PATCHes.
@@ -151,36 +150,19 @@ fn partial_acceptance_stores_exactly_the_file() {
         64,
         strategy,
         |((size, chunk), schedule, with_upload, seed)| async move {
-            let server = TusMockServer::start().await;
+            let (server, client) = server_and_client().await;
             install_schedule(&server, schedule, size);
             let bytes = noise(size, seed);
             let events = Events::default();
-            let mut uploader = Client::new(server.endpoint())
-                .unwrap()
-                .uploader()
-                .reader(Cursor::new(bytes.clone()))
-                .chunk_size(chunk)
+            let mut uploader = upload_of(&client, &bytes, chunk)
                 .creation_with_upload(with_upload)
                 .retry_delay(0, Duration::ZERO)
                 .on_progress(events.callback())
                 .build()
                 .unwrap();
-            let summary = uploader
-                .upload()
-                .await
-                .map_err(|e| TestCaseError::fail(format!("upload failed: {e}")))?;
-            prop_assert_eq!(summary.offset, size);
+            let summary = upload_all("the upload", &server, &mut uploader, &bytes).await?;
             prop_assert_eq!(summary.bytes_uploaded, size);
             prop_assert_eq!(summary.resumed_from, None);
-            let stored = server
-                .upload_bytes(summary.url.as_str())
-                .unwrap_or_default();
-            prop_assert!(
-                stored == bytes,
-                "server holds {} bytes, file has {}",
-                stored.len(),
-                size
-            );
             prop_assert!(server
                 .upload(summary.url.as_str())
                 .is_some_and(|u| u.is_complete()));
@@ -210,36 +192,19 @@ fn status_faults_are_retried_to_exact_bytes() {
             bool,
             u64,
         )| async move {
-            let server = TusMockServer::start().await;
+            let (server, client) = server_and_client().await;
             for (&n, &status) in &faults {
                 server.fail_patch(n, status);
             }
             let bytes = noise(size, seed);
             let events = Events::default();
-            let mut uploader = Client::new(server.endpoint())
-                .unwrap()
-                .uploader()
-                .reader(Cursor::new(bytes.clone()))
-                .chunk_size(chunk)
+            let mut uploader = upload_of(&client, &bytes, chunk)
                 .creation_with_upload(with_upload)
                 .retry_delay(faults.len() as u32 + 1, Duration::from_millis(1))
                 .on_progress(events.callback())
                 .build()
                 .unwrap();
-            let summary = uploader
-                .upload()
-                .await
-                .map_err(|e| TestCaseError::fail(format!("upload failed: {e}")))?;
-            prop_assert_eq!(summary.offset, size);
-            let stored = server
-                .upload_bytes(summary.url.as_str())
-                .unwrap_or_default();
-            prop_assert!(
-                stored == bytes,
-                "server holds {} bytes, file has {}",
-                stored.len(),
-                size
-            );
+            upload_all("the upload", &server, &mut uploader, &bytes).await?;
             let patches = server.request_count("PATCH");
             let fired = faults.keys().filter(|&&n| n <= patches).count();
             let retries = events.retries().len();
@@ -284,10 +249,7 @@ fn a_new_uploader_resumes_where_the_first_stopped() {
             let store = Arc::new(MemoryStorage::new());
             let bytes = noise(size, seed);
             let build = |events: &Events| {
-                client
-                    .uploader()
-                    .reader(Cursor::new(bytes.clone()))
-                    .chunk_size(chunk)
+                upload_of(&client, &bytes, chunk)
                     .creation_with_upload(with_upload)
                     .storage(Arc::clone(&store))
                     .retry_delay(0, Duration::ZERO)
@@ -314,19 +276,13 @@ fn a_new_uploader_resumes_where_the_first_stopped() {
                 stop.min(size),
                 "upload_until stops exactly there"
             );
-            prop_assert!(
-                server.upload_bytes(first.url.as_str()).unwrap() == bytes[..first.offset as usize]
-            );
+            holds_exactly(&server, &first.url, &bytes[..first.offset as usize])?;
             let first_finished = first.offset == size;
             check_progress(&first_events, 0, first.offset, first_finished)?;
 
             let second_events = Events::default();
-            let second = build(&second_events)
-                .upload()
-                .await
-                .map_err(|e| TestCaseError::fail(format!("second upload failed: {e}")))?;
-            prop_assert_eq!(second.offset, size);
-            prop_assert!(server.upload_bytes(second.url.as_str()).unwrap() == bytes);
+            let mut second = build(&second_events);
+            let second = upload_all("the second upload", &server, &mut second, &bytes).await?;
             if first_finished {
                 // A finished upload's record is removed: the second uploader starts a new one.
                 prop_assert_eq!(second.resumed_from, None);
@@ -375,20 +331,7 @@ fn unknown_length_streams_store_exactly_the_bytes() {
                 .on_progress(events.callback())
                 .build()
                 .unwrap();
-            let summary = uploader
-                .upload()
-                .await
-                .map_err(|e| TestCaseError::fail(format!("upload failed: {e}")))?;
-            prop_assert_eq!(summary.offset, size);
-            let stored = server
-                .upload_bytes(summary.url.as_str())
-                .unwrap_or_default();
-            prop_assert!(
-                stored == bytes,
-                "server holds {} bytes, stream had {}",
-                stored.len(),
-                size
-            );
+            let summary = upload_all("the upload", &server, &mut uploader, &bytes).await?;
             let upload = server.upload(summary.url.as_str()).unwrap();
             prop_assert_eq!(upload.length, Some(size));
             prop_assert!(upload.is_complete());

@@ -12,24 +12,20 @@ use tusky::{Client, ProgressEvent};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    cancel_when_acknowledged, create_directly, data, patch_directly, stored, temp_file, QUICK,
+    cancel_when_acknowledged, create_directly, data, parallel_upload_of, patch_directly,
+    server_and_client, stored, temp_file, QUICK,
 };
 
 /// A parallel upload whose record is kept on success (`remove_record_on_success(false)`) is
 /// found complete by a later run of the same file: nothing is created or sent again.
 #[tokio::test]
 async fn a_kept_parallel_record_is_found_complete_and_not_uploaded_again() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(60_000);
     let (_dir, path) = temp_file(&bytes);
     let build = || {
-        client
-            .uploader()
-            .path(&path)
-            .parallel(3)
-            .chunk_size(10_000)
+        parallel_upload_of(&client, &path, 3, 10_000)
             .storage(Arc::clone(&store))
             .remove_record_on_success(false)
             .build()
@@ -99,8 +95,7 @@ async fn a_stored_final_of_another_size_is_not_taken_for_this_file() {
 /// file (its record is not overwritten and the bytes the server holds are not sent again).
 #[tokio::test]
 async fn a_parallel_run_continues_an_interrupted_single_upload() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(60_000);
     let (_dir, path) = temp_file(&bytes);
@@ -116,11 +111,7 @@ async fn a_parallel_run_continues_an_interrupted_single_upload() {
         .unwrap();
     assert_eq!(first.offset, 30_000);
 
-    let summary = client
-        .uploader()
-        .path(&path)
-        .parallel(3)
-        .chunk_size(10_000)
+    let summary = parallel_upload_of(&client, &path, 3, 10_000)
         .storage(Arc::clone(&store))
         .build()
         .unwrap()
@@ -148,11 +139,7 @@ async fn a_parallel_record_keeps_the_partials_expiry() {
     let (_dir, path) = temp_file(&data(40_000));
     let store = Arc::new(MemoryStorage::new());
     let (token, cancel_at_first_chunk) = cancel_when_acknowledged(1);
-    let mut uploader = client
-        .uploader()
-        .path(&path)
-        .parallel(2)
-        .chunk_size(10_000)
+    let mut uploader = parallel_upload_of(&client, &path, 2, 10_000)
         .storage(store.clone())
         .cancellation_token(token)
         .on_progress(cancel_at_first_chunk)
@@ -202,11 +189,7 @@ async fn a_partial_that_started_over_is_recorded_with_its_new_url() {
     let store = Arc::new(MemoryStorage::new());
     let token = tusky::CancellationToken::new();
     let cancel = token.clone();
-    let mut uploader = client
-        .uploader()
-        .path(&path)
-        .parallel(2)
-        .chunk_size(5_000)
+    let mut uploader = parallel_upload_of(&client, &path, 2, 5_000)
         .creation_with_upload(false)
         .retry_delay(3, QUICK)
         .storage(store.clone())
@@ -249,11 +232,7 @@ async fn a_resumed_parallel_upload_starts_at_the_bytes_the_server_holds() {
     let (_dir, path) = temp_file(&bytes);
     let store = Arc::new(MemoryStorage::new());
     let (token, cancel_mid_way) = cancel_when_acknowledged(20_000);
-    let mut first = client
-        .uploader()
-        .path(&path)
-        .parallel(2)
-        .chunk_size(10_000)
+    let mut first = parallel_upload_of(&client, &path, 2, 10_000)
         .creation_with_upload(false)
         .storage(store.clone())
         .cancellation_token(token)
@@ -266,11 +245,7 @@ async fn a_resumed_parallel_upload_starts_at_the_bytes_the_server_holds() {
     let started = Arc::new(Mutex::new(None));
     let seen = started.clone();
     let watched = server.clone();
-    let mut second = client
-        .uploader()
-        .path(&path)
-        .parallel(2)
-        .chunk_size(10_000)
+    let mut second = parallel_upload_of(&client, &path, 2, 10_000)
         .storage(store.clone())
         .on_progress(move |e| {
             if let ProgressEvent::Started {

@@ -13,7 +13,7 @@ use tusky::mock::{PatchAction, PatchContext, TusMockServer};
 use tusky::storage::{JsonFileStorage, RedbStorage, Storage};
 use tusky::Client;
 
-use crate::common::{data, temp_file};
+use crate::common::{data, temp_file, wait_until};
 
 const CHUNK: u64 = 1000;
 const SIZE: usize = 10_000;
@@ -319,14 +319,16 @@ async fn a_process_killed_mid_patch_resumes_from_what_the_server_kept() {
     assert!(!output.status.success(), "killed: {}", describe(&output));
     f.server.clear_patch_hook();
 
+    // The hook runs as the third PATCH arrives, before the server stores its bytes.
+    wait_until(
+        "the third PATCH's bytes are kept",
+        Duration::from_secs(5),
+        || async { f.server.uploads()[0].offset == 3 * CHUNK },
+    )
+    .await;
     let uploads = f.server.uploads();
     assert_eq!(uploads.len(), 1);
     let url = uploads[0].url.clone();
-    assert_eq!(
-        uploads[0].offset,
-        3 * CHUNK,
-        "the third PATCH's bytes were kept"
-    );
 
     let client = Client::new(&endpoint).unwrap();
     let store = JsonFileStorage::open(&f.store).unwrap();

@@ -5,25 +5,16 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use tusky::storage::MemoryStorage;
-use tusky::Client;
-use tusky_mock_server::TusMockServer;
 
-use crate::common::{data, stored};
+use crate::common::{created_upload, data, server_and_client, stored, upload_of};
 
 /// An upload continued from an explicit URL is recorded under the file's key, so that a later
 /// run, given no URL, finds it and resumes it.
 #[tokio::test]
 async fn an_explicit_url_is_recorded_so_a_later_run_resumes_it_from_the_store() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(30_000);
-    let mut creator = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .creation_with_upload(false)
-        .build()
-        .unwrap();
-    let url = creator.create().await.unwrap();
+    let url = created_upload(&client, &bytes).await;
     let store = Arc::new(MemoryStorage::new());
     let mut first = client
         .uploader()
@@ -34,10 +25,7 @@ async fn an_explicit_url_is_recorded_so_a_later_run_resumes_it_from_the_store() 
         .build()
         .unwrap();
     first.upload_until(10_000).await.unwrap();
-    let mut second = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10_000)
+    let mut second = upload_of(&client, &bytes, 10_000)
         .storage(store.clone())
         .build()
         .unwrap();

@@ -9,13 +9,15 @@ use http::Method;
 use tusky::{Error, ExponentialBackoff, NoRetry, RetryPolicy};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
-use crate::common::{data, stored, Events, Tap, QUICK};
+use crate::common::{
+    data, patch_upload_of, server_and_client, stored, upload_exactly, Events, Tap, QUICK,
+};
 
 const CHUNK: u64 = 3000;
 
 #[tokio::test]
 async fn the_attempt_counter_resets_whenever_the_offset_advances() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     // Two failures before every successful PATCH: 8 failures in all, never 3 in a row.
     server.set_patch_hook(|ctx: &PatchContext| {
         if ctx.number.is_multiple_of(3) {
@@ -26,35 +28,22 @@ async fn the_attempt_counter_resets_whenever_the_offset_advances() {
     });
     let events = Events::default();
     let bytes = data(4 * CHUNK as usize);
-    let mut uploader = tusky::Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let builder = patch_upload_of(&client, &bytes, CHUNK)
         .retry_delay(2, QUICK)
-        .on_progress(events.callback())
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+        .on_progress(events.callback());
+    upload_exactly(&server, builder, &bytes).await;
     let attempts: Vec<u32> = events.retries().iter().map(|r| r.1).collect();
     assert_eq!(attempts, [1, 2, 1, 2, 1, 2, 1, 2]);
 }
 
 #[tokio::test]
 async fn three_failures_in_a_row_exhaust_two_retries() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     for n in 2..=4 {
         server.fail_patch(n, 500);
     }
     let bytes = data(4 * CHUNK as usize);
-    let mut uploader = tusky::Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&client, &bytes, CHUNK)
         .retry_delay(2, QUICK)
         .build()
         .unwrap();
@@ -85,15 +74,14 @@ async fn failed_heads_and_patches_count_together() {
     server.fail_request("HEAD", 1, 503);
     server.fail_patch(3, 423);
     let tap = Tap::reqwest();
-    let mut uploader = tap
-        .client(&server.endpoint())
-        .uploader()
-        .reader(Cursor::new(data(4 * CHUNK as usize)))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
-        .retry_delay(2, QUICK)
-        .build()
-        .unwrap();
+    let mut uploader = patch_upload_of(
+        &tap.client(&server.endpoint()),
+        &data(4 * CHUNK as usize),
+        CHUNK,
+    )
+    .retry_delay(2, QUICK)
+    .build()
+    .unwrap();
     let error = uploader.upload().await.unwrap_err();
     assert!(
         matches!(error, Error::RetriesExhausted { attempts: 3, .. }),
@@ -141,7 +129,7 @@ impl RetryPolicy for Recording {
 
 #[tokio::test]
 async fn a_custom_policy_sees_attempts_1_2_3_and_the_error() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     for (n, status) in [(2, 500), (3, 503), (4, 423), (6, 409), (7, 460)] {
         server.fail_patch(n, status);
     }
@@ -150,17 +138,8 @@ async fn a_custom_policy_sees_attempts_1_2_3_and_the_error() {
         ..Recording::default()
     };
     let bytes = data(4 * CHUNK as usize);
-    let mut uploader = tusky::Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
-        .retry_policy(policy.clone())
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let builder = patch_upload_of(&client, &bytes, CHUNK).retry_policy(policy.clone());
+    upload_exactly(&server, builder, &bytes).await;
     let seen = policy.seen.lock().unwrap().clone();
     let attempts: Vec<u32> = seen.iter().map(|s| s.0).collect();
     let statuses: Vec<Option<u16>> = seen.iter().map(|s| s.2).collect();
@@ -174,7 +153,7 @@ async fn a_custom_policy_sees_attempts_1_2_3_and_the_error() {
     assert!(seen[1].1 >= Duration::from_millis(2), "{seen:?}");
 
     // The same policy gives up on the fourth failure in a row.
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     for n in 2..=5 {
         server.fail_patch(n, 503);
     }
@@ -182,12 +161,7 @@ async fn a_custom_policy_sees_attempts_1_2_3_and_the_error() {
         max: 3,
         ..Recording::default()
     };
-    let mut uploader = tusky::Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&client, &bytes, CHUNK)
         .retry_policy(policy.clone())
         .build()
         .unwrap();
@@ -245,7 +219,7 @@ fn exponential_backoff_stops_at_max_elapsed() {
 /// has passed without progress, long before the retry count runs out.
 #[tokio::test]
 async fn exponential_backoff_gives_up_after_max_elapsed_without_progress() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     server.set_patch_hook(|ctx: &PatchContext| {
         if ctx.number == 1 {
             PatchAction::Accept
@@ -255,12 +229,7 @@ async fn exponential_backoff_gives_up_after_max_elapsed_without_progress() {
     });
     let mut policy = ExponentialBackoff::fixed(10_000, Duration::from_millis(10));
     policy.max_elapsed = Some(Duration::from_millis(300));
-    let mut uploader = tusky::Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(data(4 * CHUNK as usize)))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&client, &data(4 * CHUNK as usize), CHUNK)
         .retry_policy(policy)
         .build()
         .unwrap();
@@ -278,7 +247,7 @@ async fn exponential_backoff_gives_up_after_max_elapsed_without_progress() {
 
 #[tokio::test]
 async fn a_storm_of_423s_on_patch_is_ridden_out() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     server.set_patch_hook(|ctx: &PatchContext| {
         if (2..=21).contains(&ctx.number) {
             PatchAction::Locked
@@ -288,18 +257,10 @@ async fn a_storm_of_423s_on_patch_is_ridden_out() {
     });
     let events = Events::default();
     let bytes = data(4 * CHUNK as usize);
-    let mut uploader = tusky::Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let builder = patch_upload_of(&client, &bytes, CHUNK)
         .retry_policy(ExponentialBackoff::fixed(25, QUICK))
-        .on_progress(events.callback())
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+        .on_progress(events.callback());
+    upload_exactly(&server, builder, &bytes).await;
     let retries = events.retries();
     assert_eq!(
         retries.iter().map(|r| r.1).collect::<Vec<_>>(),
@@ -318,12 +279,7 @@ async fn a_storm_of_423s_on_head_and_patch_is_ridden_out() {
     let record = events.callback();
     let locker = Arc::clone(&server);
     let bytes = data(4 * CHUNK as usize);
-    let mut uploader = tap
-        .client(&server.endpoint())
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&tap.client(&server.endpoint()), &bytes, CHUNK)
         .retry_policy(ExponentialBackoff::fixed(25, QUICK))
         .on_progress(move |event| {
             record(event);
@@ -357,7 +313,7 @@ async fn a_storm_of_423s_on_head_and_patch_is_ridden_out() {
 /// bounded number of PATCHes, with a protocol error saying so.
 #[tokio::test]
 async fn a_server_that_keeps_nothing_is_given_up_on() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     server.set_patch_hook(|ctx: &PatchContext| {
         if ctx.number == 1 {
             PatchAction::Accept
@@ -365,12 +321,7 @@ async fn a_server_that_keeps_nothing_is_given_up_on() {
             PatchAction::AcceptPartial(0)
         }
     });
-    let mut uploader = tusky::Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(data(4 * CHUNK as usize)))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&client, &data(4 * CHUNK as usize), CHUNK)
         .retry_delay(2, QUICK)
         .build()
         .unwrap();

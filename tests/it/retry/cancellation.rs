@@ -11,7 +11,10 @@ use tusky::storage::{MemoryStorage, Storage};
 use tusky::{CancellationToken, Client, Error, ExponentialBackoff, ProgressEvent};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
-use crate::common::{cancel_when_acknowledged, data, stored, temp_file, tus_response, Events, Tap};
+use crate::common::{
+    data, parallel_upload_of, patch_upload_of, server_and_client, stored, temp_file, tus_response,
+    upload_cancelled_at, upload_exactly, upload_of, Events, Tap,
+};
 
 const CHUNK: u64 = 3000;
 const SIZE: usize = 10_000;
@@ -24,11 +27,8 @@ async fn resume_and_finish(
     bytes: &[u8],
     at_least: u64,
 ) {
-    let mut again = Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(bytes.to_vec()))
-        .chunk_size(CHUNK)
+    let client = Client::new(server.endpoint()).unwrap();
+    let mut again = upload_of(&client, bytes, CHUNK)
         .storage(Arc::clone(store))
         .build()
         .unwrap();
@@ -45,19 +45,14 @@ async fn resume_and_finish(
 
 #[tokio::test]
 async fn a_token_cancelled_after_the_first_chunk_stops_and_keeps_the_record() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
     let token = CancellationToken::new();
     let events = Events::default();
     let record = events.callback();
     let cancel = token.clone();
     let bytes = data(SIZE);
-    let mut uploader = Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&client, &bytes, CHUNK)
         .storage(Arc::clone(&store))
         .cancellation_token(token)
         .on_progress(move |event| {
@@ -105,17 +100,12 @@ fn hold_the_second_patch(server: &TusMockServer) -> Arc<Notify> {
 /// Cancelled while the server holds a PATCH's answer back (it has stored the bytes).
 #[tokio::test]
 async fn a_token_cancelled_mid_patch_stops_at_once() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     let arrived = hold_the_second_patch(&server);
     let store = Arc::new(MemoryStorage::new());
     let token = CancellationToken::new();
     let bytes = data(SIZE);
-    let mut uploader = Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&client, &bytes, CHUNK)
         .storage(Arc::clone(&store))
         .cancellation_token(token.clone())
         .build()
@@ -140,18 +130,13 @@ async fn a_token_cancelled_mid_patch_stops_at_once() {
 /// Cancelled while waiting to retry: the wait is cut short.
 #[tokio::test]
 async fn a_token_cancelled_during_a_retry_wait_stops_at_once() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     server.fail_patch(2, 503);
     let store = Arc::new(MemoryStorage::new());
     let token = CancellationToken::new();
     let cancel = token.clone();
     let bytes = data(SIZE);
-    let mut uploader = Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&client, &bytes, CHUNK)
         .storage(Arc::clone(&store))
         .retry_delay(3, Duration::from_secs(30))
         .cancellation_token(token)
@@ -192,16 +177,11 @@ async fn a_token_cancelled_before_the_start_sends_nothing() {
 /// new uploader resumes.
 #[tokio::test]
 async fn dropping_the_upload_future_mid_patch_is_safe() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     let arrived = hold_the_second_patch(&server);
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(SIZE);
-    let mut uploader = Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&client, &bytes, CHUNK)
         .storage(Arc::clone(&store))
         .build()
         .unwrap();
@@ -224,12 +204,7 @@ async fn an_uploader_whose_future_was_dropped_re_reads_the_offset_when_run_again
     let arrived = hold_the_second_patch(&server);
     let tap = Tap::reqwest();
     let bytes = data(SIZE);
-    let mut uploader = tap
-        .client(&server.endpoint())
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&tap.client(&server.endpoint()), &bytes, CHUNK)
         .retry_policy(tusky::NoRetry)
         .build()
         .unwrap();
@@ -258,20 +233,9 @@ async fn a_cancelled_parallel_upload_resumes_its_partial_uploads() {
     let bytes = data(30_001);
     let (_dir, path) = temp_file(&bytes);
     let store = Arc::new(MemoryStorage::new());
-    let (token, cancel_mid_way) = cancel_when_acknowledged(8000);
     let client = Client::new(server.endpoint()).unwrap();
-    let mut first = client
-        .uploader()
-        .path(&path)
-        .parallel(3)
-        .chunk_size(2000)
-        .storage(Arc::clone(&store))
-        .cancellation_token(token)
-        .on_progress(cancel_mid_way)
-        .build()
-        .unwrap();
-    let error = first.upload().await.unwrap_err();
-    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
+    let first = parallel_upload_of(&client, &path, 3, 2000).storage(Arc::clone(&store));
+    upload_cancelled_at(first, 8000).await;
     let partials = server.uploads();
     assert_eq!(partials.len(), 3);
     let kept = store.list().await.unwrap();
@@ -280,16 +244,8 @@ async fn a_cancelled_parallel_upload_resumes_its_partial_uploads() {
     let acknowledged_before: u64 = partials.iter().map(|u| u.offset).sum();
     assert!(acknowledged_before < 30_001);
 
-    let mut second = client
-        .uploader()
-        .path(&path)
-        .parallel(3)
-        .chunk_size(2000)
-        .storage(Arc::clone(&store))
-        .build()
-        .unwrap();
-    let summary = second.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let builder = parallel_upload_of(&client, &path, 3, 2000).storage(Arc::clone(&store));
+    let (_, summary) = upload_exactly(&server, builder, &bytes).await;
     // The three partial uploads were resumed, not created again, and joined once.
     assert_eq!(server.uploads().len(), 4);
     // (PATCHes in flight at the cancellation may still have been stored after the snapshot.)

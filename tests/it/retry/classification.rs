@@ -16,8 +16,8 @@ use tusky::{ChecksumAlgorithm, Client, Error};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    assert_resynced, data, nth, refusing_port, stored, Break, BreakingProxy, Events, Fault,
-    Outcome, Tap, QUICK,
+    assert_resynced, data, nth, patch_upload_of, refusing_port, stored, upload_of, Break,
+    BreakingProxy, Events, Fault, Outcome, Tap, QUICK,
 };
 
 const SIZE: usize = 10_000;
@@ -221,11 +221,7 @@ async fn check(op: Op, failure: &Failure, expect: Expect) {
         ),
     }
     let events = Events::default();
-    let mut builder = client
-        .uploader()
-        .reader(Cursor::new(bytes.to_vec()))
-        .chunk_size(chunk)
-        .creation_with_upload(false)
+    let mut builder = patch_upload_of(&client, &bytes, chunk)
         .storage(Arc::clone(&store))
         .remove_record_on_success(false)
         .retry_delay(2, QUICK)
@@ -391,11 +387,7 @@ async fn stored_upload_then(
     bytes: &[u8],
     gone: &Failure,
 ) -> (url::Url, String) {
-    let mut first = client
-        .uploader()
-        .reader(Cursor::new(bytes.to_vec()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let mut first = patch_upload_of(client, bytes, CHUNK)
         .storage(Arc::clone(store))
         .build()
         .unwrap();
@@ -448,10 +440,7 @@ async fn recreate_if_gone_false_reports_the_gone_upload_and_keeps_the_record() {
     let bytes = data(SIZE);
     let client = tap.client(&server.endpoint());
     let (old, key) = stored_upload_then(&server, &client, &store, &bytes, &Terminated).await;
-    let mut second = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
+    let mut second = upload_of(&client, &bytes, CHUNK)
         .storage(Arc::clone(&store))
         .recreate_if_gone(false)
         .retry_delay(2, QUICK)
@@ -472,13 +461,7 @@ async fn an_explicit_url_that_is_gone_is_not_recreated_by_default() {
     let tap = Tap::reqwest();
     let client = tap.client(&server.endpoint());
     let bytes = data(SIZE);
-    let mut first = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
-        .build()
-        .unwrap();
+    let mut first = patch_upload_of(&client, &bytes, CHUNK).build().unwrap();
     first.upload_until(CHUNK).await.unwrap();
     let url = first.url().unwrap().clone();
     client.terminate(url.as_str()).await.unwrap();
@@ -503,12 +486,7 @@ async fn starting_over_is_bounded() {
     let server = TusMockServer::start().await;
     server.set_patch_hook(|_: &PatchContext| PatchAction::Fail(404));
     let tap = Tap::reqwest();
-    let mut uploader = tap
-        .client(&server.endpoint())
-        .uploader()
-        .reader(Cursor::new(data(SIZE)))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&tap.client(&server.endpoint()), &data(SIZE), CHUNK)
         .retry_delay(5, QUICK)
         .build()
         .unwrap();

@@ -2,7 +2,6 @@
 //! `ChunkCompleted` ranges contiguous, `RetryScheduled` with the error and the delay,
 //! `BytesSent` while a slow body streams, `Finished` last.
 
-use std::io::Cursor;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +10,10 @@ use tusky::storage::MemoryStorage;
 use tusky::{ProgressEvent, PIECE};
 use tusky_mock_server::TusMockServer;
 
-use crate::common::{cancel_when_acknowledged, data, stored, temp_file, Events, Fault, Tap, QUICK};
+use crate::common::{
+    cancel_when_acknowledged, data, parallel_upload_of, patch_upload_of, server_and_client,
+    temp_file, upload_exactly, upload_of, Events, Fault, Tap, QUICK,
+};
 
 const CHUNK: u64 = 3000;
 
@@ -83,20 +85,13 @@ fn check_complete(events: &Events, from: u64, size: u64, url: &url::Url) {
 #[tokio::test]
 async fn a_multi_chunk_upload_reports_in_order() {
     for creation_with_upload in [false, true] {
-        let server = TusMockServer::start().await;
+        let (server, client) = server_and_client().await;
         let events = Events::default();
         let bytes = data(10_000);
-        let mut uploader = tusky::Client::new(server.endpoint())
-            .unwrap()
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
-            .chunk_size(CHUNK)
+        let builder = upload_of(&client, &bytes, CHUNK)
             .creation_with_upload(creation_with_upload)
-            .on_progress(events.callback())
-            .build()
-            .unwrap();
-        let summary = uploader.upload().await.unwrap();
-        assert_eq!(stored(&server, &summary.url), bytes);
+            .on_progress(events.callback());
+        let (_, summary) = upload_exactly(&server, builder, &bytes).await;
         check_complete(&events, 0, 10_000, &summary.url);
         assert_eq!(
             events.chunks().len(),
@@ -108,23 +103,15 @@ async fn a_multi_chunk_upload_reports_in_order() {
 
 #[tokio::test]
 async fn a_retry_is_reported_with_its_error_and_delay() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     server.fail_patch(2, 503);
     let events = Events::default();
     let bytes = data(10_000);
     let delay = Duration::from_millis(7);
-    let mut uploader = tusky::Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
+    let builder = patch_upload_of(&client, &bytes, CHUNK)
         .retry_delay(3, delay)
-        .on_progress(events.callback())
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+        .on_progress(events.callback());
+    let (_, summary) = upload_exactly(&server, builder, &bytes).await;
     check_complete(&events, 0, 10_000, &summary.url);
     let retries = events.retries();
     assert_eq!(retries.len(), 1);
@@ -146,29 +133,19 @@ async fn a_retry_is_reported_with_its_error_and_delay() {
 
 #[tokio::test]
 async fn a_resumed_upload_starts_at_the_servers_offset() {
-    let server = TusMockServer::start().await;
-    let client = tusky::Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(10_000);
-    let mut first = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
+    let mut first = upload_of(&client, &bytes, CHUNK)
         .storage(Arc::clone(&store))
         .build()
         .unwrap();
     first.upload_until(2 * CHUNK).await.unwrap();
     let events = Events::default();
-    let mut second = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
+    let builder = upload_of(&client, &bytes, CHUNK)
         .storage(Arc::clone(&store))
-        .on_progress(events.callback())
-        .build()
-        .unwrap();
-    let summary = second.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+        .on_progress(events.callback());
+    let (_, summary) = upload_exactly(&server, builder, &bytes).await;
     check_complete(&events, 2 * CHUNK, 10_000, &summary.url);
     assert!(matches!(
         events.all()[0],
@@ -189,18 +166,10 @@ async fn bytes_sent_is_reported_while_a_slow_body_streams() {
     let chunk = 4 * PIECE as u64;
     let size = 2 * chunk + 10;
     let bytes = data(size as usize);
-    let mut uploader = tap
-        .client(&server.endpoint())
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(chunk)
-        .creation_with_upload(false)
+    let builder = patch_upload_of(&tap.client(&server.endpoint()), &bytes, chunk)
         .stall_timeout(Some(Duration::from_secs(5)))
-        .on_progress(events.callback())
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+        .on_progress(events.callback());
+    let (_, summary) = upload_exactly(&server, builder, &bytes).await;
     check_complete(&events, 0, size, &summary.url);
     let mut acknowledged = 0;
     let mut sent_seen = Vec::new();
@@ -225,22 +194,14 @@ async fn bytes_sent_is_reported_while_a_slow_body_streams() {
 #[tokio::test]
 async fn a_parallel_upload_reports_in_order() {
     for creation_with_upload in [false, true] {
-        let server = TusMockServer::start().await;
+        let (server, client) = server_and_client().await;
         let bytes = data(30_001);
         let (_dir, path) = temp_file(&bytes);
         let events = Events::default();
-        let mut uploader = tusky::Client::new(server.endpoint())
-            .unwrap()
-            .uploader()
-            .path(&path)
-            .parallel(3)
-            .chunk_size(4000)
+        let builder = parallel_upload_of(&client, &path, 3, 4000)
             .creation_with_upload(creation_with_upload)
-            .on_progress(events.callback())
-            .build()
-            .unwrap();
-        let summary = uploader.upload().await.unwrap();
-        assert_eq!(stored(&server, &summary.url), bytes);
+            .on_progress(events.callback());
+        upload_exactly(&server, builder, &bytes).await;
         let all = events.all();
         assert!(
             matches!(all[0], ProgressEvent::Started { offset: 0, .. }),
@@ -268,11 +229,7 @@ async fn a_resumed_parallel_upload_counts_what_its_partial_uploads_hold() {
     let client = tusky::Client::new(server.endpoint()).unwrap();
     // One PATCH per partial upload; cancelled as soon as the first one completes.
     let (token, cancel_at_first_chunk) = cancel_when_acknowledged(1);
-    let mut first = client
-        .uploader()
-        .path(&path)
-        .parallel(3)
-        .chunk_size(10_001)
+    let mut first = parallel_upload_of(&client, &path, 3, 10_001)
         .creation_with_upload(false)
         .storage(Arc::clone(&store))
         .cancellation_token(token)
@@ -283,18 +240,11 @@ async fn a_resumed_parallel_upload_counts_what_its_partial_uploads_hold() {
     assert!(server.uploads().iter().any(|u| u.offset == 10_001));
 
     let events = Events::default();
-    let mut second = client
-        .uploader()
-        .path(&path)
-        .parallel(3)
-        .chunk_size(10_001)
+    let builder = parallel_upload_of(&client, &path, 3, 10_001)
         .creation_with_upload(false)
         .storage(Arc::clone(&store))
-        .on_progress(events.callback())
-        .build()
-        .unwrap();
-    let summary = second.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+        .on_progress(events.callback());
+    upload_exactly(&server, builder, &bytes).await;
     let all = events.all();
     assert!(matches!(
         all[0],
@@ -331,19 +281,11 @@ async fn bytes_found_by_a_head_after_a_lost_answer_are_acknowledged() {
         }
         let events = Events::default();
         let bytes = data(10_000);
-        let mut uploader = tap
-            .client(&server.endpoint())
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
-            .chunk_size(CHUNK)
-            .creation_with_upload(false)
+        let builder = patch_upload_of(&tap.client(&server.endpoint()), &bytes, CHUNK)
             .stall_timeout(Some(Duration::from_millis(200)))
             .retry_delay(2, QUICK)
-            .on_progress(events.callback())
-            .build()
-            .unwrap();
-        let summary = uploader.upload().await.unwrap();
-        assert_eq!(stored(&server, &summary.url), bytes);
+            .on_progress(events.callback());
+        let (_, summary) = upload_exactly(&server, builder, &bytes).await;
         assert_eq!(events.retries().len(), 1, "last {last}");
         check_complete(&events, 0, 10_000, &summary.url);
     }

@@ -10,11 +10,37 @@ use tusky::{ProgressEvent, PIECE};
 use tusky_mock_server::TusMockServer;
 
 use crate::common::{
-    assert_resynced, data, nth, stored, temp_file, Events, Fault, Outcome, Tap, QUICK,
+    assert_resynced, data, nth, patch_upload_of, stored, temp_file, upload_of, Builder, Events,
+    Exchange, Fault, Outcome, Tap, QUICK,
 };
 
 const CHUNK: u64 = 3000;
 const STALL: Duration = Duration::from_millis(200);
+
+/// Uploads `bytes` with `builder` (stall timeout [`STALL`], retries 1 ms apart) and checks
+/// that it ends with exactly those bytes after a stall, long before the late answers of these
+/// tests (10 s) could come; returns the exchanges.
+async fn finish_despite_a_stall(
+    server: &TusMockServer,
+    tap: &Tap,
+    builder: Builder<Tap>,
+    bytes: &[u8],
+) -> Vec<Exchange> {
+    let mut uploader = builder
+        .stall_timeout(Some(STALL))
+        .retry_delay(2, QUICK)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let summary = tokio::time::timeout(Duration::from_secs(5), uploader.upload())
+        .await
+        .unwrap_or_else(|_| panic!("the upload hung:\n{}", tap.transcript()))
+        .unwrap_or_else(|e| panic!("{e}\n{}", tap.transcript()));
+    let took = started.elapsed();
+    assert!(took >= STALL && took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(stored(server, &summary.url), bytes);
+    tap.log()
+}
 
 /// The server takes the PATCH, stores nothing and would answer only after 10 s.
 #[tokio::test]
@@ -24,27 +50,9 @@ async fn a_stalled_patch_is_dropped_and_retried() {
     let tap = Tap::reqwest();
     let events = Events::default();
     let bytes = data(10_000);
-    let mut uploader = tap
-        .client(&server.endpoint())
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
-        .stall_timeout(Some(STALL))
-        .retry_delay(2, QUICK)
-        .on_progress(events.callback())
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let summary = uploader
-        .upload()
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", tap.transcript()));
-    let took = started.elapsed();
-    assert!(took >= STALL, "{took:?}");
-    assert!(took < Duration::from_secs(3), "{took:?}");
-    assert_eq!(stored(&server, &summary.url), bytes);
-    let log = tap.log();
+    let builder = patch_upload_of(&tap.client(&server.endpoint()), &bytes, CHUNK)
+        .on_progress(events.callback());
+    let log = finish_despite_a_stall(&server, &tap, builder, &bytes).await;
     let stalled = nth(&log, &Method::PATCH, 2);
     // The request was dropped by the client, not answered.
     assert_eq!(log[stalled].outcome, Outcome::Pending);
@@ -62,21 +70,8 @@ async fn a_late_answer_is_given_up_on_and_the_stored_bytes_kept() {
     server.delay_patch(2, Duration::from_secs(10));
     let tap = Tap::reqwest();
     let bytes = data(10_000);
-    let mut uploader = tap
-        .client(&server.endpoint())
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
-        .stall_timeout(Some(STALL))
-        .retry_delay(2, QUICK)
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let summary = uploader.upload().await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(3));
-    assert_eq!(stored(&server, &summary.url), bytes);
-    let log = tap.log();
+    let builder = patch_upload_of(&tap.client(&server.endpoint()), &bytes, CHUNK);
+    let log = finish_despite_a_stall(&server, &tap, builder, &bytes).await;
     let stalled = nth(&log, &Method::PATCH, 2);
     assert_eq!(log[stalled].outcome, Outcome::Pending);
     assert_eq!(assert_resynced(&log, stalled), 2 * CHUNK);
@@ -89,22 +84,8 @@ async fn a_patch_that_never_ends_is_given_up_on() {
     let tap = Tap::reqwest();
     tap.on(Method::PATCH, 1, Fault::Hang);
     let bytes = data(10_000);
-    let mut uploader = tap
-        .client(&server.endpoint())
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
-        .stall_timeout(Some(STALL))
-        .retry_delay(2, QUICK)
-        .build()
-        .unwrap();
-    let summary = tokio::time::timeout(Duration::from_secs(5), uploader.upload())
-        .await
-        .expect("the upload hung")
-        .unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
-    let log = tap.log();
+    let builder = patch_upload_of(&tap.client(&server.endpoint()), &bytes, CHUNK);
+    let log = finish_despite_a_stall(&server, &tap, builder, &bytes).await;
     let hung = nth(&log, &Method::PATCH, 1);
     assert_eq!(assert_resynced(&log, hung), 0);
 }
@@ -121,12 +102,7 @@ async fn a_slow_but_moving_upload_is_not_a_stall() {
     let chunk = 10 * PIECE as u64;
     let bytes = data(2 * chunk as usize + 1000);
     let stall = Duration::from_millis(400);
-    let mut uploader = tap
-        .client(&server.endpoint())
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(chunk)
-        .creation_with_upload(false)
+    let mut uploader = patch_upload_of(&tap.client(&server.endpoint()), &bytes, chunk)
         .stall_timeout(Some(stall))
         .retry_delay(2, QUICK)
         .on_progress(events.callback())
@@ -154,24 +130,8 @@ async fn a_head_that_gets_no_answer_is_given_up_on() {
     server.delay_request("HEAD", 1, Duration::from_secs(10));
     let tap = Tap::reqwest();
     let bytes = data(10_000);
-    let mut uploader = tap
-        .client(&server.endpoint())
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
-        .stall_timeout(Some(STALL))
-        .retry_delay(2, QUICK)
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let summary = tokio::time::timeout(Duration::from_secs(5), uploader.upload())
-        .await
-        .unwrap_or_else(|_| panic!("the upload hung:\n{}", tap.transcript()))
-        .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(3));
-    assert_eq!(stored(&server, &summary.url), bytes);
-    let log = tap.log();
+    let builder = patch_upload_of(&tap.client(&server.endpoint()), &bytes, CHUNK);
+    let log = finish_despite_a_stall(&server, &tap, builder, &bytes).await;
     let stalled = nth(&log, &Method::HEAD, 1);
     assert_eq!(log[stalled].outcome, Outcome::Pending);
     assert_eq!(assert_resynced(&log, stalled), CHUNK);
@@ -193,22 +153,8 @@ async fn a_creation_post_that_stalls_is_given_up_on() {
         .await;
     let tap = Tap::reqwest();
     let bytes = data(10_000);
-    let mut uploader = tap
-        .client(&server.endpoint())
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(CHUNK)
-        .stall_timeout(Some(STALL))
-        .retry_delay(2, QUICK)
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let summary = tokio::time::timeout(Duration::from_secs(5), uploader.upload())
-        .await
-        .unwrap_or_else(|_| panic!("the upload hung:\n{}", tap.transcript()))
-        .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(3));
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let builder = upload_of(&tap.client(&server.endpoint()), &bytes, CHUNK);
+    finish_despite_a_stall(&server, &tap, builder, &bytes).await;
     let posts = tap.of(&Method::POST);
     assert_eq!(posts.len(), 2, "{}", tap.transcript());
     assert_eq!(posts[0].outcome, Outcome::Pending);
