@@ -119,16 +119,12 @@ pub async fn patch_giving_up(
         .expect_err("an answer within the timeout")
 }
 
-/// Deterministic pseudo-random bytes (xorshift), so a shifted or repeated block shows.
+/// `n` bytes that differ from one offset to the next and from one `seed` to another, so that
+/// a shifted, repeated or dropped block shows.
 pub fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
+    // The top byte of a multiplicative hash: it depends on every bit of the offset.
+    (0..n as u64)
+        .map(|i| ((i ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
         .collect()
 }
 

@@ -54,3 +54,10 @@ where
     .await;
     dir
 }
+
+/// A path named `name` in a fresh temporary folder (which goes away with the guard).
+pub fn temp_path(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    (dir, path)
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use tusky_storage::{JsonFileStorage, Storage, StorageError, UploadRecord};
 
-use crate::common::{assert_corrupt, dir_entries, KEY};
+use crate::common::{assert_corrupt, dir_entries, temp_path, KEY};
 
 #[cfg(feature = "conformance")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,8 +25,7 @@ async fn passes_conformance() {
 
 #[tokio::test]
 async fn missing_file_is_an_empty_store_created_with_its_parents_on_first_write() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("a/b/c/uploads.json");
+    let (_dir, path) = temp_path("a/b/c/uploads.json");
     let store = JsonFileStorage::open(&path).unwrap();
     assert_eq!(store.path(), path);
     assert_eq!(store.get(KEY).await.unwrap(), None);
@@ -51,8 +50,7 @@ async fn missing_file_is_an_empty_store_created_with_its_parents_on_first_write(
 
 #[tokio::test]
 async fn the_file_has_a_format_and_version() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("uploads.json");
+    let (_dir, path) = temp_path("uploads.json");
     let store = JsonFileStorage::open(&path).unwrap();
     let record = UploadRecord::new("https://tus.example/1")
         .with_size(11)
@@ -81,8 +79,7 @@ async fn the_file_has_a_format_and_version() {
 
 #[tokio::test]
 async fn an_empty_file_is_an_empty_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("uploads.json");
+    let (_dir, path) = temp_path("uploads.json");
     std::fs::write(&path, b"").unwrap();
     let store = JsonFileStorage::open(&path).unwrap();
     assert!(store.list().await.unwrap().is_empty());
@@ -92,8 +89,7 @@ async fn an_empty_file_is_an_empty_store() {
 
 #[tokio::test]
 async fn minimal_and_older_records_are_read_with_defaults() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("uploads.json");
+    let (_dir, path) = temp_path("uploads.json");
     std::fs::write(
         &path,
         br#"{"format":"tusky-url-store","version":1,"uploads":{"k":{"url":"https://tus.example/1"}}}"#,
@@ -108,8 +104,7 @@ async fn minimal_and_older_records_are_read_with_defaults() {
 
 #[tokio::test]
 async fn two_handles_on_one_file_interleaving_writes_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shared.json");
+    let (_dir, path) = temp_path("shared.json");
     let a = JsonFileStorage::open(&path).unwrap();
     let b = JsonFileStorage::open(&path).unwrap();
     for i in 0..20 {
@@ -157,8 +152,7 @@ async fn two_handles_on_one_file_interleaving_writes_lose_nothing() {
 fn threads_with_their_own_handles_lose_nothing() {
     const THREADS: usize = 4;
     const PER_THREAD: usize = 30;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("hammer.json");
+    let (dir, path) = temp_path("hammer.json");
     let threads: Vec<_> = (0..THREADS)
         .map(|t| {
             let path = path.clone();
@@ -271,8 +265,7 @@ async fn foreign_corrupt_and_newer_files_are_refused_and_left_untouched() {
 
 #[tokio::test]
 async fn the_error_names_the_file_and_says_it_was_left_untouched() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tuspy.json");
+    let (_dir, path) = temp_path("tuspy.json");
     std::fs::write(&path, br#"{"_default": {}}"#).unwrap();
     let message = JsonFileStorage::open(&path).unwrap_err().to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
@@ -290,8 +283,7 @@ async fn the_error_names_the_file_and_says_it_was_left_untouched() {
 
 #[tokio::test]
 async fn unknown_fields_are_kept_when_writing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("uploads.json");
+    let (_dir, path) = temp_path("uploads.json");
     std::fs::write(
         &path,
         br#"{"format":"tusky-url-store","version":1,"written_by":"tusky 9.9",
@@ -312,8 +304,7 @@ async fn unknown_fields_are_kept_when_writing() {
 
 #[tokio::test]
 async fn a_failed_write_leaves_the_store_as_it_was() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("uploads.json");
+    let (dir, path) = temp_path("uploads.json");
     let store = JsonFileStorage::open(&path).unwrap();
     store
         .set(KEY, UploadRecord::new("https://before"))
@@ -349,8 +340,7 @@ async fn a_failed_write_leaves_the_store_as_it_was() {
 #[tokio::test]
 async fn the_store_keeps_its_permissions() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("uploads.json");
+    let (_dir, path) = temp_path("uploads.json");
     let store = JsonFileStorage::open(&path).unwrap();
     store
         .set("a", UploadRecord::new("https://a"))

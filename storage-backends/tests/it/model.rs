@@ -84,8 +84,7 @@ proptest! {
     #[cfg(feature = "json")]
     #[test]
     fn json_store_matches_the_model(ops in proptest::collection::vec(op(), 1..40)) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("uploads.json");
+        let (_dir, path) = crate::common::temp_path("uploads.json");
         let stores = [
             tusky_storage::JsonFileStorage::open(&path).unwrap(),
             tusky_storage::JsonFileStorage::open(&path).unwrap(),
@@ -96,8 +95,7 @@ proptest! {
     #[cfg(feature = "json")]
     #[test]
     fn tuspy_store_matches_the_model(ops in proptest::collection::vec(op(), 1..40)) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("tuspy.json");
+        let (_dir, path) = crate::common::temp_path("tuspy.json");
         let stores = [
             tusky_storage::TuspyFileStorage::open(&path).unwrap(),
             tusky_storage::TuspyFileStorage::open(&path).unwrap(),

@@ -6,7 +6,7 @@ use std::path::Path;
 use redb::TableDefinition;
 use tusky_storage::{RedbStorage, Storage, StorageError, UploadRecord};
 
-use crate::common::{assert_corrupt, KEY};
+use crate::common::{assert_corrupt, temp_path, KEY};
 
 fn record() -> UploadRecord {
     UploadRecord::new("https://tus.example/files/1")
@@ -24,8 +24,7 @@ async fn passes_conformance() {
 
 #[tokio::test]
 async fn data_survives_drop_and_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nested/dirs/uploads.redb");
+    let (_dir, path) = temp_path("nested/dirs/uploads.redb");
     {
         let store = RedbStorage::open(&path).unwrap();
         assert_eq!(store.path(), path);
@@ -43,8 +42,7 @@ async fn data_survives_drop_and_reopen() {
 
 #[tokio::test]
 async fn a_second_handle_on_an_open_file_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("uploads.redb");
+    let (_dir, path) = temp_path("uploads.redb");
     let first = RedbStorage::open(&path).unwrap();
     first.set(KEY, record()).await.unwrap();
 
@@ -77,8 +75,7 @@ async fn a_second_handle_on_an_open_file_is_a_clear_error() {
 
 #[tokio::test]
 async fn an_empty_file_becomes_a_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("empty.redb");
+    let (_dir, path) = temp_path("empty.redb");
     std::fs::write(&path, b"").unwrap();
     let store = RedbStorage::open(&path).unwrap();
     assert_eq!(store.get(KEY).await.unwrap(), None);
@@ -166,8 +163,7 @@ async fn records_from_a_newer_version_or_garbage_are_refused() {
 
 #[tokio::test]
 async fn the_stored_value_is_versioned_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("uploads.redb");
+    let (_dir, path) = temp_path("uploads.redb");
     RedbStorage::open(&path)
         .unwrap()
         .set(KEY, record())
@@ -192,8 +188,7 @@ async fn the_stored_value_is_versioned_json() {
 
 #[test]
 fn a_file_with_the_magic_but_a_broken_header_is_refused_and_left_untouched() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("broken.redb");
+    let (_dir, path) = temp_path("broken.redb");
     let mut bytes = b"redb\x1A\x0A\xA9\x0D\x0A".to_vec();
     bytes.extend(std::iter::repeat_n(0xCD, 8192));
     std::fs::write(&path, &bytes).unwrap();

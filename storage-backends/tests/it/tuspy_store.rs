@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use tusky_storage::{detect_tuspy_store, Storage, StorageError, TuspyFileStorage, UploadRecord};
 
-use crate::common::{assert_corrupt, dir_entries, KEY as HELLO};
+use crate::common::{assert_corrupt, dir_entries, temp_path, KEY as HELLO};
 const EMPTY: &str = "size:0--md5:d41d8cd98f00b204e9800998ecf8427e";
 
 /// What tuspy 1.1.0 leaves after `FileStorage(path).set_item(HELLO, url)` on a new file:
@@ -13,8 +13,7 @@ const EMPTY: &str = "size:0--md5:d41d8cd98f00b204e9800998ecf8427e";
 const TUSPY_FILE: &str = r#"{"_default": {"1": {"key": "size:11--md5:5eb63bbbe01eeed093cb22bb8f5acdc3", "url": "http://localhost:1080/files/6f3a0c"}}}"#;
 
 fn with_file(contents: &[u8]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tuspy.json");
+    let (dir, path) = temp_path("tuspy.json");
     std::fs::write(&path, contents).unwrap();
     (dir, path)
 }
@@ -54,8 +53,7 @@ async fn reads_a_file_written_by_tuspy() {
 
 #[tokio::test]
 async fn a_first_set_writes_exactly_what_tuspy_would() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("new/dir/tuspy.json");
+    let (_dir, path) = temp_path("new/dir/tuspy.json");
     let store = TuspyFileStorage::open(&path).unwrap();
     assert!(store.list().await.unwrap().is_empty());
     let record = UploadRecord::new("http://localhost:1080/files/6f3a0c")
@@ -186,8 +184,7 @@ async fn empty_files_and_empty_documents_are_empty_stores() {
 
 #[tokio::test]
 async fn non_ascii_is_escaped_as_python_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tuspy.json");
+    let (_dir, path) = temp_path("tuspy.json");
     let store = TuspyFileStorage::open(&path).unwrap();
     store
         .set("clé 🔑", UploadRecord::new("https://tus.example/é"))
@@ -221,8 +218,7 @@ async fn files_that_are_not_tinydb_are_refused_and_left_untouched() {
         ("whitespace only", b"  \n"),
     ];
     for (what, bytes) in files {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("tuspy.json");
+        let (dir, path) = temp_path("tuspy.json");
         let early = TuspyFileStorage::open(&path).unwrap();
         std::fs::write(&path, bytes).unwrap();
         assert_corrupt(TuspyFileStorage::open(&path), &path, what);
@@ -259,8 +255,7 @@ async fn the_tusky_error_points_to_the_other_store() {
 
 #[tokio::test]
 async fn two_handles_interleaving_writes_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tuspy.json");
+    let (_dir, path) = temp_path("tuspy.json");
     let a = TuspyFileStorage::open(&path).unwrap();
     let b = TuspyFileStorage::open(&path).unwrap();
     for i in 0..15 {

@@ -5,11 +5,11 @@ use std::io::Cursor;
 
 use tusky::error::Operation;
 use tusky::mock::TusMockServer;
-use tusky::{Client, Error, NoRetry};
+use tusky::{Client, Error};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
-use super::endpoint_of;
+use super::{endpoint_of, error_without_retries};
 use crate::common::{
     data, header, patch_upload_of, server_and_client, stored, temp_file, tus_response,
     tus_sequence, upload_of, with_method,
@@ -149,13 +149,7 @@ async fn a_non_201_answer_to_post_is_an_error_even_with_a_location() {
             .mount(&server)
             .await;
         let client = Client::new(endpoint_of(&server)).unwrap();
-        let mut uploader = client
-            .uploader()
-            .reader(Cursor::new(data(10)))
-            .retry_policy(NoRetry)
-            .build()
-            .unwrap();
-        let error = uploader.upload().await.unwrap_err();
+        let (uploader, error) = error_without_retries(&client).await;
         assert!(matches!(error, Error::Status { .. }), "{status}: {error:?}");
         assert_eq!(error.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(error.context().unwrap().operation, Operation::Create);

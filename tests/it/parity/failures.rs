@@ -7,11 +7,11 @@ use tokio::io::AsyncReadExt;
 use tusky::error::Operation;
 use tusky::mock::TusMockServer;
 use tusky::transport::TransportErrorKind;
-use tusky::{Client, Error, NoRetry};
+use tusky::{Client, Error};
 use wiremock::matchers::{header as header_is, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::{endpoint_of, mount_create};
+use super::{endpoint_of, error_without_retries, mount_create};
 use crate::common::{
     created_upload, data, refusing_port, server_and_client, tus_response, tus_sequence, upload_of,
     with_method, QUICK,
@@ -193,13 +193,7 @@ async fn connection_refused_on_post_is_a_transport_error_naming_the_url() {
         .supports(tusky::protocol::Extension::Creation));
     server.await.unwrap(); // the listener is closed: the POST's connection is refused
 
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(10)))
-        .retry_policy(NoRetry)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let (_, error) = error_without_retries(&client).await;
     let Error::Transport { context, source } = &error else {
         panic!("{error:?}")
     };
@@ -217,13 +211,7 @@ async fn connection_refused_on_post_is_a_transport_error_naming_the_url() {
 async fn nothing_listening_is_a_transport_error_naming_the_url() {
     let endpoint = format!("http://127.0.0.1:{}/files/", refusing_port().await);
     let client = Client::new(&endpoint).unwrap();
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(10)))
-        .retry_policy(NoRetry)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let (_, error) = error_without_retries(&client).await;
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
     assert_eq!(error.status(), None);
     assert!(error.to_string().contains(&endpoint), "{error}");

@@ -15,11 +15,15 @@ mod resume;
 mod sources;
 mod tls;
 
+use std::io::Cursor;
+
 use tusky::fingerprint::{Fingerprint, Md5Fingerprint};
+use tusky::transport::Transport;
+use tusky::{Client, Error, NoRetry, Uploader};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
-use crate::common::tus_response;
+use crate::common::{data, tus_response};
 
 /// Mounts on plain wiremock: POST /files/ → 201 Location /files/{id}.
 async fn mount_create(server: &MockServer, id: &str) {
@@ -38,4 +42,16 @@ fn endpoint_of(server: &MockServer) -> String {
 /// The key tuspy's default fingerprint gives `bytes`.
 fn md5_key(bytes: &[u8]) -> String {
     Md5Fingerprint.fingerprint(bytes, bytes.len() as u64)
+}
+
+/// An upload of 10 bytes through `client` that may not retry, and the error it ends with.
+async fn error_without_retries<T: Transport>(client: &Client<T>) -> (Uploader<T>, Error) {
+    let mut uploader = client
+        .uploader()
+        .reader(Cursor::new(data(10)))
+        .retry_policy(NoRetry)
+        .build()
+        .unwrap();
+    let error = uploader.upload().await.unwrap_err();
+    (uploader, error)
 }
