@@ -142,3 +142,10 @@ where
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A server with every extension on, and a new upload of `length` bytes on it.
+pub async fn server_with_upload(length: u64) -> (TusMockServer, String) {
+    let server = TusMockServer::start().await;
+    let url = create(&server, length).await;
+    (server, url)
+}

@@ -52,8 +52,7 @@ async fn options_reflects_the_configuration() {
 
 #[tokio::test]
 async fn requests_without_tus_resumable_get_412_with_tus_version() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 5).await;
+    let (server, url) = server_with_upload(5).await;
     let c = http();
     let requests = [
         c.post(server.endpoint()).header("Upload-Length", "5"),
@@ -82,8 +81,7 @@ async fn requests_without_tus_resumable_get_412_with_tus_version() {
 
 #[tokio::test]
 async fn every_response_carries_tus_resumable() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 1).await;
+    let (server, url) = server_with_upload(1).await;
     let c = http();
     let responses = [
         tus(c.get(format!("{}/elsewhere", server.uri())))
@@ -104,8 +102,7 @@ async fn every_response_carries_tus_resumable() {
 
 #[tokio::test]
 async fn unsupported_methods_get_405_with_allow() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 1).await;
+    let (server, url) = server_with_upload(1).await;
     let resp = tus(http().get(&url)).send().await.unwrap();
     assert_eq!(resp.status(), 405);
     assert_eq!(

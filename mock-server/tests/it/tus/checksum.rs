@@ -37,8 +37,7 @@ async fn every_advertised_algorithm_is_verified() {
 
 #[tokio::test]
 async fn mismatch_is_460_and_stores_nothing() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 11).await;
+    let (server, url) = server_with_upload(11).await;
     assert_eq!(patch(&url, 0, b"hello").await.status(), 204);
     let resp = patch_with(
         &url,

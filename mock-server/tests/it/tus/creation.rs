@@ -70,8 +70,7 @@ async fn upload_length_is_required_and_must_be_a_non_negative_integer() {
 
 #[tokio::test]
 async fn zero_length_upload_is_complete_at_once() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 0).await;
+    let (server, url) = server_with_upload(0).await;
     let u = server.upload(&url).unwrap();
     assert!(u.is_complete());
     let resp = head(&url).await;

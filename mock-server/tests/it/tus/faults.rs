@@ -9,8 +9,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn the_nth_patch_fails_and_stores_nothing() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 9).await;
+    let (server, url) = server_with_upload(9).await;
     server.fail_patch(2, 503);
     assert_eq!(patch(&url, 0, b"abc").await.status(), 204);
     let resp = patch(&url, 3, b"def").await;
@@ -25,8 +24,7 @@ async fn the_nth_patch_fails_and_stores_nothing() {
 
 #[tokio::test]
 async fn partial_acceptance_stores_exactly_the_prefix() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 10).await;
+    let (server, url) = server_with_upload(10).await;
     server.accept_partial_patch(1, 4);
     let resp = patch(&url, 0, b"0123456789").await;
     assert_eq!(resp.status(), 204);
@@ -40,8 +38,7 @@ async fn partial_acceptance_stores_exactly_the_prefix() {
 
 #[tokio::test]
 async fn a_delayed_patch_is_stored_and_answered_late() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 6).await;
+    let (server, url) = server_with_upload(6).await;
     server.delay_patch(1, Duration::from_millis(300));
     let started = Instant::now();
     let resp = patch(&url, 0, b"abc").await;
@@ -57,8 +54,7 @@ async fn a_delayed_patch_is_stored_and_answered_late() {
 
 #[tokio::test]
 async fn a_stalled_patch_stores_nothing() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 3).await;
+    let (server, url) = server_with_upload(3).await;
     server.stall_patch(1, Duration::from_millis(1500));
     let err = patch_giving_up(&url, 0, b"abc", Duration::from_millis(100)).await;
     assert!(err.is_timeout());
@@ -71,8 +67,7 @@ async fn a_stalled_patch_stores_nothing() {
 
 #[tokio::test]
 async fn the_hook_sees_each_patch_and_decides() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 6).await;
+    let (server, url) = server_with_upload(6).await;
     let seen: Arc<Mutex<Vec<PatchContext>>> = Arc::default();
     let log = Arc::clone(&seen);
     server.set_patch_hook(move |ctx: &PatchContext| {
@@ -110,8 +105,7 @@ async fn the_hook_sees_each_patch_and_decides() {
 
 #[tokio::test]
 async fn scheduled_faults_win_over_the_hook_and_clear_faults_removes_both() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 6).await;
+    let (server, url) = server_with_upload(6).await;
     server.set_patch_hook(|_: &PatchContext| PatchAction::Fail(500));
     server.schedule_patch(1, PatchAction::Accept);
     assert_eq!(patch(&url, 0, b"ab").await.status(), 204);
@@ -124,8 +118,7 @@ async fn scheduled_faults_win_over_the_hook_and_clear_faults_removes_both() {
 
 #[tokio::test]
 async fn an_invalid_fault_status_becomes_500() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 1).await;
+    let (server, url) = server_with_upload(1).await;
     server.fail_patch(1, 7);
     assert_eq!(patch(&url, 0, b"x").await.status(), 500);
 }
@@ -146,8 +139,7 @@ async fn fail_next_post_creates_nothing() {
 
 #[tokio::test]
 async fn any_method_can_fail_or_be_delayed() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 1).await;
+    let (server, url) = server_with_upload(1).await;
     server.fail_request("head", 2, 503);
     assert_eq!(head(&url).await.status(), 200);
     assert_eq!(head(&url).await.status(), 503);
@@ -166,8 +158,7 @@ async fn any_method_can_fail_or_be_delayed() {
 
 #[tokio::test]
 async fn locked_uploads_answer_423_until_unlocked() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 3).await;
+    let (server, url) = server_with_upload(3).await;
     server.lock_uploads(true);
     assert_eq!(head(&url).await.status(), 423);
     assert_eq!(patch(&url, 0, b"abc").await.status(), 423);

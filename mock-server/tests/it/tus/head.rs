@@ -31,8 +31,7 @@ async fn head_reports_offset_length_and_metadata_as_received() {
 
 #[tokio::test]
 async fn head_without_metadata_sends_no_metadata_header() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 1).await;
+    let (_server, url) = server_with_upload(1).await;
     let resp = head(&url).await;
     assert_eq!(header(&resp, "upload-metadata"), None);
 }

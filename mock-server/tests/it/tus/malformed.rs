@@ -90,8 +90,7 @@ fn arbitrary_header_values_never_get_a_5xx() {
 
 #[tokio::test]
 async fn nasty_values_get_4xx() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 4).await;
+    let (server, url) = server_with_upload(4).await;
     let obs_text = HeaderValue::from_bytes(b"name \xff\xfe").unwrap();
     let resp = tus(http().post(server.endpoint()))
         .header("Upload-Length", "1")

@@ -2,7 +2,7 @@
 
 use tusky_mock_server::wiremock::matchers::{method, path_regex};
 use tusky_mock_server::wiremock::{Mock, ResponseTemplate};
-use tusky_mock_server::{TusMockServer, STATEFUL_MOCK_PRIORITY};
+use tusky_mock_server::STATEFUL_MOCK_PRIORITY;
 
 use crate::support::*;
 
@@ -12,8 +12,7 @@ fn overridden(url: &str, as_method: &str) -> reqwest::RequestBuilder {
 
 #[tokio::test]
 async fn method_override_on_post_is_honoured() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 5).await;
+    let (server, url) = server_with_upload(5).await;
 
     let resp = overridden(&url, "PATCH")
         .header("Content-Type", OFFSET_STREAM)
@@ -40,8 +39,7 @@ async fn method_override_on_post_is_honoured() {
 
 #[tokio::test]
 async fn an_unknown_override_is_400() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 5).await;
+    let (server, url) = server_with_upload(5).await;
     for m in ["GET", "PUT", "CONNECT", ""] {
         let resp = overridden(&url, m).send().await.unwrap();
         assert_eq!(resp.status(), 400, "override {m:?}");
@@ -51,8 +49,7 @@ async fn an_unknown_override_is_400() {
 
 #[tokio::test]
 async fn a_higher_priority_mock_answers_once_then_the_tus_server_resumes() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 10).await;
+    let (server, url) = server_with_upload(10).await;
     Mock::given(method("PATCH"))
         .respond_with(ResponseTemplate::new(500))
         .up_to_n_times(1)
@@ -76,8 +73,7 @@ async fn a_higher_priority_mock_answers_once_then_the_tus_server_resumes() {
 #[tokio::test]
 async fn a_mock_at_default_priority_also_wins() {
     assert_eq!(STATEFUL_MOCK_PRIORITY, u8::MAX);
-    let server = TusMockServer::start().await;
-    let url = create(&server, 10).await;
+    let (server, url) = server_with_upload(10).await;
     // No with_priority: wiremock's default (5) is above the stateful mock's.
     Mock::given(method("HEAD"))
         .and(path_regex("^/files/"))
@@ -92,8 +88,7 @@ async fn a_mock_at_default_priority_also_wins() {
 
 #[tokio::test]
 async fn reset_forgets_everything_but_keeps_serving() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 10).await;
+    let (server, url) = server_with_upload(10).await;
     server.fail_patch(1, 500);
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(503))

@@ -6,8 +6,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn patches_append_bytes_exactly() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 256).await;
+    let (server, url) = server_with_upload(256).await;
     let all: Vec<u8> = (0..=255u8).collect();
     let mut offset = 0;
     for chunk in all.chunks(100) {
@@ -25,8 +24,7 @@ async fn patches_append_bytes_exactly() {
 
 #[tokio::test]
 async fn an_empty_patch_is_fine_and_moves_nothing() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 3).await;
+    let (_server, url) = server_with_upload(3).await;
     let resp = patch(&url, 0, b"").await;
     assert_eq!(resp.status(), 204);
     assert_eq!(header(&resp, "upload-offset").as_deref(), Some("0"));
@@ -34,8 +32,7 @@ async fn an_empty_patch_is_fine_and_moves_nothing() {
 
 #[tokio::test]
 async fn wrong_content_type_is_415() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 5).await;
+    let (server, url) = server_with_upload(5).await;
     let with_type = |ct: Option<&'static str>| {
         let mut rb = tus(http().patch(&url))
             .header("Upload-Offset", "0")
@@ -66,8 +63,7 @@ async fn wrong_content_type_is_415() {
 
 #[tokio::test]
 async fn offset_mismatch_is_409_with_the_right_offset() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 10).await;
+    let (server, url) = server_with_upload(10).await;
     assert_eq!(patch(&url, 0, b"abc").await.status(), 204);
     for wrong in [0, 2, 4, 10] {
         let resp = patch(&url, wrong, b"def").await;
@@ -79,8 +75,7 @@ async fn offset_mismatch_is_409_with_the_right_offset() {
 
 #[tokio::test]
 async fn missing_or_bad_upload_offset_is_400() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 10).await;
+    let (server, url) = server_with_upload(10).await;
     let resp = tus(http().patch(&url))
         .header("Content-Type", OFFSET_STREAM)
         .body("abc")
@@ -103,8 +98,7 @@ async fn missing_or_bad_upload_offset_is_400() {
 
 #[tokio::test]
 async fn a_body_past_the_length_is_413_and_stores_nothing() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 5).await;
+    let (server, url) = server_with_upload(5).await;
     assert_eq!(patch(&url, 0, b"abc").await.status(), 204);
     assert_eq!(patch(&url, 3, b"def").await.status(), 413);
     assert_eq!(server.upload_bytes(&url).unwrap(), b"abc");
@@ -114,8 +108,7 @@ async fn a_body_past_the_length_is_413_and_stores_nothing() {
 
 #[tokio::test]
 async fn changing_a_known_length_is_400() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 5).await;
+    let (server, url) = server_with_upload(5).await;
     let resp = patch_with(&url, 0, b"ab", &[("Upload-Length", "6")]).await;
     assert_eq!(resp.status(), 400);
     assert_eq!(offset(&server, &url), 0);
@@ -136,8 +129,7 @@ async fn patch_on_an_unknown_upload_is_404() {
 
 #[tokio::test]
 async fn repeated_headers_are_400() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 5).await;
+    let (server, url) = server_with_upload(5).await;
     // reqwest's `header` appends: two Upload-Offset values.
     let resp = patch_with(&url, 0, b"ab", &[("Upload-Offset", "0")]).await;
     assert_eq!(resp.status(), 400);

@@ -1,13 +1,12 @@
 //! The termination extension.
 
-use tusky_mock_server::{Extension, TusMockServer};
+use tusky_mock_server::Extension;
 
 use crate::support::*;
 
 #[tokio::test]
 async fn delete_terminates_and_later_requests_are_404() {
-    let server = TusMockServer::start().await;
-    let url = create(&server, 10).await;
+    let (server, url) = server_with_upload(10).await;
     assert_eq!(patch(&url, 0, b"abc").await.status(), 204);
 
     let resp = delete(&url).await;
