@@ -1,9 +1,9 @@
-//! Golden keys: MD5 keys computed by tuspy 1.1.0 itself (shared/docs/fingerprint-golden.txt and
-//! tuspy-parity.md), SHA-256 keys computed independently with `sha256sum` / Python's hashlib.
+//! Golden keys: MD5 keys computed by tuspy 1.1.0 itself (listed in docs/tuspy-parity.md),
+//! SHA-256 keys computed independently with `sha256sum` / Python's hashlib.
 
 use tusky_fingerprint::{Fingerprint, HeadBytesFingerprint, DEFAULT_HEAD_LEN};
 
-/// `len` bytes where byte `i` is `i % 251` (the pattern of the golden file).
+/// `len` bytes where byte `i` is `i % 251` (the pattern of the golden keys).
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
 }
@@ -42,7 +42,8 @@ mod md5 {
     use super::*;
     use tusky_fingerprint::Md5Fingerprint;
 
-    /// Every line of fingerprint-golden.txt plus the values quoted in tuspy-parity.md.
+    /// The golden keys of docs/tuspy-parity.md for the `i % 251` pattern (the other two, of
+    /// `hello world` and of the empty file, have tests of their own below).
     const GOLDEN: &[(usize, &str)] = &[
         (65536, "size:65536--md5:9cc60713923528a1dd94e1c1ab0ebc9e"),
         (100000, "size:100000--md5:9cc60713923528a1dd94e1c1ab0ebc9e"),

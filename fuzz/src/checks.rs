@@ -2,8 +2,8 @@
 //!
 //! - the fuzz crate (`fuzz/`, its own workspace, nightly) as `tusky_fuzz::checks`, called by
 //!   each libFuzzer target in `fuzz/fuzz_targets/<target>.rs`;
-//! - the main crate's stable test `tests/fuzz_corpus.rs`, as
-//!   `#[path = "../fuzz/src/checks.rs"] mod checks;`, which replays every file of
+//! - the main crate's stable test `tests/it/fuzz_corpus.rs`, as
+//!   `#[path = "../../fuzz/src/checks.rs"] mod checks;`, which replays every file of
 //!   `fuzz/corpus/<target>/` and `fuzz/artifacts/<target>/` under `cargo test`.
 //!
 //! The fuzz crate cannot be a dependency of the main crate's tests (it is outside the

@@ -1,0 +1,8 @@
+//! tusky-mock-server's integration tests, one binary: `tus` checks the stateful tus server rule
+//! by rule with a raw HTTP client, `fault_proxy` the TCP fault proxy against raw TCP servers.
+//! What they share lives in `support`.
+
+mod support;
+
+mod fault_proxy;
+mod tus;

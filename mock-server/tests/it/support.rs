@@ -1,0 +1,151 @@
+//! What the tests share: a raw HTTP client speaking tus to the mock server (reqwest, so that
+//! every header is exactly what the test says), noise bytes, and waiting on a condition.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, RequestBuilder, Response};
+use tusky_mock_server::{Extension, TusMockServer};
+
+pub const OFFSET_STREAM: &str = "application/offset+octet-stream";
+
+pub fn http() -> Client {
+    Client::new()
+}
+
+/// Adds `Tus-Resumable: 1.0.0`.
+pub fn tus(rb: RequestBuilder) -> RequestBuilder {
+    rb.header("Tus-Resumable", "1.0.0")
+}
+
+/// A header as text (panics in the test if it is not text).
+pub fn header(resp: &Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .map(|v| v.to_str().expect("header is text").to_owned())
+}
+
+/// POST on the endpoint with these headers.
+pub async fn post(server: &TusMockServer, headers: &[(&str, &str)]) -> Response {
+    let mut rb = tus(http().post(server.endpoint()));
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    rb.send().await.expect("POST")
+}
+
+/// Creates an upload of `length` bytes and returns its URL.
+pub async fn create(server: &TusMockServer, length: u64) -> String {
+    let resp = post(server, &[("Upload-Length", &length.to_string())]).await;
+    assert_eq!(resp.status(), 201);
+    header(&resp, "location").expect("Location")
+}
+
+/// PATCH `body` at `offset` with these extra headers.
+pub async fn patch_with(url: &str, offset: u64, body: &[u8], headers: &[(&str, &str)]) -> Response {
+    let mut rb = tus(http().patch(url))
+        .header("Content-Type", OFFSET_STREAM)
+        .header("Upload-Offset", offset.to_string())
+        .body(body.to_vec());
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    rb.send().await.expect("PATCH")
+}
+
+/// PATCH `body` at `offset`.
+pub async fn patch(url: &str, offset: u64, body: &[u8]) -> Response {
+    patch_with(url, offset, body, &[]).await
+}
+
+pub async fn head(url: &str) -> Response {
+    tus(http().head(url)).send().await.expect("HEAD")
+}
+
+pub async fn delete(url: &str) -> Response {
+    tus(http().delete(url)).send().await.expect("DELETE")
+}
+
+pub async fn options(server: &TusMockServer) -> Response {
+    http()
+        .request(reqwest::Method::OPTIONS, server.endpoint())
+        .send()
+        .await
+        .expect("OPTIONS")
+}
+
+/// The stored offset of the upload at `url`.
+pub fn offset(server: &TusMockServer, url: &str) -> u64 {
+    server.upload(url).expect("upload exists").offset
+}
+
+/// A server with only these extensions on.
+pub async fn with_extensions(extensions: &[Extension]) -> TusMockServer {
+    TusMockServer::builder()
+        .extensions(extensions)
+        .start()
+        .await
+}
+
+/// A POST carrying `body` as upload data (creation-with-upload), with these headers.
+pub async fn post_with_body(
+    server: &TusMockServer,
+    headers: &[(&str, &str)],
+    body: &'static str,
+) -> Response {
+    let mut rb = tus(http().post(server.endpoint()))
+        .header("Content-Type", OFFSET_STREAM)
+        .body(body);
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    rb.send().await.expect("POST")
+}
+
+/// A PATCH of `body` at `offset` whose client gives up after `timeout`; the error it gets.
+pub async fn patch_giving_up(
+    url: &str,
+    offset: u64,
+    body: &[u8],
+    timeout: Duration,
+) -> reqwest::Error {
+    tus(http().patch(url))
+        .header("Content-Type", OFFSET_STREAM)
+        .header("Upload-Offset", offset.to_string())
+        .body(body.to_vec())
+        .timeout(timeout)
+        .send()
+        .await
+        .expect_err("an answer within the timeout")
+}
+
+/// `n` bytes that differ from one offset to the next and from one `seed` to another, so that
+/// a shifted, repeated or dropped block shows.
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    // The top byte of a multiplicative hash: it depends on every bit of the offset.
+    (0..n as u64)
+        .map(|i| ((i ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
+        .collect()
+}
+
+/// Waits until `condition` holds, looking again every 10 ms; panics naming `what` if it still
+/// does not hold after `within`.
+pub async fn wait_until<F, Fut>(what: &str, within: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        // The pause between two looks at the condition, not a guess at how long it takes.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A server with every extension on, and a new upload of `length` bytes on it.
+pub async fn server_with_upload(length: u64) -> (TusMockServer, String) {
+    let server = TusMockServer::start().await;
+    let url = create(&server, length).await;
+    (server, url)
+}

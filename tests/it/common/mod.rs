@@ -1,0 +1,32 @@
+//! What the integration tests share, each in one place: test bytes ([`data`], [`noise`]), the
+//! progress recorder ([`Events`]), the recording, fault-injecting transport ([`Tap`]), what a
+//! server received and holds ([`header`], [`patch_shape`], [`stored`], ...), sources of unknown
+//! length ([`Trickle`], [`pipe`]), real TCP failures ([`BreakingProxy`]) and waiting for an
+//! event instead of sleeping ([`wait_until`], [`shut_out`]).
+
+mod breaking_proxy;
+mod data;
+mod events;
+mod requests;
+mod streams;
+mod tap;
+mod uploads;
+mod wait;
+
+pub use breaking_proxy::{refusing_port, Break, BreakingProxy};
+pub use data::{data, noise, noise_file, temp_file};
+pub use events::{cancel_when_acknowledged, Events};
+pub use requests::{
+    create_directly, header, header_u64, is_for, patch_directly, patch_shape, patches, posts,
+    stored, tus_response, tus_sequence, upload_offset, with_method,
+};
+pub use streams::{pipe, Trickle};
+pub use tap::{assert_resynced, nth, Exchange, Fault, Outcome, Tap};
+pub use uploads::{
+    created_upload, parallel_upload_of, patch_upload_of, server_and_client, upload_cancelled_at,
+    upload_exactly, upload_of, Builder,
+};
+pub use wait::{shut_out, wait_until, RUN};
+
+/// A retry delay short enough that tests do not wait for it.
+pub const QUICK: std::time::Duration = std::time::Duration::from_millis(1);

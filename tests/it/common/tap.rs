@@ -1,0 +1,363 @@
+//! [`Tap`]: the one transport decorator of the tests. It records every exchange the client
+//! makes (what was sent, how it ended) and injects the transport faults it is told to: refused
+//! or lost requests, interference by another client, hangs, and a slow link.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{HeaderMap, Method};
+use tusky::transport::{
+    Body, Request, ReqwestTransport, Response, Transport, TransportError, TransportErrorKind,
+    TransportOptions,
+};
+use tusky::Client;
+
+/// How one request ended, as the client's transport saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Still in flight, or dropped by the client before it ended (a stall, a cancellation).
+    Pending,
+    /// The server answered.
+    Answered {
+        status: u16,
+        /// The answer's `Upload-Offset`.
+        offset: Option<u64>,
+    },
+    /// The transport failed.
+    Failed(TransportErrorKind),
+}
+
+/// One request the client sent.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub method: Method,
+    pub url: url::Url,
+    /// The path of `url` (servers and proxies differ in host, never in path).
+    pub path: String,
+    /// The request's `Upload-Offset`.
+    pub offset: Option<u64>,
+    /// Whether the request carried `Upload-Checksum`.
+    pub checksum: bool,
+    /// The request's `Upload-Concat`.
+    pub concat: Option<String>,
+    pub body_len: u64,
+    pub outcome: Outcome,
+    /// The answer's `Location`.
+    pub location: Option<String>,
+}
+
+impl Exchange {
+    /// The answer's status, if the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self.outcome {
+            Outcome::Answered { status, .. } => Some(status),
+            _ => None,
+        }
+    }
+
+    /// The answer's `Upload-Offset`, if the server answered with one.
+    pub fn answered_offset(&self) -> Option<u64> {
+        match self.outcome {
+            Outcome::Answered { offset, .. } => offset,
+            _ => None,
+        }
+    }
+}
+
+/// A fault the [`Tap`] injects into one request.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Fails without sending: the server never sees the request.
+    Refuse(TransportErrorKind),
+    /// Sends the request (the server processes it), then loses the answer.
+    LoseAnswer(TransportErrorKind),
+    /// Before sending, another client appends `bytes` bytes of `source` at the request's
+    /// `Upload-Offset`, so that the request arrives at a stale offset (a real 409).
+    Interfere { source: Arc<Vec<u8>>, bytes: u64 },
+    /// Never answers (until the client drops the request).
+    Hang,
+    /// A slow link: the body goes out at this many bytes per second (a streamed body piece by
+    /// piece, a body held in memory all at once).
+    SlowLink { bytes_per_second: u64 },
+}
+
+#[derive(Default)]
+struct TapState {
+    log: Mutex<Vec<Exchange>>,
+    counts: Mutex<HashMap<Method, u64>>,
+    scheduled: Mutex<HashMap<(Method, u64), Fault>>,
+    every: Mutex<HashMap<Method, Fault>>,
+}
+
+/// A transport decorator that records every exchange and injects the faults it is told to.
+/// Clones share the log and the faults.
+#[derive(Clone)]
+pub struct Tap<T = ReqwestTransport> {
+    inner: T,
+    state: Arc<TapState>,
+}
+
+impl Tap {
+    /// A tap over a default reqwest transport.
+    pub fn reqwest() -> Self {
+        Self::over(ReqwestTransport::new(TransportOptions::default()).unwrap())
+    }
+
+    /// A tap over a reqwest transport with this read timeout.
+    pub fn with_read_timeout(timeout: Duration) -> Self {
+        let mut options = TransportOptions::default();
+        options.read_timeout = timeout;
+        Self::over(ReqwestTransport::new(options).unwrap())
+    }
+}
+
+impl<T: Transport + Clone> Tap<T> {
+    pub fn over(inner: T) -> Self {
+        Self {
+            inner,
+            state: Arc::default(),
+        }
+    }
+
+    /// A client for `endpoint` over this tap.
+    pub fn client(&self, endpoint: &str) -> Client<Tap<T>> {
+        Client::builder()
+            .endpoint(endpoint)
+            .build_with_transport(self.clone())
+            .unwrap()
+    }
+
+    /// The `n`-th (1-based) request with `method` gets `fault`.
+    pub fn on(&self, method: Method, n: u64, fault: Fault) {
+        self.state
+            .scheduled
+            .lock()
+            .unwrap()
+            .insert((method, n), fault);
+    }
+
+    /// Every request with `method` gets `fault` (scheduled faults take precedence).
+    pub fn on_every(&self, method: Method, fault: Fault) {
+        self.state.every.lock().unwrap().insert(method, fault);
+    }
+
+    /// Every exchange so far, in the order the requests started.
+    pub fn log(&self) -> Vec<Exchange> {
+        self.state.log.lock().unwrap().clone()
+    }
+
+    /// The logged exchanges with `method`.
+    pub fn of(&self, method: &Method) -> Vec<Exchange> {
+        self.log()
+            .into_iter()
+            .filter(|e| e.method == *method)
+            .collect()
+    }
+
+    /// The exchanges apart from OPTIONS, one line each, for assertion messages.
+    pub fn transcript(&self) -> String {
+        self.log()
+            .iter()
+            .filter(|e| e.method != Method::OPTIONS)
+            .map(|e| {
+                format!(
+                    "{} {} {:?} ({} bytes) -> {:?}",
+                    e.method, e.path, e.offset, e.body_len, e.outcome
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn begin(&self, request: &Request) -> (usize, Option<Fault>) {
+        let n = {
+            let mut counts = self.state.counts.lock().unwrap();
+            let n = counts.entry(request.method.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let fault = self
+            .state
+            .scheduled
+            .lock()
+            .unwrap()
+            .remove(&(request.method.clone(), n))
+            .or_else(|| {
+                let every = self.state.every.lock().unwrap();
+                every.get(&request.method).cloned()
+            });
+        let mut log = self.state.log.lock().unwrap();
+        log.push(Exchange {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            path: request.url.path().to_owned(),
+            offset: header_u64(&request.headers, "upload-offset"),
+            checksum: request.headers.contains_key("upload-checksum"),
+            concat: header_text(&request.headers, "upload-concat"),
+            body_len: request.body.len(),
+            outcome: Outcome::Pending,
+            location: None,
+        });
+        (log.len() - 1, fault)
+    }
+
+    /// Records how the request at `index` ended: as `result` says, unless its answer is `lost`.
+    fn end(
+        &self,
+        index: usize,
+        result: &Result<Response, TransportError>,
+        lost: Option<TransportErrorKind>,
+    ) {
+        let mut log = self.state.log.lock().unwrap();
+        let exchange = &mut log[index];
+        exchange.outcome = match (result, lost) {
+            (_, Some(kind)) => Outcome::Failed(kind),
+            (Ok(response), None) => {
+                exchange.location = header_text(&response.headers, "location");
+                Outcome::Answered {
+                    status: response.status.as_u16(),
+                    offset: header_u64(&response.headers, "upload-offset"),
+                }
+            }
+            (Err(error), None) => Outcome::Failed(error.kind()),
+        };
+    }
+}
+
+/// Another client's PATCH of `bytes` bytes of `source` at the offset of `request`.
+fn sneak_patch(request: &Request, source: &[u8], bytes: u64) -> Request {
+    let offset = header_u64(&request.headers, "upload-offset").unwrap() as usize;
+    let end = (offset + bytes as usize).min(source.len());
+    let mut headers = request.headers.clone();
+    headers.remove("upload-checksum");
+    headers.remove("upload-length");
+    Request::new(
+        Method::PATCH,
+        request.url.clone(),
+        headers,
+        Body::Bytes(Bytes::copy_from_slice(&source[offset..end])),
+    )
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    header_text(headers, name).and_then(|v| v.trim().parse().ok())
+}
+
+fn injected(kind: TransportErrorKind) -> TransportError {
+    TransportError::new(kind, "injected by the test transport")
+}
+
+/// How long `bytes` bytes take on a link of `bytes_per_second`.
+fn pace(bytes: usize, bytes_per_second: u64) -> Duration {
+    Duration::from_secs_f64(bytes as f64 / bytes_per_second as f64)
+}
+
+/// A streamed body going out at `bytes_per_second`, piece by piece (other bodies as they are).
+fn slow(body: Body, bytes_per_second: u64) -> Body {
+    match body {
+        Body::Stream { length, stream } => {
+            // This sleep is the slow link itself: each piece takes its time on the wire.
+            let slow = stream.then(move |piece| async move {
+                let len = piece.as_ref().map_or(0, |piece| piece.len());
+                tokio::time::sleep(pace(len, bytes_per_second)).await;
+                piece
+            });
+            Body::Stream {
+                length,
+                stream: Box::pin(slow),
+            }
+        }
+        other => other,
+    }
+}
+
+#[async_trait]
+impl<T: Transport + Clone> Transport for Tap<T> {
+    async fn send(&self, mut request: Request) -> Result<Response, TransportError> {
+        let (index, fault) = self.begin(&request);
+        let mut lose = None;
+        match fault {
+            None => {}
+            Some(Fault::Refuse(kind)) => {
+                let refused = Err(injected(kind));
+                self.end(index, &refused, None);
+                return refused;
+            }
+            Some(Fault::LoseAnswer(kind)) => lose = Some(kind),
+            Some(Fault::Hang) => std::future::pending::<()>().await,
+            Some(Fault::Interfere { source, bytes }) => {
+                let sneak = sneak_patch(&request, &source, bytes);
+                let answer = self.inner.send(sneak).await.unwrap();
+                assert_eq!(answer.status, 204, "the interfering PATCH failed");
+            }
+            Some(Fault::SlowLink { bytes_per_second }) => {
+                let held = match &request.body {
+                    Body::Bytes(bytes) => bytes.len(),
+                    _ => 0,
+                };
+                // The slow link: a body held in memory takes its time all at once.
+                tokio::time::sleep(pace(held, bytes_per_second)).await;
+                let body = std::mem::replace(&mut request.body, Body::Empty);
+                request.body = slow(body, bytes_per_second);
+            }
+        }
+        let result = self.inner.send(request).await;
+        self.end(index, &result, lose);
+        match lose {
+            Some(kind) => Err(injected(kind)),
+            None => result,
+        }
+    }
+}
+
+/// Checks that the failed exchange `failed` (an index into `log`) is followed by a HEAD and
+/// then by a PATCH from exactly the offset that HEAD answered; returns that offset.
+pub fn assert_resynced(log: &[Exchange], failed: usize) -> u64 {
+    let rest: Vec<&Exchange> = log[failed + 1..]
+        .iter()
+        .filter(|e| e.method != Method::OPTIONS)
+        .collect();
+    let transcript = || format!("{log:#?}");
+    assert!(
+        rest.len() >= 2,
+        "nothing after the failure:\n{}",
+        transcript()
+    );
+    assert_eq!(
+        rest[0].method,
+        Method::HEAD,
+        "no HEAD after the failure:\n{}",
+        transcript()
+    );
+    let head_offset = rest[0]
+        .answered_offset()
+        .unwrap_or_else(|| panic!("the HEAD got no offset:\n{}", transcript()));
+    assert_eq!(rest[1].method, Method::PATCH, "{}", transcript());
+    assert_eq!(
+        rest[1].offset,
+        Some(head_offset),
+        "the PATCH after the HEAD does not start at the HEAD's offset:\n{}",
+        transcript()
+    );
+    head_offset
+}
+
+/// The index of the `n`-th (1-based) exchange with `method`.
+pub fn nth(log: &[Exchange], method: &Method, n: usize) -> usize {
+    log.iter()
+        .enumerate()
+        .filter(|(_, e)| e.method == *method)
+        .nth(n - 1)
+        .map(|(i, _)| i)
+        .unwrap_or_else(|| panic!("no {method} number {n} in {log:#?}"))
+}

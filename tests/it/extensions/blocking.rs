@@ -1,0 +1,83 @@
+//! The blocking API: without a runtime, from a path, a reader and with parallel partial
+//! uploads; refused inside a runtime.
+
+use tusky::Client;
+use tusky_mock_server::{TusMockServer, UploadConcat};
+
+use crate::common::{data, parallel_upload_of, stored, temp_file};
+
+/// A runtime only for the mock server; the blocking uploader runs outside it.
+fn server() -> (tokio::runtime::Runtime, TusMockServer) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(TusMockServer::start());
+    (runtime, server)
+}
+
+#[test]
+fn blocking_upload_of_a_path() {
+    let (_runtime, server) = server();
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(50_000);
+    let (_dir, path) = temp_file(&bytes);
+    let mut uploader = client
+        .uploader()
+        .path(&path)
+        .chunk_size(12_000)
+        .metadata("filename", "f.bin")
+        .build_blocking()
+        .unwrap();
+    let summary = uploader.upload().unwrap();
+    assert_eq!(summary.offset, 50_000);
+    assert_eq!(uploader.offset(), 50_000);
+    assert_eq!(stored(&server, &summary.url), bytes);
+    assert_eq!(server.uploads().len(), 1);
+    assert_eq!(
+        server.uploads()[0].metadata_value("filename"),
+        Some("f.bin")
+    );
+}
+
+#[test]
+fn blocking_parallel_upload_of_a_path() {
+    let (_runtime, server) = server();
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(100_003);
+    let (_dir, path) = temp_file(&bytes);
+    let mut uploader = parallel_upload_of(&client, &path, 4, 10_000)
+        .metadata("filename", "f.bin")
+        .build_blocking()
+        .unwrap();
+    let summary = uploader.upload().unwrap();
+    assert_eq!(stored(&server, &summary.url), bytes);
+    let uploads = server.uploads();
+    assert_eq!(uploads.len(), 5);
+    let partials = uploads
+        .iter()
+        .filter(|u| u.concat == UploadConcat::Partial)
+        .count();
+    assert_eq!(partials, 4);
+    let last = uploads.last().unwrap();
+    assert!(matches!(last.concat, UploadConcat::Final(_)));
+    assert_eq!(last.metadata_value("filename"), Some("f.bin"));
+    assert_eq!(last.url, summary.url.as_str());
+}
+
+#[test]
+fn the_blocking_uploader_works_without_a_runtime_and_is_refused_inside_one() {
+    let (runtime, server) = server();
+    let client = Client::new(server.endpoint()).unwrap();
+    let bytes = data(20_000);
+    let (_dir, path) = temp_file(&bytes);
+    let file = std::fs::File::open(&path).unwrap();
+    let mut uploader = client
+        .uploader()
+        .reader(tusky::blocking::SyncReader::new(file))
+        .chunk_size(7000)
+        .build_blocking()
+        .unwrap();
+    let summary = uploader.upload().unwrap();
+    assert_eq!(uploader.offset(), 20_000);
+    assert_eq!(stored(&server, &summary.url), bytes);
+    let inside = runtime.block_on(async { client.uploader().path(&path).build_blocking().err() });
+    assert!(inside.is_some_and(|e| e.to_string().contains("inside an async runtime")));
+}

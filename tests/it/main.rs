@@ -1,0 +1,31 @@
+//! tusky's integration tests: one test binary, one module per feature area. Every test runs a
+//! real uploader over HTTP, against the mock tus server (or, in `interop`, real servers) and
+//! checks the bytes the server ends up holding, not only what tusky reports.
+//!
+//! - `smoke`: the basic shapes every other test builds on.
+//! - `parity`: the 32 tuspy-parity behaviours of `docs/tuspy-parity.md`.
+//! - `extensions`: each tus extension, end to end (and the blocking front).
+//! - `retry`: the retry engine: what each failure means, attempts, stalls, progress events,
+//!   cancellation.
+//! - `resume`: resuming from stored URLs, across uploaders, parallel runs and processes.
+//! - `properties`: proptest invariants of the upload loop and the retry engine.
+//! - `interop`: real servers (@tus/server, tuspyserver, tuspy), skipped when they do not run.
+//! - `fuzz_corpus`: the fuzz corpora replayed on stable.
+//! - `engine`: the engine's shape (state, parallel, retry path, scoped records, layers).
+//! - `trust`: origins, redirects, credentials in URLs, deadlines, changed files.
+//!
+//! What the areas share lives in `common`. One area: `cargo test --all-features --test it
+//! retry::`.
+
+mod common;
+
+mod engine;
+mod extensions;
+mod fuzz_corpus;
+mod interop;
+mod parity;
+mod properties;
+mod resume;
+mod retry;
+mod smoke;
+mod trust;

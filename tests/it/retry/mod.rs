@@ -1,0 +1,9 @@
+//! The retry engine end to end against the mock tus server: what each failure means, the
+//! attempt counter and retry policies, stall detection, progress events and cancellation.
+//! Every test checks the bytes the server ends up holding.
+
+mod attempts;
+mod cancellation;
+mod classification;
+mod progress;
+mod stall;
