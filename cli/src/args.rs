@@ -152,9 +152,11 @@ pub struct ConnectionArgs {
 /// Where upload URLs are remembered.
 #[derive(Debug, Args, Clone, Default)]
 pub struct StoreArgs {
-    /// The URL store: a tusky JSON file, or a tuspy (TinyDB) file, detected by its content
+    /// The URL store: a tusky JSON file, or a tuspy (TinyDB) file, detected by its content; or
+    /// redis://[:PASSWORD@]HOST:PORT/DB to share resume state between machines. Also taken
+    /// from $TUSKY_STORE
     /// [default: $XDG_DATA_HOME/tusky/uploads.json, else ~/.local/share/tusky/uploads.json]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH|URL")]
     pub store: Option<PathBuf>,
 }
 

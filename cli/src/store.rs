@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use tusky::fingerprint::{DefaultFingerprint, Fingerprint};
 use tusky::storage::{
-    detect_tuspy_store, key_fingerprint, JsonFileStorage, Storage, StorageError, TuspyFileStorage,
-    UploadRecord,
+    detect_tuspy_store, key_fingerprint, JsonFileStorage, RedisStorage, Storage, StorageError,
+    TuspyFileStorage, UploadRecord,
 };
 
 use crate::failure::Failure;
@@ -27,11 +27,15 @@ pub fn data_dir() -> Result<PathBuf, Failure> {
     }
 }
 
-/// The store file to use: the given path, or `uploads.json` in the data directory.
+/// The store to use: the given path (or `redis://` URL), else `$TUSKY_STORE`, else
+/// `uploads.json` in the data directory.
 pub fn store_path(given: Option<&Path>) -> Result<PathBuf, Failure> {
     match given {
         Some(path) => Ok(path.to_owned()),
-        None => Ok(data_dir()?.join("uploads.json")),
+        None => match std::env::var_os("TUSKY_STORE").filter(|v| !v.is_empty()) {
+            Some(store) => Ok(PathBuf::from(store)),
+            None => Ok(data_dir()?.join("uploads.json")),
+        },
     }
 }
 
@@ -45,8 +49,12 @@ pub struct OpenStore {
     pub tuspy: bool,
 }
 
-/// Opens the store at `path`: a tuspy TinyDB file when its content says so, else tusky's JSON.
+/// Opens the store at `path`: a Redis server for a `redis://` URL, a tuspy TinyDB file when
+/// its content says so, else tusky's JSON.
 pub fn open(path: PathBuf) -> Result<OpenStore, Failure> {
+    if let Some(url) = path.to_str().filter(|p| is_redis_url(p)) {
+        return open_redis(url);
+    }
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -74,6 +82,28 @@ pub fn open(path: PathBuf) -> Result<OpenStore, Failure> {
             tuspy: false,
         })
     }
+}
+
+fn is_redis_url(store: &str) -> bool {
+    let lower = store.to_ascii_lowercase();
+    ["redis://", "rediss://", "redis+unix://", "unix://"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
+}
+
+/// Opens the Redis store at `url` (resume state shared by every machine that reaches it);
+/// `path` is then the server without credentials, for messages.
+fn open_redis(url: &str) -> Result<OpenStore, Failure> {
+    let opening = RedisStorage::open(url);
+    // Callers run on the CLI's multi-thread runtime: block this worker while connecting (at
+    // most RedisStorage::DEFAULT_TIMEOUT) rather than make every caller async.
+    let store = tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(opening))
+        .map_err(|e| Failure::local(format!("opening the URL store: {e}")))?;
+    Ok(OpenStore {
+        path: PathBuf::from(store.server()),
+        storage: Arc::new(store),
+        tuspy: false,
+    })
 }
 
 impl OpenStore {
