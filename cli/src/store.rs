@@ -43,7 +43,7 @@ pub fn store_path(given: Option<&Path>) -> Result<PathBuf, Failure> {
 pub struct OpenStore {
     /// The store.
     pub storage: Arc<dyn Storage>,
-    /// Its file.
+    /// Its file; for Redis, the server as `redis://host:port/db` (for messages).
     pub path: PathBuf,
     /// Whether it is a tuspy (TinyDB) file, which keeps URLs only.
     pub tuspy: bool,
@@ -84,6 +84,7 @@ pub fn open(path: PathBuf) -> Result<OpenStore, Failure> {
     }
 }
 
+/// Whether `--store` (or `TUSKY_STORE`) names a Redis server rather than a file.
 fn is_redis_url(store: &str) -> bool {
     let lower = store.to_ascii_lowercase();
     ["redis://", "rediss://", "redis+unix://", "unix://"]
