@@ -36,7 +36,25 @@ fn identity_of(metadata: &std::fs::Metadata, path: Option<&Path>) -> FileIdentit
     if let Some(path) = path {
         identity = identity.with_path(path.display().to_string());
     }
+    if let Some(machine) = machine_id() {
+        identity = identity.with_machine(machine);
+    }
     identity
+}
+
+/// This machine's identity: `$TUSKY_MACHINE_ID` when set (containers that share a machine id,
+/// tests that play several machines), else `/etc/machine-id`, else the host name.
+fn machine_id() -> Option<String> {
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    from_env("TUSKY_MACHINE_ID")
+        .or_else(|| {
+            std::fs::read_to_string("/etc/machine-id")
+                .ok()
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+        })
+        .or_else(|| from_env("HOSTNAME"))
+        .or_else(|| from_env("COMPUTERNAME"))
 }
 
 impl FileWatch {
@@ -73,9 +91,10 @@ impl FileWatch {
                 metadata.len()
             ));
         }
-        // The path was canonical when opened; compare the rest.
+        // The path was canonical when opened, and the machine is this one: compare the rest.
         let mut now = identity_of(&metadata, None);
         now.path = self.identity.path.clone();
+        now.machine = self.identity.machine.clone();
         self.identity.difference(&now)
     }
 }

@@ -34,6 +34,7 @@
 //! | `fingerprint-sha256` | no | `fingerprint::Sha256Fingerprint` |
 //! | `storage-json` | no | `storage::JsonFileStorage`, `storage::TuspyFileStorage` |
 //! | `storage-redb` | no | `storage::RedbStorage` |
+//! | `storage-redis` | no | `storage::RedisStorage`: resume state in Redis, shared between machines |
 //! | `mock-server` | no | `mock::TusMockServer`, a strict, stateful tus server for tests, and `mock::FaultProxy`, a TCP proxy that cuts, throttles and delays |
 #![warn(missing_docs)]
 

@@ -153,9 +153,11 @@ pub struct ConnectionArgs {
 /// Where upload URLs are remembered.
 #[derive(Debug, Args, Clone)]
 pub struct StoreArgs {
-    /// The URL store: a tusky JSON file, or a tuspy (TinyDB) file, detected by its content
+    /// The URL store: a tusky JSON file, or a tuspy (TinyDB) file, detected by its content; or
+    /// redis://[:PASSWORD@]HOST:PORT/DB to share resume state between machines. Also taken
+    /// from $TUSKY_STORE
     /// [default: $XDG_DATA_HOME/tusky/uploads.json, else ~/.local/share/tusky/uploads.json]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH|URL")]
     pub store: Option<PathBuf>,
     /// How long to wait for another process that holds the URL store's lock before giving up
     /// (exit 5, naming the holder's pid); 0: do not wait.

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tusky::fingerprint::{DefaultFingerprint, Fingerprint};
 use tusky::storage::{
-    detect_tuspy_store, key_fingerprint, JsonFileStorage, LockWait, Storage, StorageError,
-    TuspyFileStorage, UploadRecord,
+    detect_tuspy_store, key_fingerprint, JsonFileStorage, LockWait, RedisStorage, Storage,
+    StorageError, TuspyFileStorage, UploadRecord,
 };
 
 use crate::failure::Failure;
@@ -40,11 +40,15 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// The store file to use: the given path, or `uploads.json` in the data directory.
+/// The store to use: the given path (or `redis://` URL), else `$TUSKY_STORE`, else
+/// `uploads.json` in the data directory.
 pub fn store_path(given: Option<&Path>) -> Result<PathBuf, Failure> {
     match given {
         Some(path) => Ok(path.to_owned()),
-        None => Ok(data_dir()?.join("uploads.json")),
+        None => match std::env::var_os("TUSKY_STORE").filter(|v| !v.is_empty()) {
+            Some(store) => Ok(PathBuf::from(store)),
+            None => Ok(data_dir()?.join("uploads.json")),
+        },
     }
 }
 
@@ -52,7 +56,7 @@ pub fn store_path(given: Option<&Path>) -> Result<PathBuf, Failure> {
 pub struct OpenStore {
     /// The store.
     pub storage: Arc<dyn Storage>,
-    /// Its file.
+    /// Its file; for Redis, the server as `redis://host:port/db` (for messages).
     pub path: PathBuf,
     /// Whether it is a tuspy (TinyDB) file, which keeps URLs only.
     pub tuspy: bool,
@@ -66,6 +70,9 @@ pub fn open(
     lock_timeout: Duration,
     tell: impl Fn(&str) + Send + Sync + 'static,
 ) -> Result<OpenStore, Failure> {
+    if let Some(url) = path.to_str().filter(|p| is_redis_url(p)) {
+        return open_redis(url);
+    }
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -110,6 +117,29 @@ fn lock_wait_line(wait: &LockWait) -> String {
         wait.path.display(),
         wait.timeout.as_secs_f64()
     )
+}
+
+/// Whether `--store` (or `TUSKY_STORE`) names a Redis server rather than a file.
+fn is_redis_url(store: &str) -> bool {
+    let lower = store.to_ascii_lowercase();
+    ["redis://", "rediss://", "redis+unix://", "unix://"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
+}
+
+/// Opens the Redis store at `url` (resume state shared by every machine that reaches it);
+/// `path` is then the server without credentials, for messages.
+fn open_redis(url: &str) -> Result<OpenStore, Failure> {
+    let opening = RedisStorage::open(url);
+    // Callers run on the CLI's multi-thread runtime: block this worker while connecting (at
+    // most RedisStorage::DEFAULT_TIMEOUT) rather than make every caller async.
+    let store = tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(opening))
+        .map_err(|e| Failure::local(format!("opening the URL store: {e}")))?;
+    Ok(OpenStore {
+        path: PathBuf::from(store.server()),
+        storage: Arc::new(store),
+        tuspy: false,
+    })
 }
 
 impl OpenStore {

@@ -99,8 +99,13 @@ pub(crate) enum Found {
 
 #[derive(Debug, Clone)]
 struct Keys {
-    /// Where this uploader's record is written.
+    /// Where this uploader's record is written (a record found under another key — another
+    /// machine's — is adopted: its key is used from then on).
     key: String,
+    /// What a record of this file on another machine's key starts with.
+    file_prefix: Option<String>,
+    /// This file's identity.
+    file: Option<FileIdentity>,
     /// The bare fingerprint, where records were kept before keys were scoped (and where a
     /// tuspy store keeps them).
     bare: String,
@@ -157,13 +162,23 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
             })?
             .unwrap_or_default();
         let bare = self.fingerprint.fingerprint(&head, size);
-        let file = source.file_identity();
-        let key = match file.and_then(|f| Some((f.device?, f.inode?))) {
-            _ if !storage.keys_include_server() => bare.clone(),
-            Some((device, inode)) => file_key(&bare, &scope.text, device, inode),
-            None => scoped_key(&bare, &scope.text),
+        let file = source.file_identity().cloned();
+        let on_file = file.as_ref().and_then(|f| Some((f.device?, f.inode?)));
+        let (key, file_prefix) = match on_file {
+            _ if !storage.keys_include_server() => (bare.clone(), None),
+            Some((device, inode)) => (
+                file_key(&bare, &scope.text, device, inode),
+                Some(file_key(&bare, &scope.text, 0, 0).replace(" file 0:0", " file ")),
+            ),
+            None => (scoped_key(&bare, &scope.text), None),
         };
-        self.keys = Some(Keys { key, bare, scope });
+        self.keys = Some(Keys {
+            key,
+            file_prefix,
+            file,
+            bare,
+            scope,
+        });
         Ok(())
     }
 
@@ -187,17 +202,42 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
             return Ok(None);
         }
         let legacy = storage.get(&keys.bare).await.map_err(failed(&keys.bare))?;
-        Ok(legacy
-            .filter(|record| keys.scope.owns(record))
-            .map(|record| (keys.bare.clone(), record)))
+        if let Some(record) = legacy.filter(|record| keys.scope.owns(record)) {
+            return Ok(Some((keys.bare.clone(), record)));
+        }
+        self.on_another_machine(storage, keys).await
+    }
+
+    /// A record of this file (same fingerprint, same server) made on another machine that
+    /// shares the store: the upload can continue here.
+    async fn on_another_machine(
+        &self,
+        storage: &S,
+        keys: &Keys,
+    ) -> Result<Option<(String, UploadRecord)>> {
+        let (Some(prefix), Some(ours)) = (&keys.file_prefix, &keys.file) else {
+            return Ok(None);
+        };
+        let all = storage.list().await.map_err(failed(prefix))?;
+        Ok(all.into_iter().find(|(key, record)| {
+            key.starts_with(prefix.as_str())
+                && record
+                    .file
+                    .as_ref()
+                    .is_some_and(|theirs| theirs.other_machine(ours))
+        }))
     }
 
     /// Looks the source up. An expired or malformed record is removed and reported as
     /// [`Found::Unusable`]; a parallel record of another size is too.
-    pub(crate) async fn lookup(&self, size: Option<u64>) -> Result<Option<Found>> {
+    pub(crate) async fn lookup(&mut self, size: Option<u64>) -> Result<Option<Found>> {
         let Some((key, record)) = self.get().await? else {
             return Ok(None);
         };
+        if let Some(keys) = self.keys.as_mut().filter(|k| k.key != key && key != k.bare) {
+            tracing::info!(%key, "continuing an upload another machine started");
+            keys.key = key.clone();
+        }
         let found = classify_record(&record, size);
         if let Found::Unusable(reason) = &found {
             tracing::warn!(%reason, "not resuming");

@@ -14,23 +14,42 @@
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(
-    any(feature = "json", feature = "redb"),
+    any(feature = "json", feature = "redb", feature = "redis"),
     derive(serde::Serialize, serde::Deserialize)
 )]
 #[non_exhaustive]
 pub struct FileIdentity {
     /// The modification time, in nanoseconds since the Unix epoch.
-    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default)
+    )]
     pub modified_nanos: Option<u64>,
     /// The inode number, where the platform has one.
-    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default)
+    )]
     pub inode: Option<u64>,
     /// The device the file is on, where the platform says.
-    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default)
+    )]
     pub device: Option<u64>,
     /// The canonical path.
-    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default)
+    )]
     pub path: Option<String>,
+    /// The machine the file was on (its machine id): the other fields mean something only
+    /// there.
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default)
+    )]
+    pub machine: Option<String>,
 }
 
 impl FileIdentity {
@@ -49,6 +68,18 @@ impl FileIdentity {
         self
     }
 
+    /// Sets the machine.
+    #[must_use]
+    pub fn with_machine(mut self, machine: impl Into<String>) -> Self {
+        self.machine = Some(machine.into());
+        self
+    }
+
+    /// Whether `other` was taken on another machine (both say which, and they differ).
+    pub fn other_machine(&self, other: &FileIdentity) -> bool {
+        matches!((&self.machine, &other.machine), (Some(a), Some(b)) if a != b)
+    }
+
     /// Sets the canonical path.
     #[must_use]
     pub fn with_path(mut self, path: impl Into<String>) -> Self {
@@ -57,8 +88,12 @@ impl FileIdentity {
     }
 
     /// What differs between `self` (then) and `now`, among the fields both have; `None` when
-    /// nothing does.
+    /// nothing does, or when they were taken on different machines (a copy of the file on
+    /// another machine has its own time, inode and path: only its fingerprint can be compared).
     pub fn difference(&self, now: &FileIdentity) -> Option<String> {
+        if self.other_machine(now) {
+            return None;
+        }
         fn differs<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
             matches!((a, b), (Some(a), Some(b)) if a != b)
         }

@@ -22,10 +22,13 @@
 //! | `JsonFileStorage` | `json` | one JSON file, atomic writes, locked against other processes |
 //! | `TuspyFileStorage` | `json` | tuspy's TinyDB file (URLs only), to share uploads with tuspy |
 //! | `RedbStorage` | `redb` | the redb embedded database (one handle per file) |
+//! | `RedisStorage` | `redis` | a Redis server: resume state shared by every machine that reaches it |
 //!
 //! Features:
 //! - `json`: `JsonFileStorage`, `TuspyFileStorage` and `detect_tuspy_store`.
 //! - `redb`: `RedbStorage`.
+//! - `redis`: `RedisStorage` (the `redis` crate on tokio; keys under a prefix, expiring with
+//!   the upload, every command with a deadline).
 //! - `conformance`: the `conformance` module, the suite every backend passes and a custom
 //!   backend (Redis, say) can run too.
 #![warn(missing_docs)]
@@ -48,6 +51,8 @@ mod storage;
 mod json;
 #[cfg(feature = "redb")]
 mod redb_backend;
+#[cfg(feature = "redis")]
+mod redis_backend;
 #[cfg(feature = "json")]
 mod tinydb;
 #[cfg(feature = "json")]
@@ -70,5 +75,7 @@ pub use file_lock::{LockWait, DEFAULT_LOCK_TIMEOUT};
 pub use json::JsonFileStorage;
 #[cfg(feature = "redb")]
 pub use redb_backend::RedbStorage;
+#[cfg(feature = "redis")]
+pub use redis_backend::RedisStorage;
 #[cfg(feature = "json")]
 pub use tuspy::{detect_tuspy_store, TuspyFileStorage};

@@ -18,7 +18,7 @@ use crate::FileIdentity;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(
-    any(feature = "json", feature = "redb"),
+    any(feature = "json", feature = "redb", feature = "redis"),
     derive(serde::Serialize, serde::Deserialize)
 )]
 #[non_exhaustive]
@@ -26,24 +26,39 @@ pub struct UploadRecord {
     /// The upload URL (for a parallel upload, the final upload's URL once it exists, else empty).
     pub url: String,
     /// The source's size in bytes, when known; resuming checks it against the server's.
-    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default)
+    )]
     pub size: Option<u64>,
     /// When the server said the upload expires (`Upload-Expires`), as seconds since the Unix epoch.
-    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default)
+    )]
     pub expires_unix: Option<u64>,
     /// The partial uploads of a parallel upload, in source order.
-    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default)
+    )]
     pub partial_urls: Vec<String>,
     /// A human-readable name of the source (a path), for listings.
-    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default)
+    )]
     pub source: Option<String>,
     /// The endpoint the upload was created at.
-    #[cfg_attr(any(feature = "json", feature = "redb"), serde(default))]
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default)
+    )]
     pub endpoint: Option<String>,
     /// The file's identity when the upload started (`None` for other sources, and in records
     /// written by tuspy or before identities were kept: those resume without the check).
     #[cfg_attr(
-        any(feature = "json", feature = "redb"),
+        any(feature = "json", feature = "redb", feature = "redis"),
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub file: Option<FileIdentity>,

@@ -197,3 +197,138 @@ async fn a_slow_answer_meets_the_request_deadline() {
         other => panic!("{other:?}"),
     }
 }
+
+/// An upload of the file at `path` to `server` that keeps its record in `store`.
+fn file_upload(
+    server: &TusMockServer,
+    path: &std::path::Path,
+    store: &Arc<MemoryStorage>,
+    events: &crate::common::Events,
+) -> tusky::Uploader<tusky::transport::ReqwestTransport, Arc<MemoryStorage>> {
+    Client::new(server.endpoint())
+        .unwrap()
+        .uploader()
+        .path(path)
+        .chunk_size(1000)
+        .storage(Arc::clone(store))
+        .on_progress(events.callback())
+        .build()
+        .unwrap()
+}
+
+/// Gives the file at `path` a modification time `seconds` after the epoch's 2020.
+fn touch(path: &std::path::Path, seconds: u64) {
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    let time = std::time::UNIX_EPOCH + Duration::from_secs(1_600_000_000 + seconds);
+    file.set_modified(time).unwrap();
+}
+
+/// Issue 9, item 1: a file edited in place (same size, new modification time, an edit the
+/// fingerprint cannot see) between runs is not resumed onto its stale upload: the upload starts over, saying why, and the server ends
+/// with the new bytes.
+#[tokio::test]
+async fn an_edited_file_starts_over_instead_of_resuming() {
+    let server = TusMockServer::start().await;
+    let (dir, path) = crate::common::temp_file(&data(80_000));
+    touch(&path, 1);
+    let store = Arc::new(MemoryStorage::new());
+    let events = crate::common::Events::default();
+    let first = file_upload(&server, &path, &store, &events)
+        .upload_until(75_000)
+        .await
+        .unwrap();
+    // Beyond the first 64 KiB, so the fingerprint cannot see it.
+    let mut edited = data(80_000);
+    edited[70_000..70_100].copy_from_slice(&[0xee; 100]);
+    std::fs::write(&path, &edited).unwrap();
+    touch(&path, 2);
+
+    let events = crate::common::Events::default();
+    let summary = file_upload(&server, &path, &store, &events)
+        .upload()
+        .await
+        .unwrap();
+    assert_ne!(summary.url, first.url, "a new upload");
+    assert_eq!(summary.resumed_from, None);
+    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), edited);
+    let reasons = events.started_over();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("the file changed since the upload started")),
+        "{reasons:?}"
+    );
+    drop(dir);
+}
+
+/// Issue 9, item 1: a file that grows while it is uploaded is an error naming what changed,
+/// not an upload of its first bytes that ends in success.
+#[tokio::test]
+async fn a_file_that_changes_during_the_upload_is_an_error() {
+    let server = TusMockServer::start().await;
+    let (_dir, path) = crate::common::temp_file(&data(5000));
+    let grow = path.clone();
+    let mut uploader = Client::new(server.endpoint())
+        .unwrap()
+        .uploader()
+        .path(&path)
+        .chunk_size(1000)
+        .on_progress(move |event| {
+            if matches!(
+                event,
+                tusky::ProgressEvent::Acknowledged { offset: 2000, .. }
+            ) {
+                use std::io::Write;
+                let mut file = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&grow)
+                    .unwrap();
+                file.write_all(b"more").unwrap();
+            }
+        })
+        .build()
+        .unwrap();
+    let error = uploader.upload().await.unwrap_err();
+    assert!(
+        matches!(&error, Error::SourceChanged { reason, .. } if reason.contains("size changed from 5000 to 5004")),
+        "{error:?}"
+    );
+    assert_eq!(uploader.offset(), 2000, "nothing sent after the change");
+}
+
+/// Issue 9, item 1: two different files with the same size and the same first 64 KiB (the
+/// fingerprint) never share a record: the second does not continue the first's upload.
+#[tokio::test]
+async fn files_with_the_same_fingerprint_keep_their_own_records() {
+    let server = TusMockServer::start().await;
+    let head = data(70 * 1024);
+    let (mut a, mut b) = (head.clone(), head);
+    a.extend_from_slice(&[1; 100]);
+    b.extend_from_slice(&[2; 100]);
+    let dir = tempfile::tempdir().unwrap();
+    let (path_a, path_b) = (dir.path().join("a.bin"), dir.path().join("b.bin"));
+    std::fs::write(&path_a, &a).unwrap();
+    std::fs::write(&path_b, &b).unwrap();
+    let store = Arc::new(MemoryStorage::new());
+    let events = crate::common::Events::default();
+    let on_a = file_upload(&server, &path_a, &store, &events)
+        .upload_until(1000)
+        .await
+        .unwrap();
+    let on_b = file_upload(&server, &path_b, &store, &events)
+        .upload()
+        .await
+        .unwrap();
+    assert_ne!(on_b.url, on_a.url);
+    assert_eq!(on_b.resumed_from, None);
+    assert_eq!(server.upload_bytes(on_b.url.as_str()).unwrap(), b);
+    let resumed = file_upload(&server, &path_a, &store, &events)
+        .upload()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&resumed.url, resumed.resumed_from),
+        (&on_a.url, Some(1000))
+    );
+    assert_eq!(server.upload_bytes(on_a.url.as_str()).unwrap(), a);
+}

@@ -8,6 +8,7 @@ mod help;
 mod manage;
 mod parallel;
 mod pty;
+mod redis_fleet;
 mod serve;
 mod serve_ids;
 mod server_text;

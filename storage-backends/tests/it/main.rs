@@ -9,4 +9,5 @@ mod json_store;
 mod memory_store;
 mod model;
 mod redb_store;
+mod redis_store;
 mod tuspy_store;
