@@ -3,15 +3,21 @@
 
 mod support;
 
+mod certificates;
+mod credentials;
+mod deadline;
 mod exit_codes;
 mod help;
 mod manage;
+mod origins;
 mod parallel;
 mod pty;
+mod redirects;
 mod serve;
 mod serve_ids;
 mod server_text;
 mod status_checks;
 mod store_lock;
 mod store_permissions;
+mod tls_front;
 mod upload;
