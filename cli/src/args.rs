@@ -177,9 +177,9 @@ pub struct ConnectionArgs {
     /// Do not verify the server's TLS certificate. DANGEROUS: anyone on the path can read and change the upload.
     #[arg(long)]
     pub insecure: bool,
-    /// How long a request without a body (OPTIONS, HEAD, DELETE, creating an upload) may take
-    /// for its whole answer before it fails as a timeout [default: 120]. Requests that send
-    /// bytes are watched for stalls instead.
+    /// How long a request without a body (OPTIONS, HEAD, DELETE, a creation POST without data)
+    /// may take for its whole answer before it fails as a timeout [default: 120]. Requests
+    /// that send bytes are watched for stalls instead.
     #[arg(long, value_name = "SECONDS", value_parser = parse_positive_seconds)]
     pub request_timeout: Option<Duration>,
 }
