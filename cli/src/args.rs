@@ -13,7 +13,8 @@ Exit codes:
   0    done
   1    the upload finished but the bytes the bundled server holds differ from the file, or an internal error
   2    usage error (bad option or value, or nothing stored for the given file)
-  3    the server refused (a 4xx status, or an answer that breaks the tus protocol)
+  3    the server refused (a 4xx status, a redirect, or an answer that breaks the tus protocol),
+       or tusky refused the server (its TLS certificate, or plain http for an https upload)
   4    network or server failure that persisted after the retries (no connection, timeouts, 5xx)
   5    local I/O error (reading the file, the URL store, writing the local data directory)
   130  interrupted (Ctrl-C or SIGTERM); the upload URL stays stored, so the same command resumes";
@@ -37,6 +38,13 @@ Examples:
   tusky upload video.mp4 https://tus.example/files/ -H 'Authorization: Bearer TOKEN' -m owner=me
   tusky upload - https://tus.example/files/ -m filename=backup.tar < backup.tar
   tusky upload video.mp4 https://tus.example/files/ --json | jq -r .url
+  tusky upload video.mp4 https://tus.internal/files/ --ca-cert internal-ca.pem
+
+Where headers go: -H headers are sent to the endpoint's origin (scheme, host and port) only. When
+the server's upload URL is on another origin, only the tus protocol's headers go there, unless
+--cross-origin-headers; an upload that started over https never continues over plain http.
+Redirects are not followed. A user name and password in ENDPOINT (https://user:pass@host/files/)
+are sent as a Basic Authorization header and never printed or stored.
 
 Resuming: the upload URL is stored (see --store) under the file's fingerprint (size and MD5 of
 its first 64 KiB, the key tuspy uses) before any byte is sent. Running the same command again
@@ -58,6 +66,9 @@ Examples:
   tusky status https://tus.example/files/24e533e02ec3bc40c387f1a0e460e216
   tusky status video.mp4            # the URL stored for this file (by fingerprint), then HEAD it
 
+-H headers go to the URL's origin only; for a FILE, to the origin of the endpoint it was
+uploaded to (add --cross-origin-headers if its upload URL is on another origin and needs them).
+
 ";
 
 const LIST_AFTER_HELP: &str = "\
@@ -65,6 +76,11 @@ Examples:
   tusky list                        # file, URL and expiry of every stored upload
   tusky list --check                # also ask each server for its offset (HEAD)
   tusky list --store ~/.tuspy.json  # a tuspy (TinyDB) store works too
+  tusky list --check --endpoint https://tus.example/files/ -H 'Authorization: Bearer TOKEN'
+                                    # the token goes only to that server's uploads
+
+With --check, -H headers are sent only to the uploads on the origin of --endpoint (or created
+through it); without --endpoint, to none (the stored uploads may be on many servers).
 
 ";
 
@@ -83,6 +99,8 @@ Examples:
   tusky delete video.mp4            # the URL stored for this file
 
 Sends DELETE (the tus termination extension) and removes any stored record of the URL.
+-H headers go to the URL's origin only; for a FILE, to the origin of the endpoint it was
+uploaded to.
 
 ";
 
@@ -142,12 +160,28 @@ pub enum Command {
 /// Options for talking to a server, shared by the commands that do.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ConnectionArgs {
-    /// A header sent with every request, as 'Name: value' (repeatable).
+    /// A header sent with every request to the server's origin, as 'Name: value' (repeatable;
+    /// see --cross-origin-headers).
     #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
+    /// Also send the -H headers to an upload URL on another origin (scheme, host, port) than
+    /// the endpoint's, such as a `Location` on a storage host. Without it, only the tus
+    /// protocol's headers go there. An upload that started over https never continues over
+    /// plain http either way.
+    #[arg(long)]
+    pub cross_origin_headers: bool,
+    /// Trust this CA certificate (PEM) for the server's TLS certificate, beside the system's
+    /// roots (repeatable): for a server with a private or self-signed certificate.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_certs: Vec<PathBuf>,
     /// Do not verify the server's TLS certificate. DANGEROUS: anyone on the path can read and change the upload.
     #[arg(long)]
     pub insecure: bool,
+    /// How long a request without a body (OPTIONS, HEAD, DELETE, a creation POST without data)
+    /// may take for its whole answer before it fails as a timeout [default: 120]. Requests
+    /// that send bytes are watched for stalls instead.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_positive_seconds)]
+    pub request_timeout: Option<Duration>,
 }
 
 /// Where upload URLs are remembered.
@@ -233,6 +267,10 @@ pub struct ListArgs {
     /// Also ask each server for the upload's offset (one HEAD per upload).
     #[arg(long)]
     pub check: bool,
+    /// With --check: the server the -H headers are for. They go only to stored uploads on
+    /// its origin (or created through it); without it, to none.
+    #[arg(long, value_name = "URL", requires = "check")]
+    pub endpoint: Option<String>,
     /// Connection options (for --check).
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -290,6 +328,13 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{s:?} is not a number of seconds (e.g. 30, 0.5)"))
 }
 
+fn parse_positive_seconds(s: &str) -> Result<Duration, String> {
+    parse_seconds(s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{s:?} is not a positive number of seconds (e.g. 30, 0.5)"))
+}
+
 fn parse_header(s: &str) -> Result<(String, String), String> {
     let (name, value) = s
         .split_once(':')
@@ -338,5 +383,10 @@ mod tests {
         for bad in ["-1", "soon", "inf", "NaN", ""] {
             assert!(parse_seconds(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            parse_positive_seconds("0.5"),
+            Ok(Duration::from_millis(500))
+        );
+        assert!(parse_positive_seconds("0").is_err());
     }
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use tusky::storage::StorageError;
+use tusky::transport::TransportErrorKind;
 use tusky::Error;
 
 use crate::terminal_text::escape;
@@ -73,7 +74,7 @@ impl Failure {
     pub fn tus(what: impl fmt::Display, error: &Error) -> Self {
         Self::new(
             classify(error),
-            format!("{what}: {}", one_line(&describe(error))),
+            format!("{what}: {}", one_line(&explain(error))),
         )
     }
 }
@@ -106,11 +107,12 @@ pub fn classify(error: &Error) -> Exit {
         {
             Exit::Usage
         }
-        Error::Transport { source, .. }
-            if matches!(source.kind(), tusky::transport::TransportErrorKind::Body) =>
-        {
+        Error::Transport { source, .. } if matches!(source.kind(), TransportErrorKind::Body) => {
             Exit::LocalIo
         }
+        // A refused certificate, or a request tusky refused to send (https → http): retrying
+        // cannot help, the user has to change something.
+        Error::Transport { source, .. } if !source.is_transient() => Exit::Refused,
         Error::Transport { .. } => Exit::Network,
         Error::Protocol { .. }
         | Error::UnsupportedVersion { .. }
@@ -121,6 +123,31 @@ pub fn classify(error: &Error) -> Exit {
         _ => Exit::Other,
     }
 }
+
+/// What the user should read about `error`: the error with its sources, with what to do about
+/// a refused certificate, and a redirect said for what it is (its body is not shown).
+pub fn explain(error: &Error) -> String {
+    let last = match error {
+        Error::RetriesExhausted { last, .. } => last.as_ref(),
+        other => other,
+    };
+    match last {
+        Error::Status {
+            context, status, ..
+        } if status.is_redirection() => format!(
+            "{context}: the server answered {status}, a redirect, which tusky does not follow (it could take the upload and your headers to another server): give the URL it redirects to instead, if you trust it"
+        ),
+        Error::Transport { source, .. }
+            if source.kind() == TransportErrorKind::Certificate =>
+        {
+            format!("{}; {CERTIFICATE_HINT}", describe(error))
+        }
+        _ => describe(error),
+    }
+}
+
+/// What to do when the server's certificate is refused.
+const CERTIFICATE_HINT: &str = "trust its CA with --ca-cert FILE (or fix the certificate)";
 
 /// The error with its sources, without repeating what a source's text already says.
 fn describe(error: &Error) -> String {

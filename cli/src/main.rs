@@ -30,7 +30,9 @@ macro_rules! eprintln {
 }
 
 mod args;
+mod connection;
 mod failure;
+mod list;
 mod localdata;
 mod manage;
 mod report;
@@ -95,7 +97,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Upload(args) => upload::run(args, cancel).await,
         Command::Status(args) => until_cancelled(manage::status(args), &cancel).await,
-        Command::List(args) => until_cancelled(manage::list(args), &cancel).await,
+        Command::List(args) => until_cancelled(list::list(args), &cancel).await,
         Command::Forget(args) => until_cancelled(manage::forget(args), &cancel).await,
         Command::Delete(args) => until_cancelled(manage::delete(args), &cancel).await,
         Command::Serve(args) => serve::run(args, cancel).await,

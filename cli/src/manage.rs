@@ -1,29 +1,25 @@
-//! `tusky status`, `list`, `forget` and `delete`.
+//! `tusky status`, `forget` and `delete`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tusky::{Client, UploadStatus};
 
-use crate::args::{ConnectionArgs, DeleteArgs, ForgetArgs, ListArgs, StatusArgs, StoreArgs};
-use crate::failure::{one_line, Failure};
+use crate::args::{ConnectionArgs, DeleteArgs, ForgetArgs, StatusArgs, StoreArgs};
+use crate::connection::{self, shown_url, UserUrl};
+use crate::failure::Failure;
 use crate::size::human;
 use crate::store::{self, OpenStore, Target};
 use crate::terminal_text::escape;
 
-fn client(connection: &ConnectionArgs) -> Result<Client, Failure> {
+/// A client whose `-H` headers go only to `home`'s origin.
+pub fn client(connection: &ConnectionArgs, home: Option<&UserUrl>) -> Result<Client, Failure> {
     if connection.insecure {
-        eprintln!("tusky: warning: --insecure: TLS CERTIFICATES ARE NOT CHECKED; use it only against a test server you control.");
+        eprintln!("tusky: warning: {}", connection::INSECURE_WARNING);
     }
-    let mut builder = Client::builder().danger_accept_invalid_certs(connection.insecure);
-    for (name, value) in &connection.headers {
-        builder = builder.header(name, value);
-    }
-    builder
-        .build()
-        .map_err(|e| Failure::tus("setting up the client", &e))
+    connection::client(connection, home)
 }
 
-fn open_store(args: &StoreArgs) -> Result<OpenStore, Failure> {
+pub fn open_store(args: &StoreArgs) -> Result<OpenStore, Failure> {
     store::open(
         store::store_path(args.store.as_deref())?,
         args.lock_timeout,
@@ -31,30 +27,51 @@ fn open_store(args: &StoreArgs) -> Result<OpenStore, Failure> {
     )
 }
 
-/// The upload URL a `FILE|URL` argument names: itself, or the URL stored for the file.
-async fn resolve(target: &str, store_args: &StoreArgs) -> Result<String, Failure> {
-    match Target::parse(target) {
-        Target::Url(url) => Ok(url),
-        file @ Target::File(_) => {
-            let store = open_store(store_args)?;
-            let found = store.find(&file).await?;
-            match found.into_iter().next() {
-                Some((_, record)) if !record.url.is_empty() => Ok(record.url),
-                _ => Err(Failure::usage(format!(
-                    "nothing is stored for {target} in {} (the upload finished, was forgotten, or never started); pass the upload URL instead",
-                    store.path.display()
-                ))),
-            }
+/// The upload a `FILE|URL` argument names, and the server the `-H` headers are meant for.
+struct Named {
+    /// The upload URL.
+    url: UserUrl,
+    /// The URL argument itself, or the endpoint the stored upload was created at (its URL when
+    /// the record does not say).
+    home: UserUrl,
+}
+
+/// The upload a `FILE|URL` argument names: itself, or the one stored for the file.
+async fn resolve(target: &str, store_args: &StoreArgs) -> Result<Named, Failure> {
+    let file = match Target::parse(target) {
+        Target::Url(text) => {
+            let url = UserUrl::parse("the upload URL", &text)?;
+            return Ok(Named {
+                home: url.clone(),
+                url,
+            });
         }
-    }
+        file @ Target::File(_) => file,
+    };
+    let store = open_store(store_args)?;
+    let found = store.find(&file).await?;
+    let Some((_, record)) = found.into_iter().find(|(_, r)| !r.url.is_empty()) else {
+        return Err(Failure::usage(format!(
+            "nothing is stored for {target} in {} (the upload finished, was forgotten, or never started); pass the upload URL instead",
+            store.path.display()
+        )));
+    };
+    let url = UserUrl::parse("the stored upload URL", &record.url)?;
+    let home = record
+        .endpoint
+        .as_deref()
+        .and_then(|endpoint| UserUrl::parse("the stored endpoint", endpoint).ok())
+        .unwrap_or_else(|| url.clone());
+    Ok(Named { url, home })
 }
 
 /// `tusky status`.
 pub async fn status(args: StatusArgs) -> Result<(), Failure> {
-    let url = resolve(&args.target, &args.store).await?;
-    let client = client(&args.connection)?;
+    let named = resolve(&args.target, &args.store).await?;
+    let client = client(&args.connection, Some(&named.home))?;
+    let url = named.url.bare().as_str();
     let status = client
-        .upload_status(&url)
+        .upload_status(url)
         .await
         .map_err(|e| Failure::tus(format!("asking for the status of {url}"), &e))?;
     if args.json {
@@ -93,7 +110,7 @@ pub async fn status(args: StatusArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn status_json(status: &UploadStatus) -> serde_json::Value {
+pub fn status_json(status: &UploadStatus) -> serde_json::Value {
     let metadata: serde_json::Map<String, serde_json::Value> = status
         .metadata
         .iter()
@@ -121,7 +138,7 @@ fn unix(time: SystemTime) -> u64 {
 }
 
 /// `in 3h 12m`, `expired 5m ago`.
-fn relative(unix_seconds: u64) -> String {
+pub fn relative(unix_seconds: u64) -> String {
     let now = unix(SystemTime::now());
     let span = |secs: u64| {
         if secs >= 86_400 {
@@ -141,140 +158,18 @@ fn relative(unix_seconds: u64) -> String {
     }
 }
 
-/// `tusky list --check` for one upload: the text of its SERVER column and its JSON.
-async fn server_check(client: &Client, url: &str) -> (String, serde_json::Value) {
-    match client.upload_status(url).await {
-        // (an offset beyond the length is an error from the library: inconsistent)
-        Ok(status) => {
-            let text = match status.length {
-                Some(length) if length > 0 => format!(
-                    "{} ({:.0}%)",
-                    human(status.offset),
-                    status.offset as f64 * 100.0 / length as f64
-                ),
-                _ => human(status.offset),
-            };
-            (text, status_json(&status))
-        }
-        Err(error) => {
-            let text = match error.status() {
-                Some(status) if matches!(status.as_u16(), 404 | 410) => {
-                    format!("gone ({status})")
-                }
-                _ => format!("error: {}", one_line(&error.to_string())),
-            };
-            (text.clone(), serde_json::json!({ "error": text }))
-        }
-    }
-}
-
-/// One line of `tusky list`: file, size, expiry, server check, URL.
-type Row = (String, String, String, Option<String>, String);
-
-/// `tusky list`.
-pub async fn list(args: ListArgs) -> Result<(), Failure> {
-    let store = open_store(&args.store)?;
-    let records = store.list().await?;
-    let client = if args.check {
-        Some(client(&args.connection)?)
-    } else {
-        None
-    };
-    let mut rows: Vec<Row> = Vec::new();
-    let mut json = Vec::new();
-    for (key, record) in &records {
-        let file = record.source.clone().unwrap_or_else(|| key.clone());
-        let size = record.size.map(human).unwrap_or_else(|| "?".to_owned());
-        let expires = record
-            .expires_unix
-            .map(relative)
-            .unwrap_or_else(|| "-".to_owned());
-        let mut entry = serde_json::json!({
-            "key": key,
-            "file": record.source,
-            "url": record.url,
-            "size": record.size,
-            "expires_unix": record.expires_unix,
-            "endpoint": record.endpoint,
-        });
-        let mut check = None;
-        if let Some(client) = client.as_ref().filter(|_| !record.url.is_empty()) {
-            let (text, value) = server_check(client, &record.url).await;
-            entry["server"] = value;
-            check = Some(text);
-        }
-        json.push(entry);
-        let url = if record.url.is_empty() && !record.partial_urls.is_empty() {
-            format!(
-                "({} partial uploads, not yet joined)",
-                record.partial_urls.len()
-            )
-        } else {
-            record.url.clone()
-        };
-        let shown = |text: &str| escape(text).into_owned();
-        rows.push((
-            shown(&file),
-            size,
-            expires,
-            check.as_deref().map(shown),
-            shown(&url),
-        ));
-    }
-    if args.json {
-        println!("{}", serde_json::Value::Array(json));
-        return Ok(());
-    }
-    if rows.is_empty() {
-        eprintln!(
-            "tusky: no stored uploads in {}",
-            escape(&store.path.display().to_string())
-        );
-        return Ok(());
-    }
-    if store.tuspy {
-        eprintln!(
-            "tusky: {} is a tuspy store: it keeps only keys and URLs",
-            escape(&store.path.display().to_string())
-        );
-    }
-    let width = |f: &dyn Fn(&Row) -> usize, header: &str| {
-        rows.iter().map(f).chain([header.len()]).max().unwrap_or(0)
-    };
-    let w_file = width(&|r| r.0.len(), "FILE");
-    let w_size = width(&|r| r.1.len(), "SIZE");
-    let w_exp = width(&|r| r.2.len(), "EXPIRES");
-    let w_check = width(&|r| r.3.as_ref().map_or(0, String::len), "SERVER");
-    if args.check {
-        println!(
-            "{:w_file$}  {:w_size$}  {:w_exp$}  {:w_check$}  URL",
-            "FILE", "SIZE", "EXPIRES", "SERVER"
-        );
-    } else {
-        println!(
-            "{:w_file$}  {:w_size$}  {:w_exp$}  URL",
-            "FILE", "SIZE", "EXPIRES"
-        );
-    }
-    for (file, size, expires, check, url) in &rows {
-        match check {
-            Some(check) => println!(
-                "{file:w_file$}  {size:w_size$}  {expires:w_exp$}  {check:w_check$}  {url}"
-            ),
-            None => println!("{file:w_file$}  {size:w_size$}  {expires:w_exp$}  {url}"),
-        }
-    }
-    Ok(())
-}
-
 /// `tusky forget`.
 pub async fn forget(args: ForgetArgs) -> Result<(), Failure> {
     let store = open_store(&args.store)?;
     let found = store.find(&Target::parse(&args.target)).await?;
     if found.is_empty() {
+        let target = match Target::parse(&args.target) {
+            Target::Url(url) => shown_url(&url),
+            Target::File(_) => args.target.clone(),
+        };
         eprintln!(
             "tusky: nothing is stored for {} in {}",
-            escape(&args.target),
+            escape(&target),
             escape(&store.path.display().to_string())
         );
         return Ok(());
@@ -288,7 +183,7 @@ pub async fn forget(args: ForgetArgs) -> Result<(), Failure> {
         eprintln!(
             "tusky: forgot {} ({})",
             escape(record.source.as_deref().unwrap_or(key)),
-            escape(&record.url)
+            escape(&shown_url(&record.url))
         );
     }
     Ok(())
@@ -296,8 +191,9 @@ pub async fn forget(args: ForgetArgs) -> Result<(), Failure> {
 
 /// `tusky delete`.
 pub async fn delete(args: DeleteArgs) -> Result<(), Failure> {
-    let url = resolve(&args.target, &args.store).await?;
-    let client = client(&args.connection)?;
+    let named = resolve(&args.target, &args.store).await?;
+    let client = client(&args.connection, Some(&named.home))?;
+    let url = named.url.bare().to_string();
     let result = client.terminate(&url).await;
     // Whatever the server said, a record of this URL is of no use any more once it is
     // terminated or gone.

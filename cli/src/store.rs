@@ -205,11 +205,9 @@ impl Target {
     }
 }
 
+/// Whether two URLs name the same upload (a user name and password in either do not count).
 fn same_url(a: &str, b: &str) -> bool {
-    match (url::Url::parse(a), url::Url::parse(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
+    crate::connection::shown_url(a) == crate::connection::shown_url(b)
 }
 
 /// The storage key of a file, as the uploader computes it (the default fingerprint: size and

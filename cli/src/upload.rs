@@ -10,9 +10,12 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tusky::mock::TusMockServer;
 use tusky::storage::{MemoryStorage, Storage};
-use tusky::{CancellationToken, ChecksumAlgorithm, Client, Error};
+use tusky::transport::ReqwestTransport;
+use tusky::{CancellationToken, ChecksumAlgorithm, Client, Error, UploadSummary, Uploader};
+use url::Url;
 
 use crate::args::UploadArgs;
+use crate::connection::{self, UserUrl};
 use crate::failure::{classify, Exit, Failure};
 use crate::localdata;
 use crate::report::{Mode, Reporter};
@@ -23,15 +26,21 @@ use crate::upload_store::UploadStore;
 
 /// Where the bytes come from.
 enum Input {
-    File { path: PathBuf, size: u64 },
-    Stdin,
+    File {
+        path: PathBuf,
+        size: u64,
+    },
+    /// Standard input, with the SHA-256 of what was read from it (to verify a LOCAL upload).
+    Stdin {
+        digest: Arc<Mutex<Sha256>>,
+    },
 }
 
 impl Input {
     fn describe(&self) -> String {
         match self {
             Input::File { path, .. } => path.display().to_string(),
-            Input::Stdin => "stdin".to_owned(),
+            Input::Stdin { .. } => "stdin".to_owned(),
         }
     }
 }
@@ -51,104 +60,56 @@ pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Fail
     result
 }
 
+/// How PATCHes are checksummed.
+enum Checksum {
+    Off,
+    /// The strongest algorithm the server lists (`auto`).
+    Negotiated,
+    Fixed(ChecksumAlgorithm),
+}
+
+impl Checksum {
+    fn from_args(args: &UploadArgs) -> Result<Self, Failure> {
+        match args.checksum.as_deref() {
+            None => Ok(Checksum::Off),
+            Some(name) if name.eq_ignore_ascii_case("auto") => Ok(Checksum::Negotiated),
+            Some(name) => ChecksumAlgorithm::from_name(name)
+                .map(Checksum::Fixed)
+                .ok_or_else(|| {
+                    Failure::usage(format!(
+                        "--checksum {name:?}: unknown algorithm (use sha1, sha256, sha512, md5, crc32 or auto)"
+                    ))
+                }),
+        }
+    }
+}
+
+/// The bundled server of a LOCAL upload, and the directory the bytes it receives go to.
+struct Local {
+    server: TusMockServer,
+    dir: PathBuf,
+}
+
 async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failure> {
     let reporter = Arc::new(Reporter::new(Mode::detect(args.json)));
+    let checksum = Checksum::from_args(&args)?;
+    warn_about_options(&args, &reporter);
+    let input = Input::open(&args.file)?;
 
-    let checksum = match args.checksum.as_deref() {
-        None => None,
-        Some(name) if name.eq_ignore_ascii_case("auto") => Some(None),
-        Some(name) => Some(Some(ChecksumAlgorithm::from_name(name).ok_or_else(|| {
-            Failure::usage(format!(
-                "--checksum {name:?}: unknown algorithm (use sha1, sha256, sha512, md5, crc32 or auto)"
-            ))
-        })?)),
-    };
-    if args.parallel.is_some_and(|n| n > 1) && args.file == "-" {
-        reporter.warn("--parallel needs a file: stdin is uploaded in one stream");
-    }
-    if args.connection.insecure {
-        reporter.warn(
-            "--insecure: TLS CERTIFICATES ARE NOT CHECKED. Anyone between you and the server can read and change this upload. Use it only against a test server you control.",
-        );
-    }
-
-    let input = if args.file == "-" {
-        Input::Stdin
-    } else {
-        let path = PathBuf::from(&args.file);
-        let meta = std::fs::metadata(&path)
-            .map_err(|e| Failure::local(format!("reading {}: {e}", path.display())))?;
-        if !meta.is_file() {
-            return Err(Failure::local(format!(
-                "reading {}: not a regular file",
-                path.display()
-            )));
-        }
-        Input::File {
-            path,
-            size: meta.len(),
-        }
-    };
-
-    let mut metadata = args.metadata.clone();
-    if let Input::File { path, .. } = &input {
-        if !metadata.iter().any(|(k, _)| k == "filename") {
-            if let Some(name) = path.file_name() {
-                metadata.push(("filename".to_owned(), name.to_string_lossy().into_owned()));
-            }
-        }
-    }
-    if !metadata.iter().any(|(k, _)| k == "filetype" || k == "type") {
-        metadata.push(("filetype".to_owned(), "application/octet-stream".to_owned()));
-    }
-
-    // The endpoint: the one given, or the bundled server for a LOCAL upload.
+    // The endpoint: the one given, or the bundled server for a LOCAL upload. Only its bare
+    // form (no user name or password) is ever shown.
     let local = match &args.endpoint {
         Some(_) => None,
-        None => {
-            let dir = match &args.local_dir {
-                Some(dir) => dir.clone(),
-                None => store::data_dir()?.join("local"),
-            };
-            if let Input::File { size, .. } = &input {
-                if *size > 2 << 30 {
-                    reporter.warn(&format!(
-                        "the bundled server holds uploads in memory: {} will need about twice that in RAM",
-                        human(*size)
-                    ));
-                }
-            }
-            let server = TusMockServer::builder()
-                .record_requests(false)
-                .random_ids(true)
-                .start()
-                .await;
-            reporter.info(&format!(
-                "no ENDPOINT given: this is a LOCAL upload to tusky's bundled tus server at {} (nothing leaves this machine)",
-                server.endpoint()
-            ));
-            Some((server, dir))
-        }
+        None => Some(start_local(&args, &input, &reporter).await?),
     };
-    let endpoint = match (&args.endpoint, &local) {
-        (Some(endpoint), _) => endpoint.clone(),
-        (None, Some((server, _))) => server.endpoint(),
-        (None, None) => return Err(Failure::new(Exit::Other, "no endpoint")),
+    let endpoint = match &local {
+        Some(local) => UserUrl::parse("the bundled server's endpoint", &local.server.endpoint())?,
+        None => UserUrl::parse("ENDPOINT", args.endpoint.as_deref().unwrap_or_default())?,
     };
-
-    let mut client = Client::builder()
-        .endpoint(&endpoint)
-        .danger_accept_invalid_certs(args.connection.insecure);
-    for (name, value) in &args.connection.headers {
-        client = client.header(name, value);
-    }
-    let client = client
+    let client = connection::builder(&args.connection)?
+        .endpoint(endpoint.full())
         .build()
         .map_err(|e| Failure::tus("setting up the client", &e))?;
-    let endpoint_url = client
-        .endpoint()
-        .cloned()
-        .ok_or_else(|| Failure::usage(format!("{endpoint:?} is not an endpoint URL")))?;
 
     // The URL store: only for a file going to a real server.
     let resumable = matches!(input, Input::File { .. }) && local.is_none() && !args.no_resume;
@@ -157,58 +118,13 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
     } else {
         None
     };
-    let storage: Arc<dyn Storage> = match &store {
-        Some((_, watched)) => watched.clone(),
-        None => Arc::new(MemoryStorage::new()),
-    };
-
-    let parallel = args.parallel.unwrap_or(1);
-    if parallel > 1 && matches!(input, Input::File { .. }) {
-        // The library falls back to one stream without concatenation; say so here, where the
-        // user sees it (the answer is cached, so this costs no extra request).
-        if let Ok(capabilities) = client.capabilities().await {
-            if !capabilities.supports(tusky::protocol::Extension::Concatenation) {
-                reporter.warn(&format!(
-                    "--parallel {parallel}: the server does not offer the concatenation extension; uploading in one stream"
-                ));
-            }
-        }
-    }
-
-    // SHA-256 of what was read from stdin, to verify a LOCAL upload of stdin.
-    let stdin_digest = Arc::new(Mutex::new(Sha256::new()));
-    let mut builder = client
-        .uploader()
-        .chunk_size(args.chunk_size)
-        .retries(args.retries)
-        .cancellation_token(cancel.clone())
-        .storage(storage)
-        .resume(resumable)
-        .parallel(parallel as usize);
-    builder = match &input {
-        Input::File { path, .. } => {
-            let name = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-            builder
-                .path(path.clone())
-                .source_name(name.display().to_string())
-        }
-        Input::Stdin => builder
-            .stream(Hashing::new(tokio::io::stdin(), Arc::clone(&stdin_digest)))
-            .source_name("stdin"),
-    };
-    for (key, value) in &metadata {
-        builder = builder.metadata(key, value);
-    }
-    builder = match checksum {
-        None => builder,
-        Some(None) => builder.checksum_negotiated(&ChecksumAlgorithm::ALL),
-        Some(Some(algorithm)) => builder.checksum(algorithm),
-    };
-    let progress = Arc::clone(&reporter);
-    builder = builder.on_progress(move |event| progress.event(event));
-    let mut uploader = builder
-        .build()
-        .map_err(|e| Failure::tus("setting up the upload", &e))?;
+    let storage = store
+        .as_ref()
+        .map(|(_, watched)| Arc::clone(watched) as Arc<dyn Storage>);
+    warn_without_concatenation(&client, &args, &input, &reporter).await;
+    let mut uploader = build_uploader(
+        &client, &args, &input, checksum, storage, &cancel, &reporter,
+    )?;
 
     let started = Instant::now();
     let result = uploader.upload().await;
@@ -225,7 +141,7 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
             return Err(upload_failure(
                 &error,
                 &input,
-                &endpoint,
+                endpoint.bare().as_str(),
                 uploader.offset(),
                 uploader.size(),
                 &hint,
@@ -233,105 +149,282 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
         }
     };
     reporter.finish();
-    let total = summary.offset;
 
-    let mut local_path = None;
-    let mut verified = None;
-    if let Some((server, dir)) = &local {
-        let bytes = server.upload_bytes(summary.url.as_str()).ok_or_else(|| {
-            Failure::new(
-                Exit::Other,
-                format!("the bundled server has no upload at {}", summary.url),
-            )
-        })?;
-        let same = match &input {
-            Input::File { path, .. } => same_as_file(path, &bytes).await?,
-            Input::Stdin => {
-                let read =
-                    std::mem::take(&mut *stdin_digest.lock().unwrap_or_else(|p| p.into_inner()));
-                bytes.len() as u64 == total && read.finalize() == Sha256::digest(&bytes)
-            }
-        };
-        if !same {
-            return Err(Failure::new(
-                Exit::Other,
-                format!(
-                    "verifying the LOCAL upload: the bundled server holds {} bytes that differ from {}",
-                    bytes.len(),
-                    input.describe()
-                ),
+    let local_path = match &local {
+        Some(local) => Some(finish_local(local, &input, &summary, &reporter).await?),
+        None => {
+            report_done(&reporter, &summary, seconds);
+            None
+        }
+    };
+    print_result(
+        &args,
+        &summary,
+        seconds,
+        endpoint.bare(),
+        local_path.as_deref(),
+    );
+    Ok(())
+}
+
+/// The last line of an upload to a server: how much, how fast, from where.
+fn report_done(reporter: &Reporter, summary: &UploadSummary, seconds: f64) {
+    let resumed = summary
+        .resumed_from
+        .map(|from| format!(", resumed at {}", human(from)))
+        .unwrap_or_default();
+    reporter.info(&format!(
+        "done: {} of {} in {seconds:.1} s ({}){resumed}",
+        human(summary.bytes_uploaded),
+        human(summary.offset),
+        rate(summary.bytes_uploaded, seconds)
+    ));
+}
+
+/// Warnings about options that do less than they seem to, or are dangerous.
+fn warn_about_options(args: &UploadArgs, reporter: &Reporter) {
+    if args.parallel.is_some_and(|n| n > 1) && args.file == "-" {
+        reporter.warn("--parallel needs a file: stdin is uploaded in one stream");
+    }
+    if args.connection.insecure {
+        reporter.warn(connection::INSECURE_WARNING);
+    }
+}
+
+impl Input {
+    /// What `file` names: `-` for stdin, else a regular file.
+    fn open(file: &str) -> Result<Input, Failure> {
+        if file == "-" {
+            return Ok(Input::Stdin {
+                digest: Arc::new(Mutex::new(Sha256::new())),
+            });
+        }
+        let path = PathBuf::from(file);
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| Failure::local(format!("reading {}: {e}", path.display())))?;
+        if !meta.is_file() {
+            return Err(Failure::local(format!(
+                "reading {}: not a regular file",
+                path.display()
+            )));
+        }
+        Ok(Input::File {
+            path,
+            size: meta.len(),
+        })
+    }
+}
+
+/// Starts the bundled server for a LOCAL upload (no ENDPOINT given).
+async fn start_local(
+    args: &UploadArgs,
+    input: &Input,
+    reporter: &Reporter,
+) -> Result<Local, Failure> {
+    let dir = match &args.local_dir {
+        Some(dir) => dir.clone(),
+        None => store::data_dir()?.join("local"),
+    };
+    if let Input::File { size, .. } = input {
+        if *size > 2 << 30 {
+            reporter.warn(&format!(
+                "the bundled server holds uploads in memory: {} will need about twice that in RAM",
+                human(*size)
             ));
         }
-        verified = Some(true);
-        let snapshot = server.upload(summary.url.as_str()).ok_or_else(|| {
-            Failure::new(
-                Exit::Other,
-                format!("the bundled server has no upload at {}", summary.url),
-            )
-        })?;
-        let source = match &input {
-            Input::File { path, .. } => std::fs::canonicalize(path)
-                .ok()
-                .map(|p| p.display().to_string()),
-            Input::Stdin => Some("stdin".to_owned()),
-        };
-        let path =
-            localdata::write_upload(dir, &snapshot, &bytes, source.as_deref()).map_err(|e| {
-                Failure::local(format!(
-                    "writing the LOCAL upload to {}: {e}",
-                    dir.display()
-                ))
-            })?;
-        let how = match &input {
-            Input::File { .. } => "byte for byte",
-            Input::Stdin => "by SHA-256 of what was read from stdin",
-        };
-        reporter.info(&format!(
-            "LOCAL upload done: the bundled server received all {} of {} and it matches {how}.",
-            human(total),
-            input.describe()
-        ));
-        reporter.info(&format!(
-            "the data is in {} (metadata in {}.json)",
-            path.display(),
-            path.display()
-        ));
-        reporter.info("to upload to a real tus server: tusky upload FILE https://your.server/files/ (or run `tusky serve` and use its endpoint)");
-        local_path = Some(path);
-    } else {
-        let resumed = summary
-            .resumed_from
-            .map(|from| format!(", resumed at {}", human(from)))
-            .unwrap_or_default();
-        reporter.info(&format!(
-            "done: {} of {} in {seconds:.1} s ({}){resumed}",
-            human(summary.bytes_uploaded),
-            human(total),
-            rate(summary.bytes_uploaded, seconds)
+    }
+    let server = TusMockServer::builder()
+        .record_requests(false)
+        .random_ids(true)
+        .start()
+        .await;
+    reporter.info(&format!(
+        "no ENDPOINT given: this is a LOCAL upload to tusky's bundled tus server at {} (nothing leaves this machine)",
+        server.endpoint()
+    ));
+    Ok(Local { server, dir })
+}
+
+/// With `--parallel`, says so when the server cannot join parts: the library then uploads in
+/// one stream (the answer is cached, so this costs no extra request).
+async fn warn_without_concatenation(
+    client: &Client,
+    args: &UploadArgs,
+    input: &Input,
+    reporter: &Reporter,
+) {
+    let parallel = args.parallel.unwrap_or(1);
+    if parallel <= 1 || !matches!(input, Input::File { .. }) {
+        return;
+    }
+    if let Ok(capabilities) = client.capabilities().await {
+        if !capabilities.supports(tusky::protocol::Extension::Concatenation) {
+            reporter.warn(&format!(
+                "--parallel {parallel}: the server does not offer the concatenation extension; uploading in one stream"
+            ));
+        }
+    }
+}
+
+/// The uploader for this command: `storage` is the URL store of a resumable upload.
+fn build_uploader(
+    client: &Client,
+    args: &UploadArgs,
+    input: &Input,
+    checksum: Checksum,
+    storage: Option<Arc<dyn Storage>>,
+    cancel: &CancellationToken,
+    reporter: &Arc<Reporter>,
+) -> Result<Uploader<ReqwestTransport, Arc<dyn Storage>>, Failure> {
+    let resumable = storage.is_some();
+    let storage = storage.unwrap_or_else(|| Arc::new(MemoryStorage::new()));
+    let mut builder = client
+        .uploader()
+        .chunk_size(args.chunk_size)
+        .retries(args.retries)
+        .cancellation_token(cancel.clone())
+        .storage(storage)
+        .resume(resumable)
+        .parallel(args.parallel.unwrap_or(1) as usize);
+    builder = match input {
+        Input::File { path, .. } => {
+            let name = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+            builder
+                .path(path.clone())
+                .source_name(name.display().to_string())
+        }
+        Input::Stdin { digest } => builder
+            .stream(Hashing::new(tokio::io::stdin(), Arc::clone(digest)))
+            .source_name("stdin"),
+    };
+    for (key, value) in metadata(&args.metadata, input) {
+        builder = builder.metadata(key, value);
+    }
+    builder = match checksum {
+        Checksum::Off => builder,
+        Checksum::Negotiated => builder.checksum_negotiated(&ChecksumAlgorithm::ALL),
+        Checksum::Fixed(algorithm) => builder.checksum(algorithm),
+    };
+    let progress = Arc::clone(reporter);
+    builder
+        .on_progress(move |event| progress.event(event))
+        .build()
+        .map_err(|e| Failure::tus("setting up the upload", &e))
+}
+
+/// The metadata to send: the user's, with `filename` (a file's name) and `filetype` added
+/// unless given.
+fn metadata(given: &[(String, String)], input: &Input) -> Vec<(String, String)> {
+    let mut metadata = given.to_vec();
+    if let Input::File { path, .. } = input {
+        if !metadata.iter().any(|(k, _)| k == "filename") {
+            if let Some(name) = path.file_name() {
+                metadata.push(("filename".to_owned(), name.to_string_lossy().into_owned()));
+            }
+        }
+    }
+    if !metadata.iter().any(|(k, _)| k == "filetype" || k == "type") {
+        metadata.push(("filetype".to_owned(), "application/octet-stream".to_owned()));
+    }
+    metadata
+}
+
+/// Checks what the bundled server received against the input, writes it to the local data
+/// directory and says where; returns the written file's path.
+async fn finish_local(
+    local: &Local,
+    input: &Input,
+    summary: &UploadSummary,
+    reporter: &Reporter,
+) -> Result<PathBuf, Failure> {
+    let url = summary.url.as_str();
+    let missing = || {
+        Failure::new(
+            Exit::Other,
+            format!("the bundled server has no upload at {url}"),
+        )
+    };
+    let bytes = local.server.upload_bytes(url).ok_or_else(missing)?;
+    let same = match input {
+        Input::File { path, .. } => same_as_file(path, &bytes).await?,
+        Input::Stdin { digest } => {
+            let read = std::mem::take(&mut *digest.lock().unwrap_or_else(|p| p.into_inner()));
+            bytes.len() as u64 == summary.offset && read.finalize() == Sha256::digest(&bytes)
+        }
+    };
+    if !same {
+        return Err(Failure::new(
+            Exit::Other,
+            format!(
+                "verifying the LOCAL upload: the bundled server holds {} bytes that differ from {}",
+                bytes.len(),
+                input.describe()
+            ),
         ));
     }
+    let snapshot = local.server.upload(url).ok_or_else(missing)?;
+    let (source, how) = match input {
+        Input::File { path, .. } => (
+            std::fs::canonicalize(path)
+                .ok()
+                .map(|p| p.display().to_string()),
+            "byte for byte",
+        ),
+        Input::Stdin { .. } => (
+            Some("stdin".to_owned()),
+            "by SHA-256 of what was read from stdin",
+        ),
+    };
+    let dir = &local.dir;
+    let path = localdata::write_upload(dir, &snapshot, &bytes, source.as_deref()).map_err(|e| {
+        Failure::local(format!(
+            "writing the LOCAL upload to {}: {e}",
+            dir.display()
+        ))
+    })?;
+    reporter.info(&format!(
+        "LOCAL upload done: the bundled server received all {} of {} and it matches {how}.",
+        human(summary.offset),
+        input.describe()
+    ));
+    reporter.info(&format!(
+        "the data is in {} (metadata in {}.json)",
+        path.display(),
+        path.display()
+    ));
+    reporter.info("to upload to a real tus server: tusky upload FILE https://your.server/files/ (or run `tusky serve` and use its endpoint)");
+    Ok(path)
+}
 
+/// The result on stdout: the JSON object with `--json`, else the upload URL (or, for a LOCAL
+/// upload, where its bytes were written).
+fn print_result(
+    args: &UploadArgs,
+    summary: &UploadSummary,
+    seconds: f64,
+    endpoint: &Url,
+    local_path: Option<&Path>,
+) {
     if args.json {
         let json = serde_json::json!({
             "url": summary.url.as_str(),
-            "bytes": total,
+            "bytes": summary.offset,
             "bytes_uploaded": summary.bytes_uploaded,
             "seconds": seconds,
             "resumed_from": summary.resumed_from,
-            "local": local.is_some(),
-            "local_path": local_path.as_ref().map(|p| p.display().to_string()),
-            "verified": verified,
-            "endpoint": endpoint_url.as_str(),
+            "local": local_path.is_some(),
+            "local_path": local_path.map(|p| p.display().to_string()),
+            "verified": local_path.map(|_| true),
+            "endpoint": endpoint.as_str(),
             "chunk_size": args.chunk_size,
             "mib_per_s": if seconds > 0.0 { summary.bytes_uploaded as f64 / seconds / 1048576.0 } else { 0.0 },
         });
         println!("{json}");
-    } else if let Some(path) = &local_path {
+    } else if let Some(path) = local_path {
         println!("{}", escape(&path.display().to_string()));
     } else {
         println!("{}", escape(summary.url.as_str()));
     }
-    Ok(())
 }
 
 /// The URL store of a resumable upload, seen through its endpoint, with its path.

@@ -38,6 +38,18 @@ async fn every_command_has_help_with_examples() {
             );
         }
     }
+    // Every command that talks to a server says where -H headers go and takes the trust
+    // options.
+    for command in ["upload", "status", "delete", "list"] {
+        let out = sandbox.run([command, "--help"]).await;
+        for option in [
+            "--cross-origin-headers",
+            "--request-timeout <SECONDS>",
+            "--ca-cert <FILE>",
+        ] {
+            assert!(out.stdout.contains(option), "{command}: {option}");
+        }
+    }
     let out = sandbox.run(["--version"]).await;
     out.expect_code(0);
     assert!(out.stdout.starts_with("tusky "));

@@ -3,11 +3,16 @@
 
 mod support;
 
+mod certificates;
+mod credentials;
+mod deadline;
 mod exit_codes;
 mod help;
 mod manage;
+mod origins;
 mod parallel;
 mod pty;
+mod redirects;
 mod redis_fleet;
 mod serve;
 mod serve_ids;
@@ -15,4 +20,5 @@ mod server_text;
 mod status_checks;
 mod store_lock;
 mod store_permissions;
+mod tls_front;
 mod upload;

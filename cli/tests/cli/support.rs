@@ -268,3 +268,81 @@ pub fn signal(pid: u32, signal: &str) {
         .expect("run kill");
     assert!(status.success(), "kill -{signal} {pid} failed");
 }
+
+/// A plain wiremock server that answers OPTIONS as a tus server offering only `creation`, and
+/// POST with `post`: an endpoint whose creation answer (its `Location`, say) the test chooses.
+pub async fn endpoint_answering(
+    post: tusky::mock::wiremock::ResponseTemplate,
+) -> tusky::mock::wiremock::MockServer {
+    use tusky::mock::wiremock::matchers::method;
+    use tusky::mock::wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("OPTIONS"))
+        .respond_with(
+            ResponseTemplate::new(204)
+                .insert_header("Tus-Resumable", "1.0.0")
+                .insert_header("Tus-Version", "1.0.0")
+                .insert_header("Tus-Extension", "creation"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(post)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The URL of a new, empty upload of `len` bytes on `server` (created with the library).
+pub async fn created_upload(server: &tusky::mock::TusMockServer, len: usize) -> String {
+    let client = tusky::Client::new(server.endpoint()).unwrap();
+    let mut uploader = client
+        .uploader()
+        .reader(std::io::Cursor::new(vec![0u8; len]))
+        .creation_with_upload(false)
+        .build()
+        .unwrap();
+    uploader.create().await.unwrap().to_string()
+}
+
+/// Writes `records` (key, record) into the JSON URL store at `path`, through the library.
+pub async fn store_records(path: &Path, records: Vec<(String, tusky::storage::UploadRecord)>) {
+    use tusky::storage::{JsonFileStorage, Storage};
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let store = JsonFileStorage::open(path).unwrap();
+    for (key, record) in records {
+        store.set(&key, record).await.unwrap();
+    }
+}
+
+/// The record of an upload of `file` at `url`, created at `endpoint`, under the key the
+/// uploader uses for it (so `tusky status FILE` finds it).
+pub fn file_record(
+    file: &Path,
+    endpoint: &str,
+    url: &str,
+) -> (String, tusky::storage::UploadRecord) {
+    use tusky::fingerprint::{DefaultFingerprint, Fingerprint};
+    let fingerprint = DefaultFingerprint::default()
+        .fingerprint_file(file)
+        .unwrap();
+    let mut record =
+        tusky::storage::UploadRecord::new(url).with_size(std::fs::metadata(file).unwrap().len());
+    record.endpoint = Some(endpoint.to_owned());
+    (tusky::storage::scoped_key(&fingerprint, endpoint), record)
+}
+
+/// The value of `name` in each of `requests`, in order (`None` where absent).
+pub fn header_values(
+    requests: &[tusky::mock::wiremock::Request],
+    name: &str,
+) -> Vec<Option<String>> {
+    requests
+        .iter()
+        .map(|r| {
+            r.headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        })
+        .collect()
+}
