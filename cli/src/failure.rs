@@ -118,7 +118,7 @@ pub fn classify(error: &Error) -> Exit {
         | Error::UnsupportedVersion { .. }
         | Error::TooLarge { .. }
         | Error::LengthMismatch { .. } => Exit::Refused,
-        Error::Source { .. } | Error::Storage { .. } => Exit::LocalIo,
+        Error::Source { .. } | Error::SourceChanged { .. } | Error::Storage { .. } => Exit::LocalIo,
         Error::Metadata(_) | Error::Config(_) => Exit::Usage,
         _ => Exit::Other,
     }

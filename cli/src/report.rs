@@ -150,8 +150,9 @@ impl Reporter {
                     crate::failure::one_line(error)
                 ));
             }
+            // Starting over sends every byte again: worth a warning even in quiet mode.
             ProgressEvent::StartedOver { reason } => {
-                self.info(&format!(
+                self.warn(&format!(
                     "starting over: {}",
                     crate::failure::one_line(reason)
                 ));

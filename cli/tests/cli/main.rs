@@ -7,6 +7,7 @@ mod certificates;
 mod credentials;
 mod deadline;
 mod exit_codes;
+mod file_changes;
 mod help;
 mod manage;
 mod origins;
