@@ -108,6 +108,8 @@ pub enum Error {
         status: StatusCode,
         /// The response body, at most 64 KiB, lossily decoded.
         body: String,
+        /// How long the server asked to wait before trying again (`Retry-After`), if it did.
+        retry_after: Option<std::time::Duration>,
     },
     /// The request did not get an answer (connection refused or reset, timeout, stall).
     #[error("{context}: {source}")]
@@ -245,14 +247,24 @@ impl Error {
         }
     }
 
-    /// Whether trying the same thing again may succeed: network errors, timeouts, 5xx, 423
-    /// (locked), 409 (offset mismatch, after re-reading the offset) and 460 (checksum mismatch).
+    /// How long the server asked to wait before trying again (`Retry-After` on a 429 or 503).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Status { retry_after, .. } => *retry_after,
+            Self::RetriesExhausted { last, .. } => last.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same thing again may succeed: network errors, timeouts, 5xx, 429
+    /// (too many requests), 423 (locked), 409 (offset mismatch, after re-reading the offset) and
+    /// 460 (checksum mismatch).
     /// Other 4xx, protocol errors and local errors are not retryable.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Transport { source, .. } => source.is_transient(),
             Self::Status { status, .. } => {
-                status.is_server_error() || matches!(status.as_u16(), 409 | 423 | 460)
+                status.is_server_error() || matches!(status.as_u16(), 409 | 423 | 429 | 460)
             }
             _ => false,
         }

@@ -16,6 +16,12 @@ use crate::Error;
 pub trait RetryPolicy: Send + Sync + Debug {
     /// The delay before the next attempt, or `None` to give up.
     fn next_delay(&self, attempt: u32, elapsed: Duration, error: &Error) -> Option<Duration>;
+
+    /// The longest wait this policy allows: a server's `Retry-After` longer than this is cut
+    /// to it (`None`: five minutes).
+    fn max_delay(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// Never retry.
@@ -92,6 +98,10 @@ impl ExponentialBackoff {
 }
 
 impl RetryPolicy for ExponentialBackoff {
+    fn max_delay(&self) -> Option<Duration> {
+        Some(self.max_delay)
+    }
+
     fn next_delay(&self, attempt: u32, elapsed: Duration, _error: &Error) -> Option<Duration> {
         if attempt > self.max_retries {
             return None;

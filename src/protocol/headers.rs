@@ -77,6 +77,26 @@ pub fn parse_expires(value: &[u8]) -> Result<SystemTime, HeaderError> {
     httpdate::parse_http_date(text.trim()).map_err(|_| invalid("not an HTTP date"))
 }
 
+/// Parses a `Retry-After` header value: delay-seconds (`120`) or an HTTP date, which is taken
+/// relative to `now` (a date in the past is no wait).
+pub fn parse_retry_after(
+    value: &[u8],
+    now: SystemTime,
+) -> Result<std::time::Duration, HeaderError> {
+    if value.trim_ascii().iter().all(u8::is_ascii_digit) {
+        return parse_u64("Retry-After", value).map(std::time::Duration::from_secs);
+    }
+    let invalid = |reason| HeaderError::Invalid {
+        name: "Retry-After",
+        value: String::from_utf8_lossy(value).chars().take(100).collect(),
+        reason,
+    };
+    let text = std::str::from_utf8(value).map_err(|_| invalid("not UTF-8"))?;
+    let when = httpdate::parse_http_date(text.trim())
+        .map_err(|_| invalid("neither seconds nor an HTTP date"))?;
+    Ok(when.duration_since(now).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +115,25 @@ mod tests {
             required("Upload-Offset", None),
             Err(HeaderError::Missing("Upload-Offset"))
         );
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(784111777);
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(parse_retry_after(b"120", now), Ok(secs(120)));
+        assert_eq!(parse_retry_after(b" 0 ", now), Ok(secs(0)));
+        assert_eq!(
+            parse_retry_after(b"Sun, 06 Nov 1994 08:50:37 GMT", now),
+            Ok(secs(60))
+        );
+        assert_eq!(
+            parse_retry_after(b"Sun, 06 Nov 1994 08:48:37 GMT", now),
+            Ok(secs(0))
+        );
+        assert!(parse_retry_after(b"-5", now).is_err());
+        assert!(parse_retry_after(b"soon", now).is_err());
+        assert!(parse_retry_after(b"", now).is_err());
     }
 
     #[test]

@@ -11,7 +11,8 @@ mod metadata;
 pub use capabilities::{Extension, ServerCapabilities};
 pub use checksum::{ChecksumAlgorithm, Digest};
 pub use headers::{
-    parse_expires, parse_upload_length, parse_upload_offset, required, HeaderError, TUS_VERSION,
+    parse_expires, parse_retry_after, parse_upload_length, parse_upload_offset, required,
+    HeaderError, TUS_VERSION,
 };
 pub use location::resolve_location;
 pub use metadata::{decode_metadata, encode_metadata, validate_metadata_key, MetadataError};
@@ -44,6 +45,8 @@ pub mod names {
     pub const UPLOAD_CONCAT: &str = "upload-concat";
     /// `X-HTTP-Method-Override`: the real method of a request sent as POST.
     pub const METHOD_OVERRIDE: &str = "x-http-method-override";
+    /// `Retry-After`: how long to wait before asking again (429, 503).
+    pub const RETRY_AFTER: &str = "retry-after";
     /// The content type of PATCH bodies.
     pub const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 }

@@ -106,7 +106,10 @@ fn classify_status(status: StatusCode, operation: Operation, facts: &Facts) -> D
     if status == StatusCode::PAYLOAD_TOO_LARGE && operation == Operation::Patch {
         return Decision::ShrinkChunk;
     }
-    let refused = status.is_server_error() || status == StatusCode::LOCKED;
+    // 5xx, 423 (locked) and 429 (too many requests): the server did nothing and asks for later.
+    let refused = status.is_server_error()
+        || status == StatusCode::LOCKED
+        || status == StatusCode::TOO_MANY_REQUESTS;
     let retryable = match facts.repeat {
         Repeat::IfRefused => refused,
         // 409: the offset differed (re-read it); 460: the checksum did not match (resend).
@@ -138,6 +141,7 @@ mod tests {
             context: Context::new(op, None, Some(0)),
             status: StatusCode::from_u16(code).unwrap(),
             body: String::new(),
+            retry_after: None,
         }
     }
 
@@ -245,6 +249,7 @@ mod tests {
         let once = Facts::request(Repeat::IfRefused);
         assert_eq!(classify(&status(Concatenate, 503), &once), Decision::Retry);
         assert_eq!(classify(&status(Concatenate, 423), &once), Decision::Retry);
+        assert_eq!(classify(&status(Concatenate, 429), &once), Decision::Retry);
         assert_eq!(classify(&status(Concatenate, 409), &once), Decision::Fail);
         let lost = Error::Transport {
             context: Context::new(Concatenate, None, None),

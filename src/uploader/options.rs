@@ -58,6 +58,8 @@ pub(crate) struct Options {
     /// Partial uploads to split a file into (concatenation); 1 = a single upload.
     pub parallel: usize,
     pub role: Role,
+    /// The pause a server's `Retry-After` sets, shared by the parts of a parallel upload.
+    pub pause: Arc<super::retry_path::Pause>,
 }
 
 impl Default for Options {
@@ -76,6 +78,7 @@ impl Default for Options {
             creation_with_upload: true,
             parallel: 1,
             role: Role::Whole,
+            pause: Arc::default(),
         }
     }
 }

@@ -18,10 +18,14 @@ pub(crate) fn header_value(value: impl ToString) -> HeaderValue {
 }
 
 pub(crate) fn status_error(context: Context, response: &Response) -> Error {
+    let retry_after = response
+        .header(names::RETRY_AFTER)
+        .and_then(|v| protocol::parse_retry_after(v, SystemTime::now()).ok());
     Error::Status {
         context,
         status: response.status,
         body: response.body_text(),
+        retry_after,
     }
 }
 

@@ -23,6 +23,43 @@ const MAX_UNACKNOWLEDGED_PATCHES: u32 = 32;
 /// otherwise make it create uploads forever).
 const MAX_START_OVERS: u32 = 2;
 
+/// The longest `Retry-After` honoured when the policy names no maximum.
+const DEFAULT_MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A pause every request of an upload (all parts of a parallel upload) waits out: set when a
+/// server answers with `Retry-After`, so that one server asking to slow down is one pause,
+/// not a retry per part.
+#[derive(Debug, Default)]
+pub(crate) struct Pause {
+    until: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Pause {
+    /// Makes the pause last at least `wait` from now.
+    pub(crate) fn extend(&self, wait: std::time::Duration) {
+        let end = tokio::time::Instant::now() + wait;
+        if let Ok(mut until) = self.until.lock() {
+            if until.is_none_or(|until| until < end) {
+                *until = Some(end);
+            }
+        }
+    }
+
+    /// Waits until the pause is over (at once when there is none), unless cancelled.
+    pub(crate) async fn wait_out(&self, options: &Options) -> Result<()> {
+        let until = self.until.lock().ok().and_then(|until| *until);
+        let Some(until) = until.filter(|until| *until > tokio::time::Instant::now()) else {
+            return Ok(());
+        };
+        tokio::select! {
+            () = tokio::time::sleep_until(until) => Ok(()),
+            () = options.cancel.cancelled() => Err(Error::Cancelled {
+                context: Context::new(Operation::Patch, None, None),
+            }),
+        }
+    }
+}
+
 /// Failures counted since the last progress.
 #[derive(Debug)]
 pub(crate) struct Attempts {
@@ -92,6 +129,17 @@ impl Attempts {
         let elapsed = self.since_progress.elapsed();
         let Some(delay) = options.retry.next_delay(failures, elapsed, &error) else {
             return Err(exhausted(failures, error));
+        };
+        // A server that says how long to wait (Retry-After, on 429/503) is listened to, up to
+        // the policy's longest delay; every part of a parallel upload pauses with it.
+        let delay = match error.retry_after() {
+            Some(asked) => {
+                let cap = options.retry.max_delay().unwrap_or(DEFAULT_MAX_RETRY_AFTER);
+                let asked = asked.min(cap);
+                options.pause.extend(asked);
+                delay.max(asked)
+            }
+            None => delay,
         };
         tracing::info!(%error, attempt = failures, ?delay, %operation, "retrying");
         let context = error.context().cloned();

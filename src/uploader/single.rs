@@ -309,6 +309,9 @@ impl<T: Transport> SingleUpload<T> {
 
     /// One step: make sure there is an upload and a known offset, then send one chunk.
     async fn step(&mut self, limit: Limit, records: &dyn Recorder) -> Result<Step> {
+        // Another part of this upload may have been told to slow down: wait with it.
+        let pause = std::sync::Arc::clone(&self.options.pause);
+        pause.wait_out(&self.options).await?;
         if self.state.remote().is_none() {
             self.create(limit.stop_at(), records).await?;
             if self.state.offset() > 0 && limit.sends() {

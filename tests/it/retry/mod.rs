@@ -6,4 +6,5 @@ mod attempts;
 mod cancellation;
 mod classification;
 mod progress;
+mod retry_after;
 mod stall;
