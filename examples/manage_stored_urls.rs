@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use tusky::fingerprint::{Fingerprint, Md5Fingerprint};
 use tusky::mock::TusMockServer;
-use tusky::storage::{JsonFileStorage, Storage};
+use tusky::storage::{key_fingerprint, records_with_fingerprint, JsonFileStorage, Storage};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -67,10 +67,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     assert_eq!(records.len(), 3);
 
-    // 2. Look one up by its file's fingerprint.
+    // 2. Look one up by its file's fingerprint (keys are `<fingerprint> @ <endpoint> @ file
+    //    <device>:<inode>`: a file's records, on every server, are those with its fingerprint).
     let path = dir.path().join("b.iso");
-    let key = Md5Fingerprint.fingerprint_file(&path)?;
-    let record = store.get(&key).await?.ok_or("no record for b.iso")?;
+    let fingerprint = Md5Fingerprint.fingerprint_file(&path)?;
+    let (key, record) = records_with_fingerprint(store.as_ref(), &fingerprint)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or("no record for b.iso")?;
     println!("lookup {}: {key} -> {}", path.display(), record.url);
     assert_eq!(
         record.source.as_deref(),
@@ -96,7 +101,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .storage(store.clone())
         .build()?;
     let summary = uploader.upload().await?;
-    assert_eq!(uploader.fingerprint_key(), Some(key.as_str()));
+    assert_eq!(
+        uploader.fingerprint_key().map(key_fingerprint),
+        Some(fingerprint.as_str())
+    );
     assert_eq!(summary.resumed_from, None);
     assert_ne!(summary.url.as_str(), record.url);
     assert_eq!(

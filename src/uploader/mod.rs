@@ -166,7 +166,10 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         self.upload.state.remote().and_then(|r| r.expires)
     }
 
-    /// The storage key of this source, once computed (`None` without resume).
+    /// The storage key of this source's record, once computed (`None` without resume):
+    /// `<fingerprint> @ <endpoint>` (plus ` @ file <device>:<inode>` for a file), or the bare
+    /// fingerprint in a tuspy store. [`key_fingerprint`](crate::storage::key_fingerprint)
+    /// gives the fingerprint back.
     pub fn fingerprint_key(&self) -> Option<&str> {
         self.records.key()
     }

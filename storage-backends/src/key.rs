@@ -40,3 +40,28 @@ pub fn file_key(fingerprint: &str, scope: &str, device: u64, inode: u64) -> Stri
         scoped_key(fingerprint, scope)
     )
 }
+
+/// Every record of the source with `fingerprint` in `store` (on any server, from any file with
+/// that fingerprint), with its key: how to find a file's records now that keys are scoped.
+///
+/// ```
+/// use tusky_storage::{records_with_fingerprint, scoped_key, MemoryStorage, Storage, UploadRecord};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tusky_storage::StorageError> {
+/// let store = MemoryStorage::new();
+/// let key = scoped_key("size:11--md5:5eb6", "https://tus.example/files/");
+/// store.set(&key, UploadRecord::new("https://tus.example/files/1")).await?;
+/// let found = records_with_fingerprint(&store, "size:11--md5:5eb6").await?;
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(found[0].0, key);
+/// # Ok(()) }
+/// ```
+pub async fn records_with_fingerprint<S: crate::Storage + ?Sized>(
+    store: &S,
+    fingerprint: &str,
+) -> Result<Vec<(String, crate::UploadRecord)>, crate::StorageError> {
+    let mut records = store.list().await?;
+    records.retain(|(key, _)| key_fingerprint(key) == fingerprint);
+    Ok(records)
+}

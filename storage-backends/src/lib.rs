@@ -63,7 +63,7 @@ pub mod conformance;
 
 pub use error::StorageError;
 pub use identity::FileIdentity;
-pub use key::{file_key, key_fingerprint, scoped_key};
+pub use key::{file_key, key_fingerprint, records_with_fingerprint, scoped_key};
 pub use memory::MemoryStorage;
 pub use none::NoStorage;
 pub use record::UploadRecord;
