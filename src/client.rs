@@ -59,6 +59,8 @@ pub(crate) struct Inner<T> {
     /// The base transport inside every layer: what requests are sent through.
     stack: Arc<dyn Transport>,
     method_override: bool,
+    /// Whether a 401 gets the headers refreshed (a header provider is set).
+    pub(crate) refreshes_auth: bool,
     capabilities: Mutex<HashMap<Url, ServerCapabilities>>,
     /// The runtime of this client's blocking uploaders, made by the first of them.
     pub(crate) blocking: std::sync::OnceLock<Arc<crate::blocking::SharedRuntime>>,
@@ -76,6 +78,8 @@ pub struct ClientBuilder {
     method_override: bool,
     cross_origin_headers: bool,
     request_timeout: Option<Duration>,
+    request_ids: bool,
+    auth: Option<layers::Auth>,
     layers: Vec<Arc<dyn Layer>>,
 }
 
@@ -194,6 +198,37 @@ impl ClientBuilder {
         self
     }
 
+    /// Headers that can change during an upload (an expiring token): `provider` is asked before
+    /// every request and told to refresh after a 401; the request is then repeated once (a
+    /// second 401 in a row is final). See [`header_provider`](crate::transport::layers::header_provider)
+    /// for the closure form.
+    pub fn header_provider(mut self, provider: impl layers::HeaderProvider) -> Self {
+        self.auth = Some(layers::Auth::new(provider));
+        self
+    }
+
+    /// Sends a fresh `X-Request-ID` with every request; an error names the id of the request
+    /// that failed, so it can be found in the server's logs (default: off).
+    pub fn request_ids(mut self, enabled: bool) -> Self {
+        self.request_ids = enabled;
+        self
+    }
+
+    /// Runs `hook` on each request before it is sent (it may change the headers: auth,
+    /// tracing); a [`Hooks`](crate::transport::layers::Hooks) layer.
+    pub fn on_request(
+        self,
+        hook: impl Fn(&mut crate::transport::Request) + Send + Sync + 'static,
+    ) -> Self {
+        self.layer(layers::Hooks::new().before(hook))
+    }
+
+    /// Runs `hook` after each exchange (status, headers, timing; also for requests that got
+    /// no answer); a [`Hooks`](crate::transport::layers::Hooks) layer.
+    pub fn on_response(self, hook: impl Fn(&layers::Exchange) + Send + Sync + 'static) -> Self {
+        self.layer(layers::Hooks::new().after(hook))
+    }
+
     /// The TLS settings so far (what the transport will get).
     pub fn tls_options(&self) -> &TlsOptions {
         &self.options.tls
@@ -257,6 +292,13 @@ impl ClientBuilder {
         if self.method_override {
             protocol.push(Arc::new(MethodOverride));
         }
+        if self.request_ids {
+            protocol.push(Arc::new(layers::RequestId));
+        }
+        let refreshes_auth = self.auth.is_some();
+        if let Some(auth) = self.auth {
+            protocol.push(Arc::new(auth));
+        }
         protocol.extend(self.layers);
         let base: Arc<dyn Transport> = Arc::clone(&transport) as Arc<dyn Transport>;
         let stack = layers::stack(base, &protocol);
@@ -267,6 +309,7 @@ impl ClientBuilder {
                 transport,
                 stack,
                 method_override: self.method_override,
+                refreshes_auth,
                 capabilities: Mutex::new(HashMap::new()),
                 blocking: std::sync::OnceLock::new(),
             }),

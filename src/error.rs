@@ -56,6 +56,9 @@ pub struct Context {
     pub url: Option<String>,
     /// The upload offset at the time.
     pub offset: Option<u64>,
+    /// The request's `X-Request-ID`, when the answer carried one (see
+    /// [`RequestId`](crate::transport::layers::RequestId)).
+    pub request_id: Option<Box<str>>,
 }
 
 impl Context {
@@ -65,6 +68,7 @@ impl Context {
             operation,
             url: url.map(Url::to_string),
             offset,
+            request_id: None,
         }
     }
 }
@@ -77,6 +81,9 @@ impl fmt::Display for Context {
         }
         if let Some(offset) = self.offset {
             write!(f, " at offset {offset}")?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
         }
         Ok(())
     }
@@ -108,8 +115,9 @@ pub enum Error {
         status: StatusCode,
         /// The response body, at most 64 KiB, lossily decoded.
         body: String,
-        /// How long the server asked to wait before trying again (`Retry-After`), if it did.
-        retry_after: Option<std::time::Duration>,
+        /// How many seconds the server asked to wait before trying again (`Retry-After`), if
+        /// it did (kept small: see [`Error::retry_after`]).
+        retry_after: Option<u32>,
     },
     /// The request did not get an answer (connection refused or reset, timeout, stall).
     #[error("{context}: {source}")]
@@ -250,7 +258,9 @@ impl Error {
     /// How long the server asked to wait before trying again (`Retry-After` on a 429 or 503).
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            Self::Status { retry_after, .. } => *retry_after,
+            Self::Status { retry_after, .. } => {
+                retry_after.map(|secs| std::time::Duration::from_secs(u64::from(secs)))
+            }
             Self::RetriesExhausted { last, .. } => last.retry_after(),
             _ => None,
         }

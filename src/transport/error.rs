@@ -70,6 +70,13 @@ impl TransportError {
         self.kind
     }
 
+    /// The same error, naming the request's id (from [`RequestId`](super::layers::RequestId)).
+    #[must_use]
+    pub fn with_request_id(mut self, id: &str) -> Self {
+        self.message = format!("{} (request id {id})", self.message);
+        self
+    }
+
     /// Whether trying again may help (everything but a refused certificate or request).
     pub fn is_transient(&self) -> bool {
         !matches!(

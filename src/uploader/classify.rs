@@ -29,6 +29,8 @@ pub(crate) struct Facts {
     pub checksummed: bool,
     /// Whether a creation POST carries (or may carry) the first chunk.
     pub creation_body: bool,
+    /// Whether a 401 gets the auth headers refreshed (a header provider is set).
+    pub refreshes_auth: bool,
     pub repeat: Repeat,
 }
 
@@ -40,6 +42,7 @@ impl Facts {
             may_recreate: false,
             checksummed: false,
             creation_body: false,
+            refreshes_auth: false,
             repeat,
         }
     }
@@ -106,6 +109,11 @@ fn classify_status(status: StatusCode, operation: Operation, facts: &Facts) -> D
     if status == StatusCode::PAYLOAD_TOO_LARGE && operation == Operation::Patch {
         return Decision::ShrinkChunk;
     }
+    // The header provider was told to refresh: worth one more try (the retry path makes a
+    // second 401 in a row final).
+    if status == StatusCode::UNAUTHORIZED && facts.refreshes_auth {
+        return Decision::Retry;
+    }
     // 5xx, 423 (locked) and 429 (too many requests): the server did nothing and asks for later.
     let refused = status.is_server_error()
         || status == StatusCode::LOCKED
@@ -151,6 +159,7 @@ mod tests {
             may_recreate,
             checksummed,
             creation_body: true,
+            refreshes_auth: false,
             repeat: Repeat::Safe,
         }
     }
@@ -234,6 +243,16 @@ mod tests {
             ),
             (Patch, 400, facts(stored, true, true), Some(Decision::Retry)),
             (Patch, 400, facts(stored, true, false), Some(Decision::Fail)),
+            (Patch, 401, facts(stored, true, false), Some(Decision::Fail)),
+            (
+                Patch,
+                401,
+                Facts {
+                    refreshes_auth: true,
+                    ..facts(stored, true, false)
+                },
+                Some(Decision::Retry),
+            ),
         ];
         for (op, code, facts, expected) in table {
             let decision = classify(&status(op, code), &facts);

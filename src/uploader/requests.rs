@@ -17,10 +17,18 @@ pub(crate) fn header_value(value: impl ToString) -> HeaderValue {
     HeaderValue::from_str(&value.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-pub(crate) fn status_error(context: Context, response: &Response) -> Error {
+pub(crate) fn status_error(mut context: Context, response: &Response) -> Error {
+    context.request_id = response
+        .header(crate::transport::layers::REQUEST_ID)
+        .map(|v| String::from_utf8_lossy(v).chars().take(100).collect::<String>().into());
+    // Whole seconds, rounded up (a date's fraction of a second), at most u32::MAX.
     let retry_after = response
         .header(names::RETRY_AFTER)
-        .and_then(|v| protocol::parse_retry_after(v, SystemTime::now()).ok());
+        .and_then(|v| protocol::parse_retry_after(v, SystemTime::now()).ok())
+        .map(|wait| {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            u32::try_from(secs).unwrap_or(u32::MAX)
+        });
     Error::Status {
         context,
         status: response.status,

@@ -67,6 +67,8 @@ pub(crate) struct Attempts {
     since_progress: Instant,
     start_overs: u32,
     unacknowledged: u32,
+    /// 401s in a row (each after a refresh of the auth headers).
+    unauthorized: u32,
 }
 
 impl Attempts {
@@ -76,6 +78,7 @@ impl Attempts {
             since_progress: Instant::now(),
             start_overs: 0,
             unacknowledged: 0,
+            unauthorized: 0,
         }
     }
 
@@ -84,6 +87,7 @@ impl Attempts {
         self.failures = 0;
         self.since_progress = Instant::now();
         self.unacknowledged = 0;
+        self.unauthorized = 0;
     }
 
     /// A PATCH succeeded but the server kept none of its bytes: legal once in a while (a busy
@@ -105,7 +109,14 @@ impl Attempts {
     /// What to do about `error`: [`classify`], with the start-over budget applied (past it,
     /// a start-over becomes a failure).
     pub(crate) fn decide(&mut self, error: &Error, facts: &Facts) -> Decision {
+        let unauthorized = error.status() == Some(http::StatusCode::UNAUTHORIZED);
         match classify(error, facts) {
+            // Refreshed headers refused again: final.
+            Decision::Retry if unauthorized && self.unauthorized >= 1 => Decision::Fail,
+            Decision::Retry if unauthorized => {
+                self.unauthorized += 1;
+                Decision::Retry
+            }
             Decision::StartOver(_) if self.start_overs >= MAX_START_OVERS => Decision::Fail,
             Decision::StartOver(reason) => {
                 self.start_overs += 1;

@@ -252,6 +252,7 @@ impl<T: Transport> SingleUpload<T> {
             may_recreate: recreate && limit != Limit::Synced && self.can_start_over(),
             checksummed: matches!(self.checksum.get(), Some(Some(_))),
             creation_body: self.state.remote().is_none() && self.options.creation_with_upload,
+            refreshes_auth: self.client.inner().refreshes_auth,
             repeat: Repeat::Safe,
         }
     }

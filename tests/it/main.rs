@@ -13,6 +13,7 @@
 //! - `fuzz_corpus`: the fuzz corpora replayed on stable.
 //! - `engine`: the engine's shape (state, parallel, retry path, scoped records, layers).
 //! - `trust`: origins, redirects, credentials in URLs, deadlines, changed files.
+//! - `hooks`: request hooks, request ids, auth headers refreshed after a 401.
 //!
 //! What the areas share lives in `common`. One area: `cargo test --all-features --test it
 //! retry::`.
@@ -22,6 +23,7 @@ mod common;
 mod engine;
 mod extensions;
 mod fuzz_corpus;
+mod hooks;
 mod interop;
 mod parity;
 mod properties;

@@ -19,18 +19,24 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 mod deadline;
+mod hooks;
 mod method_override;
 mod origin_guard;
 mod recording;
+mod request_id;
 mod tus_headers;
 
 use std::sync::Arc;
 
+pub use auth::{header_provider, Auth, HeaderProvider};
 pub use deadline::Deadline;
+pub use hooks::{Exchange, Hooks};
 pub use method_override::MethodOverride;
 pub use origin_guard::OriginGuard;
 pub use recording::{Recorded, Recording};
+pub use request_id::{RequestId, REQUEST_ID};
 pub use tus_headers::TusHeaders;
 
 use super::Transport;
