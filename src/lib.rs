@@ -56,7 +56,7 @@ pub use error::{Error, Result};
 pub use progress::{CancellationToken, ProgressEvent};
 pub use protocol::ChecksumAlgorithm;
 pub use retry::{ExponentialBackoff, NoRetry, RetryPolicy};
-pub use source::{SeekableReader, StreamReader, PIECE};
+pub use source::{SeekableReader, StreamReader};
 pub use upload_status::UploadStatus;
 pub use uploader::{UploadSummary, Uploader, UploaderBuilder, DEFAULT_CHUNK_SIZE};
 

@@ -34,7 +34,7 @@ impl UploadStatus {
 }
 
 impl<T: Transport> Client<T> {
-    /// Asks the server about the upload at `url` (HEAD). A 404/410/403 is an [`Error::Status`].
+    /// Asks the server about the upload at `url` (HEAD). A 404/410/403 is an [`Error::Status`](crate::Error::Status).
     pub async fn upload_status(&self, url: &str) -> Result<UploadStatus> {
         self.upload_status_with(url, HeaderMap::new()).await
     }

@@ -9,6 +9,9 @@ pub mod layers;
 mod request;
 mod reqwest_transport;
 
+/// How much of a seekable source a streamed request body reads and hands to the connection at
+/// a time (also the step of `BytesSent` progress events).
+pub use crate::source::PIECE;
 pub use error::{TransportError, TransportErrorKind};
 pub use layers::Layer;
 pub use request::{Body, BodyStream, Request, Response, MAX_RESPONSE_BODY};

@@ -18,7 +18,8 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 use tusky::storage::MemoryStorage;
-use tusky::{Client, PIECE};
+use tusky::transport::PIECE;
+use tusky::Client;
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use super::{check, check_progress, holds_exactly, upload_all};

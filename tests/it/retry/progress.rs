@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use http::Method;
 use tusky::storage::MemoryStorage;
-use tusky::{ProgressEvent, PIECE};
+use tusky::transport::PIECE;
+use tusky::ProgressEvent;
 use tusky_mock_server::TusMockServer;
 
 use crate::common::{

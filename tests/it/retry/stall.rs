@@ -6,7 +6,8 @@ use std::io::Cursor;
 use std::time::{Duration, Instant};
 
 use http::Method;
-use tusky::{ProgressEvent, PIECE};
+use tusky::transport::PIECE;
+use tusky::ProgressEvent;
 use tusky_mock_server::TusMockServer;
 
 use crate::common::{
