@@ -172,6 +172,22 @@ impl Source {
         }
     }
 
+    /// Hands the `len` bytes from `offset` to `each`, piece by piece (seekable sources only:
+    /// a stream cannot be read again).
+    pub(crate) async fn for_each_piece(
+        &mut self,
+        offset: u64,
+        len: u64,
+        each: impl FnMut(&[u8]),
+    ) -> io::Result<()> {
+        match self {
+            Self::Seekable { reader, base, .. } => {
+                read_range(reader, *base + offset, len, each).await
+            }
+            Self::Stream { .. } => Err(io::Error::other("a stream cannot be read again")),
+        }
+    }
+
     /// The file being read, as it was when opened (`None` unless the source is a file).
     pub(crate) fn watch(&self) -> Option<&FileWatch> {
         match self {
@@ -405,8 +421,20 @@ async fn digest_range(
     len: u64,
     algorithm: ChecksumAlgorithm,
 ) -> io::Result<String> {
-    reader.seek(SeekFrom::Start(offset)).await?;
     let mut digest = algorithm.digest();
+    read_range(reader, offset, len, |piece| digest.update(piece)).await?;
+    Ok(digest.header_value())
+}
+
+/// Reads `len` bytes of `reader` from `offset`, handing them to `each` piece by piece (at most
+/// [`PIECE`] bytes held).
+async fn read_range(
+    reader: &mut Box<dyn SeekableReader>,
+    offset: u64,
+    len: u64,
+    mut each: impl FnMut(&[u8]),
+) -> io::Result<()> {
+    reader.seek(SeekFrom::Start(offset)).await?;
     let mut buf = vec![0u8; PIECE.min(len as usize).max(1)];
     let mut remaining = len;
     while remaining > 0 {
@@ -415,13 +443,17 @@ async fn digest_range(
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                "the source ended while computing its checksum",
+                format!(
+                    "the source ended at {} bytes, before {}",
+                    offset + len - remaining,
+                    offset + len
+                ),
             ));
         }
-        digest.update(&buf[..n]);
+        each(&buf[..n]);
         remaining -= n as u64;
     }
-    Ok(digest.header_value())
+    Ok(())
 }
 
 #[cfg(test)]

@@ -222,6 +222,18 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
         self
     }
 
+    /// Verifies content before resuming, trusting no metadata (default: off): the record keeps
+    /// a SHA-256 of the bytes the server acknowledged, updated after every chunk, and a resume
+    /// first hashes the file's start again and starts over if it differs. Its cost: every
+    /// acknowledged byte is read from the file a second time and hashed, and the record is
+    /// written after every chunk. For single uploads of seekable sources (not the parts of a
+    /// parallel upload). Bytes acknowledged after the last record write (at most one chunk,
+    /// when a run dies between the answer and the write) are taken on the server's word.
+    pub fn verify_resumed_content(mut self, verify: bool) -> Self {
+        self.options.verify_content = verify;
+        self
+    }
+
     /// Splits a file into `n` ranges uploaded concurrently as partial uploads, then joined with
     /// a final `Upload-Concat` POST (the concatenation extension). Falls back to one upload, with
     /// a log line, when the server does not advertise concatenation, when the source is not a

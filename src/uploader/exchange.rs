@@ -150,9 +150,9 @@ impl<T: Transport> SingleUpload<T> {
         // The state first: if the record cannot be written, the caller still knows the upload
         // exists (and can say so); no further byte is sent before it is written.
         self.state = UploadState::Remote(remote);
-        let file = self.file_identity();
+        let facts = self.record_facts();
         if let Some(remote) = self.state.remote() {
-            records.remember(remote, size, file.as_ref()).await?;
+            records.remember(remote, &facts).await?;
         }
         if let Offset::Synced(offset @ 1..) = offset {
             // `Started` (at 0) comes before the bytes the POST carried are acknowledged.
@@ -253,9 +253,9 @@ impl<T: Transport> SingleUpload<T> {
         // A URL given to the builder is remembered too, so that a later run that only has the
         // store resumes it.
         if first_look && explicit {
-            let file = self.file_identity();
+            let facts = self.record_facts();
             if let Some(remote) = self.state.remote() {
-                records.remember(remote, local, file.as_ref()).await?;
+                records.remember(remote, &facts).await?;
             }
         }
         Ok(())
@@ -351,7 +351,8 @@ impl<T: Transport> SingleUpload<T> {
         expires: Option<std::time::SystemTime>,
         records: &dyn Recorder,
     ) -> Result<()> {
-        let (size, file) = (self.size(), self.file_identity());
+        let facts = self.record_facts();
+        let verifying = self.options.verify_content;
         let Some(remote) = self.state.remote_mut() else {
             return Err(Error::Config("the upload has no URL".to_owned()));
         };
@@ -359,8 +360,12 @@ impl<T: Transport> SingleUpload<T> {
         remote.offset = Offset::Synced(new_offset);
         if let Some(expires) = expires.filter(|e| remote.expires != Some(*e)) {
             remote.expires = Some(expires);
-            records.remember(remote, size, file.as_ref()).await?;
+            if !verifying {
+                records.remember(remote, &facts).await?;
+            }
         }
+        // With content verification the record follows every chunk (with the new digest).
+        self.verify_progress(new_offset, records).await?;
         self.acknowledge(offset, new_offset);
         Ok(())
     }

@@ -10,6 +10,7 @@
 
 mod builder;
 mod classify;
+mod content;
 mod exchange;
 mod options;
 mod parallel;
@@ -33,7 +34,7 @@ use classify::{Facts, Repeat};
 use options::Options;
 use parallel::ParallelUpload;
 use records::{Found, Records, Scope};
-use single::{Limit, Recorder, SingleUpload, SourceSlot};
+use single::{Limit, RecordFacts, Recorder, SingleUpload, SourceSlot};
 use state::{Offset, RemoteUpload, UploadState, UrlOrigin};
 
 use crate::client::Client;
@@ -42,7 +43,7 @@ use crate::fingerprint::{DefaultFingerprint, Fingerprint};
 use crate::progress::ProgressEvent;
 use crate::protocol::Extension;
 use crate::source::{SeekableReader, SourceSpec};
-use crate::storage::{FileIdentity, NoStorage, Storage};
+use crate::storage::{NoStorage, Storage};
 use crate::transport::{ReqwestTransport, Transport};
 use crate::{Error, Result};
 
@@ -106,13 +107,8 @@ impl<T: Transport> Client<T> {
 
 #[async_trait::async_trait]
 impl<S: Storage, F: Fingerprint> Recorder for Records<S, F> {
-    async fn remember(
-        &self,
-        remote: &RemoteUpload,
-        size: Option<u64>,
-        file: Option<&FileIdentity>,
-    ) -> Result<()> {
-        Records::remember(self, remote, size, file).await
+    async fn remember(&self, remote: &RemoteUpload, facts: &RecordFacts) -> Result<()> {
+        Records::remember(self, remote, facts).await
     }
     async fn forget(&self) -> Result<()> {
         Records::forget(self).await
@@ -283,7 +279,10 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     ) -> Result<Option<UploadSummary>> {
         let parallel = self.parallel_plan(limit).await?;
         let found = match found {
-            Some(found) => Some(self.unless_changed(found).await?),
+            Some(found) => {
+                let found = self.unless_changed(found).await?;
+                Some(self.unless_content_changed(found).await?)
+            }
             None => None,
         };
         match found {
@@ -341,6 +340,46 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         tracing::warn!(%reason, "not resuming");
         self.records.forget().await?;
         Ok(Found::Unusable(reason))
+    }
+
+    /// With content verification, a found upload whose recorded digest the file's first bytes
+    /// no longer match is forgotten and reported as unusable; one that matches carries the
+    /// digest on.
+    async fn unless_content_changed(&mut self, found: Found) -> Result<Found> {
+        let Found::Upload {
+            prefix: Some(prefix),
+            ..
+        } = &found
+        else {
+            return Ok(found);
+        };
+        if !self.upload.options.verify_content {
+            return Ok(found);
+        }
+        let prefix = prefix.clone();
+        let source = self.upload.source_mut()?;
+        let checked = content::ContentCheck::verify(source, &prefix)
+            .await
+            .map_err(|source| Error::Source {
+                context: Context::new(Operation::ReadSource, None, Some(prefix.len)),
+                source,
+            });
+        match checked {
+            Ok(Some(check)) => {
+                self.upload.content = Some(check);
+                Ok(found)
+            }
+            // Shorter than the digest's prefix, or different bytes.
+            Ok(None) | Err(_) => {
+                let reason = format!(
+                    "the file's first {} bytes are not the ones uploaded (content check)",
+                    prefix.len
+                );
+                tracing::warn!(%reason, "not resuming");
+                self.records.forget().await?;
+                Ok(Found::Unusable(reason))
+            }
+        }
     }
 
     /// For a parallel uploader that found a stored upload (an unfinished single upload of the
@@ -440,10 +479,12 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             self.records.forget().await?;
         } else {
             // A kept record points at the final upload, so a later run finds it complete.
-            let file = self.upload.file_identity();
-            self.records
-                .remember(&remote, Some(size), file.as_ref())
-                .await?;
+            let facts = RecordFacts {
+                size: Some(size),
+                file: self.upload.file_identity(),
+                prefix: None,
+            };
+            self.records.remember(&remote, &facts).await?;
         }
         self.upload.state = UploadState::Remote(remote);
         self.upload.options.emit(ProgressEvent::Finished {

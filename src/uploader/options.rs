@@ -58,6 +58,8 @@ pub(crate) struct Options {
     /// Partial uploads to split a file into (concatenation); 1 = a single upload.
     pub parallel: usize,
     pub role: Role,
+    /// Whether the acknowledged bytes' digest is kept and checked before resuming.
+    pub verify_content: bool,
     /// The pause a server's `Retry-After` sets, shared by the parts of a parallel upload.
     pub pause: Arc<super::retry_path::Pause>,
 }
@@ -78,6 +80,7 @@ impl Default for Options {
             creation_with_upload: true,
             parallel: 1,
             role: Role::Whole,
+            verify_content: false,
             pause: Arc::default(),
         }
     }

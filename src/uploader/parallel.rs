@@ -95,6 +95,8 @@ impl<T: Transport> ParallelUpload<T> {
                 part_options.parallel = 1;
                 part_options.metadata = None;
                 part_options.recreate = Recreate::Always;
+                // Parts keep no records of their own, so no digest either.
+                part_options.verify_content = false;
                 part_options.progress = options.progress.clone().map(|parent| {
                     part_progress(parent, Arc::clone(&acknowledged), index, Some(size))
                 });

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use url::Url;
 
+use super::single::RecordFacts;
 use super::state::RemoteUpload;
 use crate::fingerprint::Fingerprint;
 use crate::source::Source;
@@ -85,6 +86,7 @@ pub(crate) enum Found {
         url: Url,
         expires: Option<SystemTime>,
         file: Option<FileIdentity>,
+        prefix: Option<crate::storage::PrefixDigest>,
     },
     /// An unfinished parallel upload of the same size: its partial uploads in order (`None`
     /// for a part that was not created before the run stopped).
@@ -280,16 +282,12 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
 
     /// Records a single upload (or a parallel upload's final upload) of a source of `size`
     /// bytes, from `file` when it is one.
-    pub(crate) async fn remember(
-        &self,
-        remote: &RemoteUpload,
-        size: Option<u64>,
-        file: Option<&FileIdentity>,
-    ) -> Result<()> {
+    pub(crate) async fn remember(&self, remote: &RemoteUpload, facts: &RecordFacts) -> Result<()> {
         let mut record = UploadRecord::new(without_credentials(&remote.url).as_str());
-        record.size = size;
+        record.size = facts.size;
         record.expires_unix = remote.expires.map(unix_seconds);
-        record.file = file.cloned();
+        record.file = facts.file.clone();
+        record.prefix = facts.prefix.clone();
         self.write(record).await
     }
 
@@ -375,6 +373,7 @@ fn classify_record(record: &UploadRecord, size: Option<u64>) -> Found {
             url,
             expires,
             file: record.file.clone(),
+            prefix: record.prefix.clone(),
         },
         Err(_) => Found::Unusable(format!("the stored URL {:?} is not a URL", record.url)),
     }

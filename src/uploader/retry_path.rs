@@ -37,7 +37,11 @@ pub(crate) struct Pause {
 impl Pause {
     /// Makes the pause last at least `wait` from now.
     pub(crate) fn extend(&self, wait: std::time::Duration) {
-        let end = tokio::time::Instant::now() + wait;
+        // A policy whose longest delay is beyond any clock: a year is as good as forever.
+        let now = tokio::time::Instant::now();
+        let end = now
+            .checked_add(wait)
+            .unwrap_or(now + std::time::Duration::from_secs(365 * 24 * 3600));
         if let Ok(mut until) = self.until.lock() {
             if until.is_none_or(|until| until < end) {
                 *until = Some(end);

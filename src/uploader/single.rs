@@ -49,16 +49,19 @@ impl Limit {
 /// Where the upload's record is kept; a part of a parallel upload keeps none of its own.
 #[async_trait]
 pub(crate) trait Recorder: Send + Sync {
-    /// Writes the record of `remote` (after creation, and when what it holds changes), an
-    /// upload of `size` bytes from `file` when the source is a file.
-    async fn remember(
-        &self,
-        remote: &RemoteUpload,
-        size: Option<u64>,
-        file: Option<&FileIdentity>,
-    ) -> Result<()>;
+    /// Writes the record of `remote` (after creation, and when what it holds changes).
+    async fn remember(&self, remote: &RemoteUpload, facts: &RecordFacts) -> Result<()>;
     /// Removes the record.
     async fn forget(&self) -> Result<()>;
+}
+
+/// What a record says about the source besides the upload: its size, the file's identity,
+/// and the digest of the acknowledged bytes (when content is verified).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RecordFacts {
+    pub size: Option<u64>,
+    pub file: Option<FileIdentity>,
+    pub prefix: Option<crate::storage::PrefixDigest>,
 }
 
 /// The recorder of an upload that keeps no record.
@@ -66,12 +69,7 @@ pub(crate) struct NoRecords;
 
 #[async_trait]
 impl Recorder for NoRecords {
-    async fn remember(
-        &self,
-        _: &RemoteUpload,
-        _: Option<u64>,
-        _: Option<&FileIdentity>,
-    ) -> Result<()> {
+    async fn remember(&self, _: &RemoteUpload, _: &RecordFacts) -> Result<()> {
         Ok(())
     }
     async fn forget(&self) -> Result<()> {
@@ -100,6 +98,8 @@ pub(crate) struct SingleUpload<T: Transport> {
     pub(crate) chunk_size: u64,
     /// The PATCH checksum algorithm, decided once (it may need the server's capabilities).
     pub(crate) checksum: std::sync::OnceLock<Option<ChecksumAlgorithm>>,
+    /// The digest of the acknowledged bytes, when content is verified (made on first use).
+    pub(crate) content: Option<super::content::ContentCheck>,
 }
 
 impl<T: Transport> SingleUpload<T> {
@@ -120,6 +120,7 @@ impl<T: Transport> SingleUpload<T> {
             source: SourceSlot::Given(source),
             state,
             checksum: std::sync::OnceLock::new(),
+            content: None,
         }
     }
 
@@ -148,6 +149,46 @@ impl<T: Transport> SingleUpload<T> {
         match &mut self.source {
             SourceSlot::Open(source) => Ok(source),
             _ => Err(Error::Config("the source is not open".to_owned())),
+        }
+    }
+
+    /// What the record says about the source now.
+    pub(crate) fn record_facts(&self) -> RecordFacts {
+        RecordFacts {
+            size: self.size(),
+            file: self.file_identity(),
+            prefix: self.content.as_ref().map(|c| c.digest()),
+        }
+    }
+
+    /// With content verification, hashes the acknowledged bytes up to `offset` (reading them
+    /// from the source again) and writes the record with the new digest.
+    pub(crate) async fn verify_progress(
+        &mut self,
+        offset: u64,
+        records: &dyn Recorder,
+    ) -> Result<()> {
+        if !self.options.verify_content {
+            return Ok(());
+        }
+        let SourceSlot::Open(source) = &mut self.source else {
+            return Ok(());
+        };
+        if !source.is_seekable() {
+            return Ok(());
+        }
+        let check = self.content.get_or_insert_with(Default::default);
+        check
+            .advance(source, offset)
+            .await
+            .map_err(|source| Error::Source {
+                context: Context::new(Operation::ReadSource, self.state.url(), Some(offset)),
+                source,
+            })?;
+        let facts = self.record_facts();
+        match self.state.remote() {
+            Some(remote) => records.remember(remote, &facts).await,
+            None => Ok(()),
         }
     }
 

@@ -172,6 +172,10 @@ fn full_record(n: u64) -> UploadRecord {
                 .with_inode(u64::MAX, n)
                 .with_path(format!("/home/jürgen/Vidéos/clip {n} 🎬.mp4")),
         )
+        .with_prefix(crate::PrefixDigest::new(
+            1000 + n,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ))
 }
 
 async fn get_ok<S: Storage + ?Sized>(store: &S, scenario: &str, key: &str) -> Option<UploadRecord> {

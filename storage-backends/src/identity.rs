@@ -117,3 +117,29 @@ impl FileIdentity {
         None
     }
 }
+
+/// What the first `len` bytes of a file were when they were uploaded: their SHA-256, kept by
+/// an uploader that verifies content before resuming (`verify_resumed_content`), so that a
+/// resume can prove the file still starts with the bytes the server holds.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(
+    any(feature = "json", feature = "redb", feature = "redis"),
+    derive(serde::Serialize, serde::Deserialize)
+)]
+#[non_exhaustive]
+pub struct PrefixDigest {
+    /// How many bytes from the start.
+    pub len: u64,
+    /// Their SHA-256, lower-case hex.
+    pub sha256: String,
+}
+
+impl PrefixDigest {
+    /// The digest of the first `len` bytes.
+    pub fn new(len: u64, sha256: impl Into<String>) -> Self {
+        Self {
+            len,
+            sha256: sha256.into(),
+        }
+    }
+}

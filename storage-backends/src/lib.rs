@@ -62,7 +62,7 @@ mod tuspy;
 pub mod conformance;
 
 pub use error::StorageError;
-pub use identity::FileIdentity;
+pub use identity::{FileIdentity, PrefixDigest};
 pub use key::{file_key, key_fingerprint, records_with_fingerprint, scoped_key};
 pub use memory::MemoryStorage;
 pub use none::NoStorage;

@@ -1,4 +1,4 @@
-use crate::FileIdentity;
+use crate::{FileIdentity, PrefixDigest};
 
 /// What is remembered about one upload: enough to resume it safely.
 ///
@@ -62,6 +62,12 @@ pub struct UploadRecord {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub file: Option<FileIdentity>,
+    /// The digest of the bytes acknowledged so far, when the uploader verifies content.
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub prefix: Option<PrefixDigest>,
 }
 
 impl UploadRecord {
@@ -105,6 +111,13 @@ impl UploadRecord {
     #[must_use]
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Sets the digest of the acknowledged bytes.
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: PrefixDigest) -> Self {
+        self.prefix = Some(prefix);
         self
     }
 

@@ -332,3 +332,64 @@ async fn files_with_the_same_fingerprint_keep_their_own_records() {
     );
     assert_eq!(server.upload_bytes(on_a.url.as_str()).unwrap(), a);
 }
+
+/// Issue 9, item 1, the opt-in content check: an edit that keeps the size, the modification
+/// time and the inode (a tool that restores mtime) fools every metadata check, but not a digest
+/// of the bytes the server holds: the upload starts over and the server ends with the new
+/// bytes. Without the option the same edit is resumed onto (the documented limit).
+#[tokio::test]
+async fn the_content_check_sees_an_edit_that_metadata_cannot() {
+    for verify in [true, false] {
+        let server = TusMockServer::start().await;
+        let (_dir, path) = crate::common::temp_file(&data(200_000));
+        touch(&path, 1);
+        let store = Arc::new(MemoryStorage::new());
+        let events = crate::common::Events::default();
+        let build = |events: &crate::common::Events| {
+            Client::new(server.endpoint())
+                .unwrap()
+                .uploader()
+                .path(&path)
+                .chunk_size(20_000)
+                .storage(Arc::clone(&store))
+                .verify_resumed_content(verify)
+                .on_progress(events.callback())
+                .build()
+                .unwrap()
+        };
+        let first = build(&events).upload_until(150_000).await.unwrap();
+        if verify {
+            let records = store.list().await.unwrap();
+            let prefix = records[0]
+                .1
+                .prefix
+                .clone()
+                .expect("the record keeps a digest");
+            assert_eq!(prefix.len, 150_000, "the digest follows every chunk");
+        }
+        // Rewrite bytes the server already holds (past the 64 KiB the fingerprint reads), then
+        // put the old modification time back.
+        let mut edited = data(200_000);
+        edited[100_000..100_010].copy_from_slice(b"0123456789");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, &edited))
+            .unwrap();
+        touch(&path, 1);
+
+        let events = crate::common::Events::default();
+        let summary = build(&events).upload().await.unwrap();
+        if verify {
+            assert_ne!(summary.url, first.url, "started over");
+            assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), edited);
+            let reasons = events.started_over();
+            assert!(
+                reasons.iter().any(|r| r.contains("content check")),
+                "{reasons:?}"
+            );
+        } else {
+            assert_eq!(summary.url, first.url, "metadata alone cannot see it");
+        }
+    }
+}
