@@ -23,8 +23,8 @@ pub use requests::{
 pub use streams::{pipe, Trickle};
 pub use tap::{assert_resynced, nth, Exchange, Fault, Outcome, Tap};
 pub use uploads::{
-    created_upload, parallel_upload_of, patch_upload_of, server_and_client, upload_cancelled_at,
-    upload_exactly, upload_of, Builder,
+    client_for, created_upload, parallel_upload_of, patch_upload_of, server_and_client,
+    server_and_client_with, upload_cancelled_at, upload_error, upload_exactly, upload_of, Builder,
 };
 pub use wait::{shut_out, wait_until, RUN};
 
