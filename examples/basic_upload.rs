@@ -17,7 +17,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tusky::mock::TusMockServer;
+use tusky::mock::{sample_bytes, TusMockServer};
 use tusky::ProgressEvent;
 
 /// The file's size: 2 MiB, sent in 256 KiB chunks (8 PATCH requests).
@@ -32,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A file to upload.
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("report.pdf");
-    let content = sample_bytes(SIZE);
+    let content = sample_bytes(SIZE, 0);
     std::fs::write(&path, &content)?;
     println!(
         "uploading {} ({SIZE} bytes) to {}",
@@ -94,17 +94,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         upload.metadata_value("filename").unwrap_or_default()
     );
     Ok(())
-}
-
-/// Deterministic bytes that do not repeat in short cycles (a stand-in for a real file).
-fn sample_bytes(len: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
 }

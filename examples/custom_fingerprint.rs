@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tusky::fingerprint::Fingerprint;
-use tusky::mock::TusMockServer;
+use tusky::mock::{sample_bytes, TusMockServer};
 use tusky::storage::{MemoryStorage, Storage};
 
 /// The size of the file's head that is hashed.
@@ -61,20 +61,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = tusky::Client::new(server.endpoint())?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("photo.raw");
-    let content = sample_bytes(SIZE);
+    let content = sample_bytes(SIZE, 0);
     std::fs::write(&path, &content)?;
 
     // One store shared by both uploaders (an Arc is a Storage too); any backend would do.
     let store = Arc::new(MemoryStorage::new());
 
     // First uploader: stops after 96 KiB; its record is kept, under the custom key.
-    let mut first = client
-        .uploader()
-        .path(&path)
-        .chunk_size(CHUNK)
-        .storage(store.clone())
-        .fingerprint(Sha256HeadFingerprint)
-        .build()?;
+    // Both uploaders are made alike, as one program run twice would make them.
+    let uploader = || {
+        client
+            .uploader()
+            .path(&path)
+            .chunk_size(CHUNK)
+            .storage(store.clone())
+            .fingerprint(Sha256HeadFingerprint)
+            .build()
+    };
+    let mut first = uploader()?;
     let partial = first.upload_until(3 * CHUNK).await?;
     let key = first
         .fingerprint_key()
@@ -104,13 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("store: {key} -> {}", record.url);
 
     // Second uploader, same fingerprint: finds the record and resumes.
-    let mut second = client
-        .uploader()
-        .path(&path)
-        .chunk_size(CHUNK)
-        .storage(store.clone())
-        .fingerprint(Sha256HeadFingerprint)
-        .build()?;
+    let mut second = uploader()?;
     let summary = second.upload().await?;
     println!(
         "second uploader: resumed from {:?}, sent {} bytes, done at {}",
@@ -128,17 +126,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("verified: the server holds exactly the file; the record is gone");
     Ok(())
-}
-
-/// Deterministic bytes that do not repeat in short cycles (a stand-in for a real file).
-fn sample_bytes(len: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
 }

@@ -25,7 +25,7 @@ use std::io::Cursor;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use tusky::mock::TusMockServer;
+use tusky::mock::{sample_bytes, TusMockServer};
 use tusky::storage::{Storage, StorageError, UploadRecord};
 
 /// Upload records in a map that every clone shares.
@@ -106,17 +106,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = TusMockServer::start().await;
     let client = tusky::Client::new(server.endpoint())?;
     let store = SharedMapStorage::new();
-    let content = sample_bytes(SIZE);
+    let content = sample_bytes(SIZE, 0);
 
     // The first uploader stops at 40% (tuspy's `upload(stop_at=...)`): its record stays.
     // The storage is moved into the uploader; giving it a clone keeps a handle here.
-    let mut first = client
-        .uploader()
-        .reader(Cursor::new(content.clone()))
-        .source_name("dataset.csv")
-        .chunk_size(CHUNK)
-        .storage(store.clone())
-        .build()?;
+    let uploader = || {
+        client
+            .uploader()
+            .reader(Cursor::new(content.clone()))
+            .source_name("dataset.csv")
+            .chunk_size(CHUNK)
+            .storage(store.clone())
+            .build()
+    };
+    let mut first = uploader()?;
     let partial = first.upload_until(120_000).await?;
     println!(
         "first uploader: stopped at {} of {SIZE} bytes",
@@ -135,13 +138,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // The second uploader (another task, another process with Redis) finds the record.
-    let mut second = client
-        .uploader()
-        .reader(Cursor::new(content.clone()))
-        .source_name("dataset.csv")
-        .chunk_size(CHUNK)
-        .storage(store.clone())
-        .build()?;
+    let mut second = uploader()?;
     let summary = second.upload().await?;
     println!(
         "second uploader: resumed from {:?}, sent {} bytes, done at {}",
@@ -157,17 +154,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("verified: the server holds exactly the data; the store is empty again");
     Ok(())
-}
-
-/// Deterministic bytes that do not repeat in short cycles (a stand-in for a real file).
-fn sample_bytes(len: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
 }

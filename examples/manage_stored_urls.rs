@@ -20,7 +20,7 @@
 use std::sync::Arc;
 
 use tusky::fingerprint::{Fingerprint, Md5Fingerprint};
-use tusky::mock::TusMockServer;
+use tusky::mock::{sample_bytes, TusMockServer};
 use tusky::storage::{key_fingerprint, records_with_fingerprint, JsonFileStorage, Storage};
 
 #[tokio::main]
@@ -116,18 +116,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         summary.url
     );
     Ok(())
-}
-
-/// Deterministic bytes that do not repeat in short cycles (a stand-in for a real file), one
-/// sequence per `seed`.
-fn sample_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
 }

@@ -17,7 +17,7 @@
 
 use std::path::Path;
 
-use tusky::mock::TusMockServer;
+use tusky::mock::{sample_bytes, TusMockServer};
 use tusky::storage::{JsonFileStorage, Storage};
 use tusky::{CancellationToken, ProgressEvent};
 
@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = TusMockServer::start().await;
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("backup.tar");
-    let content = sample_bytes(SIZE);
+    let content = sample_bytes(SIZE, 0);
     std::fs::write(&file, &content)?;
     // Where upload URLs are remembered between runs (a real program would use a fixed path,
     // e.g. in its data directory).
@@ -124,17 +124,4 @@ async fn upload(
         })
         .build()?;
     uploader.upload().await
-}
-
-/// Deterministic bytes that do not repeat in short cycles (a stand-in for a real file).
-fn sample_bytes(len: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
 }

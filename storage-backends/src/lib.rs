@@ -57,6 +57,8 @@ mod redis_backend;
 mod tinydb;
 #[cfg(feature = "json")]
 mod tuspy;
+#[cfg(any(feature = "redb", feature = "redis"))]
+mod versioned;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

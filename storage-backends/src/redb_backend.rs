@@ -3,17 +3,17 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::{versioned, Storage, StorageError, UploadRecord};
 use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition};
-use serde::{Deserialize, Serialize};
 
-use crate::{Storage, StorageError, UploadRecord};
+/// The table's keys: fingerprint keys.
+type Key = &'static str;
+/// The table's values: encoded records.
+type Value = &'static [u8];
 
-/// The one table: fingerprint key → the record as versioned JSON ([`StoredRecord`]).
-const UPLOADS: TableDefinition<&str, &[u8]> = TableDefinition::new("tusky_uploads");
-
-/// The version of the record encoding this code writes and the newest it reads.
-const RECORD_VERSION: u64 = 1;
+/// The one table: fingerprint key → the record as versioned JSON ([`versioned`](crate::versioned)).
+const UPLOADS: TableDefinition<Key, Value> = TableDefinition::new("tusky_uploads");
 
 /// The first bytes of every redb file (redb's header magic number).
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -75,13 +75,6 @@ impl fmt::Debug for RedbStorage {
     }
 }
 
-/// How a record is stored: versioned, so the encoding can change.
-#[derive(Serialize, Deserialize)]
-struct StoredRecord {
-    version: u64,
-    record: serde_json::Value,
-}
-
 impl RedbStorage {
     /// Opens the database file at `path`, creating it (and its parent directories) when missing.
     /// What it creates is private on Unix: the file 0600, the directories 0700.
@@ -136,37 +129,48 @@ impl Inner {
         move |err| map_error(&self.path, operation, err)
     }
 
-    fn decode(&self, key: &str, bytes: &[u8]) -> Result<UploadRecord, StorageError> {
-        let corrupt = |reason: String| StorageError::Corrupt {
-            path: self.path.clone(),
-            reason,
-        };
-        let stored: StoredRecord = serde_json::from_slice(bytes)
-            .map_err(|err| corrupt(format!("the record under {key:?} is not readable: {err}")))?;
-        if stored.version != RECORD_VERSION {
-            let newer = if stored.version > RECORD_VERSION {
-                " (written by a newer tusky)"
-            } else {
-                ""
-            };
-            return Err(corrupt(format!(
-                "the record under {key:?} has encoding version {}{newer}; this tusky reads \
-                 version {RECORD_VERSION}",
-                stored.version
-            )));
+    /// The table in a read transaction, or `None` while nothing was ever written.
+    fn read_table(
+        &self,
+    ) -> Result<Option<redb::ReadOnlyTable<&'static str, &'static [u8]>>, StorageError> {
+        let read = self
+            .db
+            .begin_read()
+            .map_err(|e| self.error("begin a read")(e.into()))?;
+        match read.open_table(UPLOADS) {
+            Ok(table) => Ok(Some(table)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(err) => Err(self.error("open the table")(err.into())),
         }
-        UploadRecord::deserialize(&stored.record)
-            .map_err(|err| corrupt(format!("the record under {key:?} is invalid: {err}")))
     }
 
-    fn encode(record: &UploadRecord) -> Result<Vec<u8>, StorageError> {
-        let record =
-            serde_json::to_value(record).map_err(|err| StorageError::Backend(Box::new(err)))?;
-        serde_json::to_vec(&StoredRecord {
-            version: RECORD_VERSION,
-            record,
+    /// Runs `change` (named `operation` in errors) on the table in a write transaction and
+    /// commits it.
+    fn write(
+        &self,
+        operation: &'static str,
+        change: impl FnOnce(
+            &mut redb::Table<'_, &'static str, &'static [u8]>,
+        ) -> Result<(), redb::StorageError>,
+    ) -> Result<(), StorageError> {
+        let write = self
+            .db
+            .begin_write()
+            .map_err(|e| self.error("begin a write")(e.into()))?;
+        {
+            let mut table = write
+                .open_table(UPLOADS)
+                .map_err(|e| self.error("open the table")(e.into()))?;
+            change(&mut table).map_err(|e| self.error(operation)(e.into()))?;
+        }
+        write.commit().map_err(|e| self.error("commit")(e.into()))
+    }
+
+    fn decode(&self, key: &str, bytes: &[u8]) -> Result<UploadRecord, StorageError> {
+        versioned::decode(key, bytes).map_err(|reason| StorageError::Corrupt {
+            path: self.path.clone(),
+            reason,
         })
-        .map_err(|err| StorageError::Backend(Box::new(err)))
     }
 }
 
@@ -175,14 +179,8 @@ impl Storage for RedbStorage {
     async fn get(&self, key: &str) -> Result<Option<UploadRecord>, StorageError> {
         let key = key.to_owned();
         self.blocking(move |inner| {
-            let read = inner
-                .db
-                .begin_read()
-                .map_err(|e| inner.error("begin a read")(e.into()))?;
-            let table = match read.open_table(UPLOADS) {
-                Ok(table) => table,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-                Err(err) => return Err(inner.error("open the table")(err.into())),
+            let Some(table) = inner.read_table()? else {
+                return Ok(None);
             };
             let found = table
                 .get(key.as_str())
@@ -196,21 +194,11 @@ impl Storage for RedbStorage {
 
     async fn set(&self, key: &str, record: UploadRecord) -> Result<(), StorageError> {
         let key = key.to_owned();
-        let bytes = Inner::encode(&record)?;
+        let bytes = versioned::encode(&record)?;
         self.blocking(move |inner| {
-            let write = inner
-                .db
-                .begin_write()
-                .map_err(|e| inner.error("begin a write")(e.into()))?;
-            {
-                let mut table = write
-                    .open_table(UPLOADS)
-                    .map_err(|e| inner.error("open the table")(e.into()))?;
-                table
-                    .insert(key.as_str(), bytes.as_slice())
-                    .map_err(|e| inner.error("write")(e.into()))?;
-            }
-            write.commit().map_err(|e| inner.error("commit")(e.into()))
+            inner.write("write", |table| {
+                table.insert(key.as_str(), bytes.as_slice()).map(drop)
+            })
         })
         .await
     }
@@ -218,33 +206,15 @@ impl Storage for RedbStorage {
     async fn remove(&self, key: &str) -> Result<(), StorageError> {
         let key = key.to_owned();
         self.blocking(move |inner| {
-            let write = inner
-                .db
-                .begin_write()
-                .map_err(|e| inner.error("begin a write")(e.into()))?;
-            {
-                let mut table = write
-                    .open_table(UPLOADS)
-                    .map_err(|e| inner.error("open the table")(e.into()))?;
-                table
-                    .remove(key.as_str())
-                    .map_err(|e| inner.error("remove")(e.into()))?;
-            }
-            write.commit().map_err(|e| inner.error("commit")(e.into()))
+            inner.write("remove", |table| table.remove(key.as_str()).map(drop))
         })
         .await
     }
 
     async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError> {
         self.blocking(move |inner| {
-            let read = inner
-                .db
-                .begin_read()
-                .map_err(|e| inner.error("begin a read")(e.into()))?;
-            let table = match read.open_table(UPLOADS) {
-                Ok(table) => table,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-                Err(err) => return Err(inner.error("open the table")(err.into())),
+            let Some(table) = inner.read_table()? else {
+                return Ok(Vec::new());
             };
             let mut records = Vec::new();
             for entry in table.iter().map_err(|e| inner.error("list")(e.into()))? {

@@ -4,16 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::{versioned, Storage, StorageError, UploadRecord};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Cmd, ConnectionAddr, ConnectionInfo, FromRedisValue, RedisError};
-use serde::{Deserialize, Serialize};
-
-use crate::{Storage, StorageError, UploadRecord};
-
-/// The version of the record encoding this code writes and the newest it reads (the same
-/// `{"version": 1, "record": {...}}` wrapper `RedbStorage` stores).
-const RECORD_VERSION: u64 = 1;
 
 /// A record is kept at least this long after it is written, even when its `expires_unix` has
 /// already passed: a `get` right after a `set` finds it, and the uploader (which does not resume
@@ -105,13 +99,6 @@ impl fmt::Debug for RedisStorage {
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
-}
-
-/// How a record is stored: versioned, so the encoding can change.
-#[derive(Serialize, Deserialize)]
-struct StoredRecord {
-    version: u64,
-    record: serde_json::Value,
 }
 
 impl RedisStorage {
@@ -257,36 +244,10 @@ impl RedisStorage {
         }
     }
 
+    /// The record stored (in the encoding `RedbStorage` uses too) under `key`.
     fn decode(&self, key: &str, bytes: &[u8]) -> Result<UploadRecord, StorageError> {
-        let key = self.redis_key(key);
-        let stored: StoredRecord = serde_json::from_slice(bytes).map_err(|err| {
-            self.corrupt(format!("the record under {key:?} is not readable: {err}"))
-        })?;
-        if stored.version != RECORD_VERSION {
-            let newer = if stored.version > RECORD_VERSION {
-                " (written by a newer tusky)"
-            } else {
-                ""
-            };
-            return Err(self.corrupt(format!(
-                "the record under {key:?} has encoding version {}{newer}; this tusky reads \
-                 version {RECORD_VERSION}",
-                stored.version
-            )));
-        }
-        UploadRecord::deserialize(&stored.record)
-            .map_err(|err| self.corrupt(format!("the record under {key:?} is invalid: {err}")))
+        versioned::decode(&self.redis_key(key), bytes).map_err(|reason| self.corrupt(reason))
     }
-}
-
-fn encode(record: &UploadRecord) -> Result<Vec<u8>, StorageError> {
-    let record =
-        serde_json::to_value(record).map_err(|err| StorageError::Backend(Box::new(err)))?;
-    serde_json::to_vec(&StoredRecord {
-        version: RECORD_VERSION,
-        record,
-    })
-    .map_err(|err| StorageError::Backend(Box::new(err)))
 }
 
 #[async_trait]
@@ -300,7 +261,9 @@ impl Storage for RedisStorage {
 
     async fn set(&self, key: &str, record: UploadRecord) -> Result<(), StorageError> {
         let mut command = redis::cmd("SET");
-        command.arg(self.redis_key(key)).arg(encode(&record)?);
+        command
+            .arg(self.redis_key(key))
+            .arg(versioned::encode(&record)?);
         if let Some(at) = expire_at(record.expires_unix, unix_now()) {
             command.arg("EXAT").arg(at);
         }

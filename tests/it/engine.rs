@@ -14,7 +14,7 @@ use tusky::transport::layers::Recording;
 use tusky::transport::ReqwestTransport;
 use tusky::{Client, Error, ProgressEvent, Uploader};
 
-use crate::common::{data, temp_file as file, Events};
+use crate::common::{client_for, data, server_and_client, temp_file as file, upload_error, Events};
 
 /// Finding 1: a finished parallel upload is a known remote upload with its length declared,
 /// so a second `upload()` on the same uploader is a no-op that returns `Ok` (it used to PATCH
@@ -24,7 +24,7 @@ async fn upload_again_after_a_parallel_upload_is_ok() {
     let server = TusMockServer::start().await;
     let bytes = data(30_000);
     let (_dir, path) = file(&bytes);
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let mut uploader = client.uploader().path(&path).parallel(3).build().unwrap();
     let first = uploader.upload().await.unwrap();
     let requests = server.received_requests().await.len();
@@ -47,7 +47,7 @@ async fn a_kept_finished_parallel_upload_reports_started_and_finished() {
     let server = TusMockServer::start().await;
     let bytes = data(20_000);
     let (_dir, path) = file(&bytes);
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let store = Arc::new(MemoryStorage::new());
     let build = |events: Option<Events>| {
         let builder = client
@@ -95,15 +95,15 @@ async fn the_final_post_gives_up_like_every_request() {
     for n in 3..=10 {
         server.fail_request("POST", n, 503);
     }
-    let client = Client::new(server.endpoint()).unwrap();
-    let mut uploader = client
-        .uploader()
-        .path(&path)
-        .parallel(2)
-        .retry_delay(2, Duration::from_millis(1))
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let client = client_for(&server);
+    let error = upload_error(
+        client
+            .uploader()
+            .path(&path)
+            .parallel(2)
+            .retry_delay(2, Duration::from_millis(1)),
+    )
+    .await;
     assert!(
         matches!(&error, Error::RetriesExhausted { attempts: 3, last } if last.status().map(|s| s.as_u16()) == Some(503)),
         "{error:?}"
@@ -121,7 +121,7 @@ async fn the_final_post_gives_up_like_every_request() {
 async fn a_failing_check_of_a_kept_final_upload_is_an_error() {
     let server = TusMockServer::start().await;
     let (_dir, path) = file(&data(10_000));
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let store = Arc::new(MemoryStorage::new());
     let build = || {
         client
@@ -152,7 +152,7 @@ async fn a_gone_kept_final_upload_starts_a_new_parallel_upload() {
     let server = TusMockServer::start().await;
     let bytes = data(10_000);
     let (_dir, path) = file(&bytes);
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let store = Arc::new(MemoryStorage::new());
     let build = || {
         client
@@ -185,8 +185,7 @@ async fn records_are_scoped_to_their_server() {
     let bytes = data(40);
     let store = Arc::new(MemoryStorage::new());
     let uploader = |server: &TusMockServer| {
-        Client::new(server.endpoint())
-            .unwrap()
+        client_for(server)
             .uploader()
             .reader(Cursor::new(bytes.clone()))
             .chunk_size(10)
@@ -388,8 +387,7 @@ async fn the_default_storage_is_none() {
 /// A stored expiry too far in the future to represent is taken as none (it used to panic).
 #[tokio::test]
 async fn a_stored_expiry_beyond_time_does_not_panic() {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client().await;
     let bytes = data(20);
     let mut first = client
         .uploader()

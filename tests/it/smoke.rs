@@ -2,9 +2,8 @@
 
 use std::sync::Arc;
 
-use tusky::mock::{PatchAction, PatchContext, TusMockServer};
+use tusky::mock::{PatchAction, PatchContext};
 use tusky::storage::{MemoryStorage, Storage};
-use tusky::Client;
 
 use crate::common::{
     data, parallel_upload_of, pipe, server_and_client, stored, temp_file, upload_exactly,
@@ -15,21 +14,16 @@ use crate::common::{
 async fn uploads_in_chunks_and_the_server_holds_the_bytes() {
     let (server, client) = server_and_client().await;
     let bytes = data(100_000);
-    let mut uploader = upload_of(&client, &bytes, 30_000).build().unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (_, summary) = upload_exactly(&server, upload_of(&client, &bytes, 30_000), &bytes).await;
     assert_eq!(summary.offset, 100_000);
-    assert_eq!(stored(&server, &summary.url), bytes);
 }
 
 #[tokio::test]
 async fn partial_acceptance_continues_from_the_server_offset() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     server.set_patch_hook(|ctx: &PatchContext| PatchAction::AcceptPartial(ctx.body_len / 3 + 1));
-    let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(10_000);
-    let mut uploader = upload_of(&client, &bytes, 4096).build().unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let (_, _summary) = upload_exactly(&server, upload_of(&client, &bytes, 4096), &bytes).await;
 }
 
 #[tokio::test]
@@ -53,9 +47,8 @@ async fn a_second_uploader_resumes_from_the_store() {
 
 #[tokio::test]
 async fn retries_a_failed_patch_after_a_head() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     server.fail_patch(2, 500);
-    let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(3000);
     let builder = upload_of(&client, &bytes, 1000).retry_delay(3, QUICK);
     upload_exactly(&server, builder, &bytes).await;
@@ -67,16 +60,17 @@ async fn a_stream_of_unknown_length_uploads_with_deferred_length() {
     let (server, client) = server_and_client().await;
     let bytes = data(25_000);
     let (reader, _) = pipe(bytes.clone(), 1024, bytes.len());
-    let mut uploader = client
-        .uploader()
-        .stream(reader)
-        .chunk_size(8000)
-        .creation_with_upload(false)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (_, summary) = upload_exactly(
+        &server,
+        client
+            .uploader()
+            .stream(reader)
+            .chunk_size(8000)
+            .creation_with_upload(false),
+        &bytes,
+    )
+    .await;
     assert_eq!(summary.offset, 25_000);
-    assert_eq!(stored(&server, &summary.url), bytes);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use tusky::{Client, Error};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::data;
+use crate::common::{client_for, data};
 
 /// A tus OPTIONS answer plus `post`, on a plain wiremock server (the endpoint).
 async fn endpoint_answering(post: ResponseTemplate) -> MockServer {
@@ -35,7 +35,7 @@ async fn endpoint_answering(post: ResponseTemplate) -> MockServer {
 
 /// An upload of `len` bytes created on `server` without credentials; its URL.
 async fn upload_on(server: &TusMockServer, len: usize) -> String {
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(server);
     let mut uploader = client
         .uploader()
         .reader(Cursor::new(data(len)))

@@ -1,22 +1,14 @@
 //! A server whose TLS certificate is refused fails at once (no retries) with exit 3 and says how
 //! to trust it; `--ca-cert` trusts it.
 
-use tusky::mock::TusMockServer;
-
 use crate::support::{bytes, Sandbox};
-use crate::tls_front::{tls_front, write_test_cert};
+use crate::tls_front::{tls_fronted_server, write_test_cert};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_certificate_exits_3_at_once_with_a_hint_and_ca_cert_trusts_it() {
     let sandbox = Sandbox::new();
     sandbox.file("f.bin", 3000, 71);
-    // relative Locations, so that the PATCHes go through the TLS front too
-    let server = TusMockServer::builder()
-        .relative_locations(true)
-        .start()
-        .await;
-    let front = tls_front(*server.address()).await;
-    let endpoint = format!("https://{front}/files/");
+    let (server, endpoint) = tls_fronted_server().await;
 
     for args in [
         vec!["upload", "f.bin", endpoint.as_str()],
@@ -54,7 +46,7 @@ async fn a_refused_certificate_exits_3_at_once_with_a_hint_and_ca_cert_trusts_it
     let url = out.stdout.trim();
     assert!(url.starts_with(&endpoint), "{url}");
     assert_eq!(
-        server.upload_bytes(url.trim_start_matches(&format!("https://{front}"))),
+        server.upload_bytes(url.trim_start_matches(endpoint.trim_end_matches("/files/"))),
         Some(bytes(3000, 71))
     );
 

@@ -16,6 +16,8 @@ use tokio::process::Command;
 use tusky::mock::{PatchAction, PatchContext, TusMockServer};
 use tusky::storage::{RedisStorage, Storage};
 
+use crate::support::wait_until;
+
 const TUSKY: &str = env!("CARGO_BIN_EXE_tusky");
 const SIZE: usize = 2 * 1024 * 1024 + 123;
 
@@ -100,27 +102,7 @@ fn fresh_bytes(len: usize) -> Vec<u8> {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64;
-    let mut state = (nanos ^ u64::from(std::process::id())) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
-/// Polls `condition` every 20 ms until it holds; panics after `timeout`.
-async fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !condition() {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tusky::mock::sample_bytes(len, nanos ^ u64::from(std::process::id()))
 }
 
 /// The records in the CLI's Redis store (default prefix) that point at `upload_url`.

@@ -34,16 +34,20 @@ async fn serve_takes_uploads_and_writes_them_to_the_directory() {
     let id = url.rsplit('/').next().unwrap().to_owned();
     let stored = sandbox.path().join("uploads").join(&id);
     let want = std::fs::read(&file).unwrap();
+    let info_path = sandbox.path().join("uploads").join(format!("{id}.json"));
+    let read_info = || {
+        std::fs::read(&info_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    };
+    // the bytes and the info file are written one after the other: wait for both
     wait_until(
-        "the upload written to the directory",
+        "the upload and its info written to the directory",
         Duration::from_secs(10),
-        || std::fs::read(&stored).is_ok_and(|b| b == want),
+        || std::fs::read(&stored).is_ok_and(|b| b == want) && read_info().is_some(),
     )
     .await;
-    let info: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(sandbox.path().join("uploads").join(format!("{id}.json"))).unwrap(),
-    )
-    .unwrap();
+    let info = read_info().unwrap();
     assert_eq!(info["metadata"]["filename"], "served.bin");
     assert_eq!(info["size"], 700 * 1024 + 1);
 

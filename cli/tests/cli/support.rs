@@ -228,17 +228,9 @@ impl Output {
     }
 }
 
-/// `len` pseudo-random bytes from `seed` (xorshift), the same every run.
+/// `len` pseudo-random bytes from `seed`, the same every run.
 pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
+    tusky::mock::sample_bytes(len, seed)
 }
 
 /// Polls `condition` every 20 ms until it holds; panics after `timeout`.

@@ -10,6 +10,8 @@ mod events;
 mod requests;
 mod streams;
 mod tap;
+#[path = "../../shared/tls_front.rs"]
+mod tls_front;
 mod uploads;
 mod wait;
 
@@ -22,9 +24,10 @@ pub use requests::{
 };
 pub use streams::{pipe, Trickle};
 pub use tap::{assert_resynced, nth, Exchange, Fault, Outcome, Tap};
+pub use tls_front::{tls_fronted_server, TEST_CERT_PEM};
 pub use uploads::{
-    created_upload, parallel_upload_of, patch_upload_of, server_and_client, upload_cancelled_at,
-    upload_exactly, upload_of, Builder,
+    client_for, created_upload, parallel_upload_of, patch_upload_of, server_and_client,
+    server_and_client_with, upload_cancelled_at, upload_error, upload_exactly, upload_of, Builder,
 };
 pub use wait::{shut_out, wait_until, RUN};
 

@@ -8,7 +8,7 @@ use tusky::fingerprint::{DefaultFingerprint, Fingerprint};
 use tusky::storage::{NoStorage, Storage};
 use tusky::transport::Transport;
 use tusky::{Client, Error, UploadSummary, Uploader, UploaderBuilder};
-use tusky_mock_server::TusMockServer;
+use tusky_mock_server::{TusMockServer, TusMockServerBuilder};
 
 use super::events::cancel_when_acknowledged;
 use super::requests::stored;
@@ -18,9 +18,19 @@ pub type Builder<T> = UploaderBuilder<T, NoStorage, DefaultFingerprint>;
 
 /// A mock tus server with every extension on, and a client for it.
 pub async fn server_and_client() -> (TusMockServer, Client) {
-    let server = TusMockServer::start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    server_and_client_with(TusMockServer::builder()).await
+}
+
+/// The mock tus server `builder` configures, started, and a client for it.
+pub async fn server_and_client_with(builder: TusMockServerBuilder) -> (TusMockServer, Client) {
+    let server = builder.start().await;
+    let client = client_for(&server);
     (server, client)
+}
+
+/// A client for `server`'s endpoint.
+pub fn client_for(server: &TusMockServer) -> Client {
+    Client::new(server.endpoint()).unwrap()
 }
 
 /// An upload of `bytes` (read from memory) through `client`, in chunks of `chunk` bytes.
@@ -75,6 +85,17 @@ pub async fn upload_exactly<T: Transport, S: Storage, F: Fingerprint>(
     let summary = uploader.upload().await.unwrap();
     assert_eq!(stored(server, &summary.url), bytes);
     (uploader, summary)
+}
+
+/// Builds the uploader, runs it and returns the error it stops with (panics if it succeeds).
+pub async fn upload_error<T: Transport, S: Storage, F: Fingerprint>(
+    builder: UploaderBuilder<T, S, F>,
+) -> Error {
+    let mut uploader = builder.build().unwrap();
+    match uploader.upload().await {
+        Ok(summary) => panic!("the upload succeeded: {summary:?}"),
+        Err(error) => error,
+    }
 }
 
 /// Builds the uploader with a token that its own progress cancels once `at` bytes are

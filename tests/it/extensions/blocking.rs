@@ -1,10 +1,9 @@
 //! The blocking API: without a runtime, from a path, a reader and with parallel partial
 //! uploads; refused inside a runtime.
 
-use tusky::Client;
 use tusky_mock_server::{TusMockServer, UploadConcat};
 
-use crate::common::{data, parallel_upload_of, stored, temp_file};
+use crate::common::{client_for, data, parallel_upload_of, stored, temp_file};
 
 /// A runtime only for the mock server; the blocking uploader runs outside it.
 fn server() -> (tokio::runtime::Runtime, TusMockServer) {
@@ -16,7 +15,7 @@ fn server() -> (tokio::runtime::Runtime, TusMockServer) {
 #[test]
 fn blocking_upload_of_a_path() {
     let (_runtime, server) = server();
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let bytes = data(50_000);
     let (_dir, path) = temp_file(&bytes);
     let mut uploader = client
@@ -40,7 +39,7 @@ fn blocking_upload_of_a_path() {
 #[test]
 fn blocking_parallel_upload_of_a_path() {
     let (_runtime, server) = server();
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let bytes = data(100_003);
     let (_dir, path) = temp_file(&bytes);
     let mut uploader = parallel_upload_of(&client, &path, 4, 10_000)
@@ -65,7 +64,7 @@ fn blocking_parallel_upload_of_a_path() {
 #[test]
 fn the_blocking_uploader_works_without_a_runtime_and_is_refused_inside_one() {
     let (runtime, server) = server();
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let bytes = data(20_000);
     let (_dir, path) = temp_file(&bytes);
     let file = std::fs::File::open(&path).unwrap();

@@ -8,12 +8,12 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use sha1::Digest as _;
 use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
-use tusky::{ChecksumAlgorithm, Client, Error};
+use tusky::{ChecksumAlgorithm, Error};
 use tusky_mock_server::{Extension, TusMockServer};
 
 use crate::common::{
-    data, header, patch_upload_of, patches, posts, server_and_client, upload_exactly, upload_of,
-    upload_offset, QUICK,
+    client_for, data, header, patch_upload_of, patches, posts, server_and_client,
+    server_and_client_with, upload_error, upload_exactly, upload_of, upload_offset, QUICK,
 };
 
 /// The digest of `body`, computed here independently of tusky.
@@ -55,7 +55,7 @@ async fn negotiation_picks_the_first_preferred_listed_algorithm_and_digests_each
                 preference.push(algorithm);
             }
         }
-        let client = Client::new(server.endpoint()).unwrap();
+        let client = client_for(&server);
         let bytes = data(20_000);
         let builder = patch_upload_of(&client, &bytes, 6_000).checksum_negotiated(&preference);
         upload_exactly(&server, builder, &bytes).await;
@@ -82,7 +82,7 @@ async fn a_server_listing_no_algorithm_gets_no_checksum() {
         .start()
         .await;
     for server in [listing_none, without_extension] {
-        let client = Client::new(server.endpoint()).unwrap();
+        let client = client_for(&server);
         let bytes = data(10_000);
         let builder =
             upload_of(&client, &bytes, 4_000).checksum_negotiated(&ChecksumAlgorithm::ALL);
@@ -170,9 +170,8 @@ async fn a_corrupted_body_gets_460_and_the_chunk_is_resent() {
 
 #[tokio::test]
 async fn an_injected_460_resends_the_same_chunk() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     server.fail_patch(2, 460);
-    let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(20_000);
     let builder = patch_upload_of(&client, &bytes, 6_000)
         .checksum_negotiated(&[ChecksumAlgorithm::Sha1])
@@ -193,20 +192,17 @@ async fn an_injected_460_resends_the_same_chunk() {
 /// retries a bounded number of times, then fails with the status and the server's reason.
 #[tokio::test]
 async fn a_permanent_400_is_retried_a_bounded_number_of_times_then_fails_clearly() {
-    let server = TusMockServer::builder()
-        .checksum_algorithms(&["md5"])
-        .start()
-        .await;
-    let client = Client::new(server.endpoint()).unwrap();
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(10_000)))
-        .creation_with_upload(false)
-        .checksum(ChecksumAlgorithm::Sha1)
-        .retry_delay(3, QUICK)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let (server, client) =
+        server_and_client_with(TusMockServer::builder().checksum_algorithms(&["md5"])).await;
+    let error = upload_error(
+        client
+            .uploader()
+            .reader(Cursor::new(data(10_000)))
+            .creation_with_upload(false)
+            .checksum(ChecksumAlgorithm::Sha1)
+            .retry_delay(3, QUICK),
+    )
+    .await;
     assert!(
         matches!(error, Error::RetriesExhausted { attempts: 4, .. }),
         "{error:?}"

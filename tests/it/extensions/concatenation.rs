@@ -11,8 +11,9 @@ use tusky_mock_server::wiremock::Mock;
 use tusky_mock_server::{Extension, TusMockServer, UploadConcat, UploadSnapshot};
 
 use crate::common::{
-    data, header, parallel_upload_of, posts, server_and_client, shut_out, stored, temp_file,
-    tus_response, upload_cancelled_at, wait_until, Events, QUICK, RUN,
+    client_for, data, header, parallel_upload_of, posts, server_and_client, server_and_client_with,
+    shut_out, temp_file, tus_response, upload_cancelled_at, upload_error, upload_exactly,
+    wait_until, Events, QUICK, RUN,
 };
 
 fn finals(server: &TusMockServer) -> Vec<UploadSnapshot> {
@@ -55,14 +56,14 @@ async fn four_partials_and_a_final_with_the_metadata() {
     let (server, client) = server_and_client().await;
     let bytes = data(100_003);
     let (_dir, path) = temp_file(&bytes);
-    let mut uploader = parallel_upload_of(&client, &path, 4, 10_000)
-        .metadata("filename", "f.bin")
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (_, summary) = upload_exactly(
+        &server,
+        parallel_upload_of(&client, &path, 4, 10_000).metadata("filename", "f.bin"),
+        &bytes,
+    )
+    .await;
 
     assert_eq!(summary.offset, 100_003);
-    assert_eq!(stored(&server, &summary.url), bytes);
     let partials = partials(&server);
     assert_eq!(partials.len(), 4);
     let mut start = 0;
@@ -121,15 +122,16 @@ async fn a_cancelled_parallel_upload_resumes_its_partials() {
         "cancelled mid-way: {held}"
     );
 
-    let mut second = parallel_upload_of(&client, &path, 4, 10_000)
-        .storage(Arc::clone(&store))
-        .header(RUN, "second")
-        .build()
-        .unwrap();
-    let summary = second.upload().await.unwrap();
+    let (_second, summary) = upload_exactly(
+        &server,
+        parallel_upload_of(&client, &path, 4, 10_000)
+            .storage(Arc::clone(&store))
+            .header(RUN, "second"),
+        &bytes,
+    )
+    .await;
     let resent = body_bytes_received(&server, "second").await;
 
-    assert_eq!(stored(&server, &summary.url), bytes);
     assert_eq!(
         resent,
         400_000 - held,
@@ -153,20 +155,21 @@ async fn a_failing_final_post_is_retried_once_and_one_final_exists() {
         .with_priority(1)
         .mount(server.wiremock())
         .await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let bytes = data(50_000);
     let (_dir, path) = temp_file(&bytes);
     let events = Events::default();
-    let mut uploader = parallel_upload_of(&client, &path, 4, 5_000)
-        .retry_delay(3, QUICK)
-        .on_progress(events.callback())
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (_, _summary) = upload_exactly(
+        &server,
+        parallel_upload_of(&client, &path, 4, 5_000)
+            .retry_delay(3, QUICK)
+            .on_progress(events.callback()),
+        &bytes,
+    )
+    .await;
 
     assert_eq!(final_posts(&server).await, 2);
     assert_eq!(finals(&server).len(), 1);
-    assert_eq!(stored(&server, &summary.url), bytes);
     let retries = events.retries();
     assert_eq!(retries.len(), 1);
     assert!(retries[0].0.contains("500"), "{retries:?}");
@@ -191,11 +194,8 @@ async fn a_final_post_without_an_answer_is_not_retried() {
         .unwrap();
     let bytes = data(50_000);
     let (_dir, path) = temp_file(&bytes);
-    let mut uploader = parallel_upload_of(&client, &path, 4, 5_000)
-        .retry_delay(3, QUICK)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let error =
+        upload_error(parallel_upload_of(&client, &path, 4, 5_000).retry_delay(3, QUICK)).await;
 
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
     assert_eq!(
@@ -219,22 +219,20 @@ async fn a_final_post_without_an_answer_is_not_retried() {
 
 #[tokio::test]
 async fn without_concatenation_a_single_upload_is_made() {
-    let server = TusMockServer::builder()
-        .extensions(&[
-            Extension::Creation,
-            Extension::CreationWithUpload,
-            Extension::Termination,
-        ])
-        .start()
-        .await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client_with(TusMockServer::builder().extensions(&[
+        Extension::Creation,
+        Extension::CreationWithUpload,
+        Extension::Termination,
+    ]))
+    .await;
     let bytes = data(100_003);
     let (_dir, path) = temp_file(&bytes);
-    let mut uploader = parallel_upload_of(&client, &path, 4, 10_000)
-        .metadata("filename", "f.bin")
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (_, _summary) = upload_exactly(
+        &server,
+        parallel_upload_of(&client, &path, 4, 10_000).metadata("filename", "f.bin"),
+        &bytes,
+    )
+    .await;
     assert_eq!(server.uploads().len(), 1);
     assert_eq!(
         server.uploads()[0].metadata_value("filename"),
@@ -243,5 +241,4 @@ async fn without_concatenation_a_single_upload_is_made() {
     for request in server.received_requests().await {
         assert_eq!(header(&request, "upload-concat"), None);
     }
-    assert_eq!(stored(&server, &summary.url), bytes);
 }

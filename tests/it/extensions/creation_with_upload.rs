@@ -3,14 +3,13 @@
 
 use std::io::Cursor;
 
-use tusky::Client;
 use tusky_mock_server::wiremock::matchers::{header as header_is, header_exists, method, path};
 use tusky_mock_server::wiremock::{Mock, ResponseTemplate};
 use tusky_mock_server::{Extension, TusMockServer};
 
 use crate::common::{
-    create_directly, data, header, patches, posts, server_and_client, stored, tus_response,
-    upload_of, upload_offset,
+    client_for, create_directly, data, header, patches, posts, server_and_client,
+    server_and_client_with, tus_response, upload_exactly, upload_of, upload_offset,
 };
 
 const OFFSET_STREAM: &str = "application/offset+octet-stream";
@@ -19,8 +18,7 @@ const OFFSET_STREAM: &str = "application/offset+octet-stream";
 async fn a_file_smaller_than_a_chunk_travels_in_the_post_alone() {
     let (server, client) = server_and_client().await;
     let bytes = data(5_000);
-    let mut uploader = upload_of(&client, &bytes, 8_000).build().unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (_, summary) = upload_exactly(&server, upload_of(&client, &bytes, 8_000), &bytes).await;
 
     let posts = posts(&server).await;
     assert_eq!(posts.len(), 1);
@@ -35,22 +33,19 @@ async fn a_file_smaller_than_a_chunk_travels_in_the_post_alone() {
     );
     assert_eq!(server.request_count("HEAD"), 0, "no HEAD either");
     assert_eq!(summary.offset, 5_000);
-    assert_eq!(stored(&server, &summary.url), bytes);
 }
 
 #[tokio::test]
 async fn the_first_chunk_travels_in_the_post_and_patches_continue_from_its_offset() {
     let (server, client) = server_and_client().await;
     let bytes = data(20_000);
-    let mut uploader = upload_of(&client, &bytes, 8_000).build().unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (_, _summary) = upload_exactly(&server, upload_of(&client, &bytes, 8_000), &bytes).await;
 
     let posts = posts(&server).await;
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].body, bytes[..8_000]);
     let offsets: Vec<_> = patches(&server).await.iter().map(upload_offset).collect();
     assert_eq!(offsets, [Some(8_000), Some(16_000)]);
-    assert_eq!(stored(&server, &summary.url), bytes);
 }
 
 /// The server keeps only the first 3000 bytes of an 8000-byte POST body and says so in the
@@ -75,7 +70,7 @@ async fn a_201_that_kept_only_part_of_the_body_is_honoured() {
         .mount(server.wiremock())
         .await;
 
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let mut uploader = upload_of(&client, &bytes, 8_000).build().unwrap();
     let summary = uploader.upload().await.unwrap();
 
@@ -99,14 +94,12 @@ async fn a_201_that_kept_only_part_of_the_body_is_honoured() {
 
 #[tokio::test]
 async fn not_advertised_means_an_empty_post() {
-    let server = TusMockServer::builder()
-        .extensions(&[Extension::Creation, Extension::Termination])
-        .start()
-        .await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client_with(
+        TusMockServer::builder().extensions(&[Extension::Creation, Extension::Termination]),
+    )
+    .await;
     let bytes = data(5_000);
-    let mut uploader = upload_of(&client, &bytes, 8_000).build().unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (_, _summary) = upload_exactly(&server, upload_of(&client, &bytes, 8_000), &bytes).await;
 
     let posts = posts(&server).await;
     assert_eq!(posts.len(), 1);
@@ -118,23 +111,23 @@ async fn not_advertised_means_an_empty_post() {
     let patches = patches(&server).await;
     assert_eq!(patches.len(), 1);
     assert_eq!(upload_offset(&patches[0]), Some(0));
-    assert_eq!(stored(&server, &summary.url), bytes);
 }
 
 #[tokio::test]
 async fn turned_off_by_the_caller_means_an_empty_post() {
     let (server, client) = server_and_client().await;
     let bytes = data(5_000);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .creation_with_upload(false)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (_, _summary) = upload_exactly(
+        &server,
+        client
+            .uploader()
+            .reader(Cursor::new(bytes.clone()))
+            .creation_with_upload(false),
+        &bytes,
+    )
+    .await;
     assert!(posts(&server).await[0].body.is_empty());
     assert_eq!(patches(&server).await.len(), 1);
-    assert_eq!(stored(&server, &summary.url), bytes);
 }
 
 /// A proxy in front of the server refuses large POST bodies (the tus server itself would
@@ -148,11 +141,9 @@ async fn a_413_to_a_creation_post_with_data_creates_again_without_a_body() {
         .with_priority(1)
         .mount(server.wiremock())
         .await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let bytes = data(20_000);
-    let mut uploader = upload_of(&client, &bytes, 8000).build().unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let (_, _summary) = upload_exactly(&server, upload_of(&client, &bytes, 8000), &bytes).await;
     let posts = posts(&server).await;
     assert_eq!(posts.len(), 2);
     assert!(posts[1].body.is_empty());

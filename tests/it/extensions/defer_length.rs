@@ -4,13 +4,12 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tusky::Client;
 use tusky_mock_server::wiremock::Request;
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    create_directly, data, header, patch_directly, patches, pipe, posts, server_and_client, stored,
-    temp_file, upload_exactly, upload_offset, QUICK,
+    client_for, create_directly, data, header, patch_directly, patches, pipe, posts,
+    server_and_client, temp_file, upload_exactly, upload_offset, QUICK,
 };
 
 /// Checks the deferred-length rules on what the server received: the POST defers the length,
@@ -55,16 +54,17 @@ async fn a_stream_defers_its_length_and_declares_it_on_the_last_patch() {
         let (server, client) = server_and_client().await;
         let bytes = data(50_003);
         let (reader, _) = pipe(bytes.clone(), 4096, 1000);
-        let mut uploader = client
-            .uploader()
-            .stream(reader)
-            .chunk_size(8_000)
-            .creation_with_upload(creation_with_upload)
-            .build()
-            .unwrap();
-        let summary = uploader.upload().await.unwrap();
+        let (_, summary) = upload_exactly(
+            &server,
+            client
+                .uploader()
+                .stream(reader)
+                .chunk_size(8_000)
+                .creation_with_upload(creation_with_upload),
+            &bytes,
+        )
+        .await;
         assert_eq!(summary.offset, 50_003);
-        assert_eq!(stored(&server, &summary.url), bytes);
         let upload = server.upload(summary.url.as_str()).unwrap();
         assert_eq!(upload.length, Some(50_003));
         check_declared_once(&server.received_requests().await, 50_003);
@@ -119,16 +119,14 @@ async fn a_large_stream_is_read_one_chunk_at_a_time() {
             PatchAction::Accept
         });
     }
-    let client = Client::new(server.endpoint()).unwrap();
-    let mut uploader = client
-        .uploader()
-        .stream(reader)
-        .chunk_size(CHUNK)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let client = client_for(&server);
+    let (_, summary) = upload_exactly(
+        &server,
+        client.uploader().stream(reader).chunk_size(CHUNK),
+        &bytes,
+    )
+    .await;
     assert_eq!(summary.offset, bytes.len() as u64);
-    assert_eq!(stored(&server, &summary.url), bytes);
     assert!(patches(&server).await.len() >= 128);
     assert!(max_body.load(Ordering::SeqCst) <= CHUNK);
     assert!(
@@ -141,10 +139,9 @@ async fn a_large_stream_is_read_one_chunk_at_a_time() {
 /// partially accepted one are resent from memory.
 #[tokio::test]
 async fn an_unacknowledged_stream_chunk_is_resent() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     server.fail_patch(2, 500);
     server.accept_partial_patch(4, 1_234);
-    let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(40_000);
     let (reader, _) = pipe(bytes.clone(), 4096, 1000);
     let builder = client
@@ -176,7 +173,7 @@ async fn an_unacknowledged_stream_chunk_is_resent() {
 async fn an_explicit_deferred_length_upload_gets_its_length_declared() {
     let server = TusMockServer::start().await;
     let url = create_directly(&server, &[("Upload-Defer-Length", "1")], b"").await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let bytes = data(25_000);
     let (_dir, path) = temp_file(&bytes);
     let mut uploader = client
@@ -204,7 +201,7 @@ async fn an_explicit_deferred_upload_holding_every_byte_gets_its_length_declared
     let url = create_directly(&server, &[("Upload-Defer-Length", "1")], b"").await;
     patch_directly(&url, 0, &bytes).await;
 
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let (_dir, path) = temp_file(&bytes);
     let mut uploader = client
         .uploader()

@@ -9,8 +9,9 @@ use tusky::{Client, Uploader};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    data, is_for, parallel_upload_of, patch_upload_of, posts, server_and_client, stored, temp_file,
-    upload_cancelled_at, upload_exactly, upload_of, wait_until, Events, QUICK,
+    client_for, data, is_for, parallel_upload_of, patch_upload_of, posts, server_and_client,
+    server_and_client_with, stored, temp_file, upload_cancelled_at, upload_exactly, upload_of,
+    wait_until, Events, QUICK,
 };
 
 fn unix(time: SystemTime) -> u64 {
@@ -62,11 +63,9 @@ async fn stopped_upload_expiring_at(
 
 #[tokio::test]
 async fn upload_expires_is_parsed_and_stored_in_the_record() {
-    let server = TusMockServer::builder()
-        .expires_after(Duration::from_secs(3600))
-        .start()
-        .await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) =
+        server_and_client_with(TusMockServer::builder().expires_after(Duration::from_secs(3600)))
+            .await;
     let store = Arc::new(MemoryStorage::new());
     let mut uploader = upload_of(&client, &data(30_000), 10_000)
         .storage(Arc::clone(&store))
@@ -123,11 +122,9 @@ async fn an_expired_stored_record_is_not_resumed() {
 /// tusky starts over with a new upload.
 #[tokio::test]
 async fn a_410_after_expiry_on_resume_starts_over() {
-    let server = TusMockServer::builder()
-        .expires_after(Duration::from_secs(1))
-        .start()
-        .await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) =
+        server_and_client_with(TusMockServer::builder().expires_after(Duration::from_secs(1)))
+            .await;
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(30_000);
     let (old, recorded) = stopped_upload_expiring_at(&client, &store, &bytes, 10_000, None).await;
@@ -173,21 +170,22 @@ async fn an_upload_expiring_mid_way_starts_over() {
             PatchAction::Accept
         }
     });
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let bytes = data(30_000);
     let events = Events::default();
-    let mut uploader = patch_upload_of(&client, &bytes, 10_000)
-        .retry_delay(2, QUICK)
-        .on_progress(events.callback())
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (_, summary) = upload_exactly(
+        &server,
+        patch_upload_of(&client, &bytes, 10_000)
+            .retry_delay(2, QUICK)
+            .on_progress(events.callback()),
+        &bytes,
+    )
+    .await;
     let uploads = server.uploads();
     assert_eq!(uploads.len(), 2);
     assert!(uploads[0].expired);
     assert_eq!(summary.url.as_str(), uploads[1].url);
     assert_eq!(events.started_over().len(), 1);
-    assert_eq!(stored(&server, &summary.url), bytes);
 }
 
 /// A parallel upload cancelled mid-way, resumed after its partial uploads expired: new partial
@@ -195,11 +193,9 @@ async fn an_upload_expiring_mid_way_starts_over() {
 /// upload joins only new ones.
 #[tokio::test]
 async fn an_expired_parallel_upload_starts_its_partials_over() {
-    let server = TusMockServer::builder()
-        .expires_after(Duration::from_secs(2))
-        .start()
-        .await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) =
+        server_and_client_with(TusMockServer::builder().expires_after(Duration::from_secs(2)))
+            .await;
     let store = Arc::new(MemoryStorage::new());
     let bytes = data(400_000);
     let (_dir, path) = temp_file(&bytes);

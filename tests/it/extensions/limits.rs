@@ -5,20 +5,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tusky::error::Operation;
-use tusky::{Client, Error};
+use tusky::Error;
 use tusky_mock_server::wiremock::matchers::{any, method};
 use tusky_mock_server::wiremock::{Mock, ResponseTemplate};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    data, parallel_upload_of, patch_upload_of, patches, pipe, posts, temp_file, upload_exactly,
-    QUICK,
+    client_for, data, parallel_upload_of, patch_upload_of, patches, pipe, posts,
+    server_and_client_with, temp_file, upload_error, upload_exactly, QUICK,
 };
 
 #[tokio::test]
 async fn over_tus_max_size_fails_before_any_post() {
-    let server = TusMockServer::builder().max_size(10_000).start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client_with(TusMockServer::builder().max_size(10_000)).await;
     let (_dir, path) = temp_file(&data(10_001));
     for creation_with_upload in [true, false] {
         let mut uploader = client
@@ -54,13 +53,9 @@ async fn over_tus_max_size_fails_before_any_post() {
 /// to upload the whole file before the final POST met the 413.
 #[tokio::test]
 async fn over_tus_max_size_fails_before_any_post_in_parallel_too() {
-    let server = TusMockServer::builder().max_size(10_000).start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client_with(TusMockServer::builder().max_size(10_000)).await;
     let (_dir, path) = temp_file(&data(20_000));
-    let mut uploader = parallel_upload_of(&client, &path, 4, 1_000)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let error = upload_error(parallel_upload_of(&client, &path, 4, 1_000)).await;
     assert!(
         matches!(
             error,
@@ -93,7 +88,7 @@ async fn a_413_on_patch_shrinks_the_chunks() {
             PatchAction::Accept
         }
     });
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let bytes = data(40_000);
     let builder = patch_upload_of(&client, &bytes, 10_000).retry_delay(3, QUICK);
     let (uploader, _) = upload_exactly(&server, builder, &bytes).await;
@@ -119,13 +114,8 @@ async fn a_412_names_the_servers_tus_version() {
         .with_priority(1)
         .mount(server.wiremock())
         .await;
-    let client = Client::new(server.endpoint()).unwrap();
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(1_000)))
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let client = client_for(&server);
+    let error = upload_error(client.uploader().reader(Cursor::new(data(1_000)))).await;
     match &error {
         Error::UnsupportedVersion {
             server_versions, ..
@@ -150,15 +140,15 @@ async fn a_412_on_patch_fails_at_once() {
         .with_priority(1)
         .mount(server.wiremock())
         .await;
-    let client = Client::new(server.endpoint()).unwrap();
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(1_000)))
-        .creation_with_upload(false)
-        .retry_delay(3, QUICK)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let client = client_for(&server);
+    let error = upload_error(
+        client
+            .uploader()
+            .reader(Cursor::new(data(1_000)))
+            .creation_with_upload(false)
+            .retry_delay(3, QUICK),
+    )
+    .await;
     assert!(
         matches!(&error, Error::UnsupportedVersion { server_versions, .. } if server_versions == "2.0.0"),
         "{error:?}"
@@ -171,16 +161,9 @@ async fn a_412_on_patch_fails_at_once() {
 /// past the limit is sent: the PATCHes stop at the last chunk that fits.
 #[tokio::test]
 async fn a_stream_growing_past_tus_max_size_fails_with_too_large() {
-    let server = TusMockServer::builder().max_size(10_000).start().await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) = server_and_client_with(TusMockServer::builder().max_size(10_000)).await;
     let (reader, _) = pipe(data(50_000), 1024, 50_000);
-    let mut uploader = client
-        .uploader()
-        .stream(reader)
-        .chunk_size(4000)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let error = upload_error(client.uploader().stream(reader).chunk_size(4000)).await;
     assert!(
         matches!(
             error,

@@ -5,7 +5,7 @@ use std::io::Cursor;
 use tusky::Client;
 use tusky_mock_server::TusMockServer;
 
-use crate::common::{data, header, is_for, patch_upload_of, stored, upload_offset};
+use crate::common::{data, header, is_for, patch_upload_of, upload_exactly, upload_offset};
 
 #[tokio::test]
 async fn patch_and_delete_go_out_as_post_with_the_override_header() {
@@ -16,9 +16,8 @@ async fn patch_and_delete_go_out_as_post_with_the_override_header() {
         .build()
         .unwrap();
     let bytes = data(25_000);
-    let mut uploader = patch_upload_of(&client, &bytes, 10_000).build().unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let (_uploader, _summary) =
+        upload_exactly(&server, patch_upload_of(&client, &bytes, 10_000), &bytes).await;
 
     let mut doomed = client
         .uploader()

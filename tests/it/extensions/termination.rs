@@ -8,7 +8,8 @@ use tusky::Client;
 use tusky_mock_server::{Extension, TusMockServer};
 
 use crate::common::{
-    data, is_for, parallel_upload_of, server_and_client, temp_file, upload_cancelled_at, upload_of,
+    data, is_for, parallel_upload_of, server_and_client, server_and_client_with, temp_file,
+    upload_cancelled_at, upload_of,
 };
 
 async fn assert_gone(client: &Client, server: &TusMockServer, url: &str) {
@@ -80,11 +81,8 @@ async fn terminate_by_url_on_the_client() {
 
 #[tokio::test]
 async fn a_server_without_termination_refuses_clearly() {
-    let server = TusMockServer::builder()
-        .extensions(&[Extension::Creation])
-        .start()
-        .await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) =
+        server_and_client_with(TusMockServer::builder().extensions(&[Extension::Creation])).await;
     let mut uploader = client
         .uploader()
         .reader(Cursor::new(data(1_000)))

@@ -11,8 +11,8 @@ use wiremock::{Mock, MockServer};
 
 use super::{endpoint_of, error_without_retries};
 use crate::common::{
-    data, header, patch_upload_of, server_and_client, stored, temp_file, tus_response,
-    tus_sequence, upload_of, with_method,
+    data, header, patch_upload_of, server_and_client, server_and_client_with, stored, temp_file,
+    tus_response, tus_sequence, upload_of, with_method,
 };
 
 /// parity 8: an absolute `Location` is used as is, even on another host.
@@ -49,11 +49,8 @@ async fn an_absolute_location_is_used_as_is() {
 #[tokio::test]
 async fn a_relative_location_is_resolved_against_the_endpoint() {
     // `/files/{id}` from the tus mock
-    let server = TusMockServer::builder()
-        .relative_locations(true)
-        .start()
-        .await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (server, client) =
+        server_and_client_with(TusMockServer::builder().relative_locations(true)).await;
     let bytes = data(100);
     let mut uploader = upload_of(&client, &bytes, 40).build().unwrap();
     let summary = uploader.upload().await.unwrap();

@@ -5,7 +5,6 @@ use std::io::Cursor;
 
 use tokio::io::AsyncReadExt;
 use tusky::error::Operation;
-use tusky::mock::TusMockServer;
 use tusky::transport::TransportErrorKind;
 use tusky::{Client, Error};
 use wiremock::matchers::{header as header_is, method, path};
@@ -13,24 +12,23 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{endpoint_of, error_without_retries, mount_create};
 use crate::common::{
-    created_upload, data, refusing_port, server_and_client, tus_response, tus_sequence, upload_of,
-    with_method, QUICK,
+    created_upload, data, refusing_port, server_and_client, tus_response, tus_sequence,
+    upload_error, upload_of, with_method, QUICK,
 };
 
 /// parity 17
 #[tokio::test]
 async fn exhausted_retries_say_how_many_attempts_and_the_last_status() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     server.set_patch_hook(|_: &tusky::mock::PatchContext| tusky::mock::PatchAction::Fail(503));
-    let client = Client::new(server.endpoint()).unwrap();
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(10)))
-        .creation_with_upload(false)
-        .retry_delay(2, QUICK)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let error = upload_error(
+        client
+            .uploader()
+            .reader(Cursor::new(data(10)))
+            .creation_with_upload(false)
+            .retry_delay(2, QUICK),
+    )
+    .await;
     let Error::RetriesExhausted { attempts, last } = &error else {
         panic!("{error:?}")
     };

@@ -4,7 +4,6 @@
 
 use std::io::Cursor;
 
-use tusky::mock::TusMockServer;
 use tusky::Client;
 use wiremock::matchers::{header as header_is, method, path};
 use wiremock::{Mock, MockServer};
@@ -12,7 +11,7 @@ use wiremock::{Mock, MockServer};
 use super::{endpoint_of, mount_create};
 use crate::common::{
     data, header, patch_shape, patch_upload_of, server_and_client, stored, temp_file, tus_response,
-    upload_of, with_method,
+    upload_exactly, upload_of, with_method,
 };
 
 /// parity 5
@@ -65,9 +64,8 @@ async fn request_length_is_the_least_of_chunk_size_remaining_and_stop_at() {
 /// parity 14
 #[tokio::test]
 async fn upload_chunk_moves_the_offset_by_what_the_server_acknowledged() {
-    let server = TusMockServer::start().await;
+    let (server, client) = server_and_client().await;
     server.accept_partial_patch(1, 3);
-    let client = Client::new(server.endpoint()).unwrap();
     let bytes = data(25);
     let mut uploader = patch_upload_of(&client, &bytes, 10).build().unwrap();
     assert_eq!(
@@ -92,19 +90,17 @@ async fn upload_ends_at_the_file_size_with_exactly_the_files_bytes_on_the_server
     let (server, client) = server_and_client().await;
     let bytes = data(5000);
     let (_dir, file) = temp_file(&bytes);
-    let mut uploader = client
-        .uploader()
-        .path(&file)
-        .chunk_size(1024)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (uploader, summary) = upload_exactly(
+        &server,
+        client.uploader().path(&file).chunk_size(1024),
+        &bytes,
+    )
+    .await;
     assert_eq!(summary.offset, 5000);
     assert_eq!(uploader.offset(), 5000);
     assert_eq!(summary.bytes_uploaded, 5000);
     let upload = server.upload(summary.url.as_str()).unwrap();
     assert!(upload.is_complete());
-    assert_eq!(stored(&server, &summary.url), bytes);
 }
 
 /// parity 21

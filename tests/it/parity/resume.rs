@@ -16,8 +16,8 @@ use wiremock::Mock;
 
 use super::record_key;
 use crate::common::{
-    created_upload, data, patch_shape, server_and_client, stored, temp_file, tus_response,
-    upload_of,
+    client_for, created_upload, data, patch_shape, server_and_client, stored, temp_file,
+    tus_response, upload_error, upload_exactly, upload_of,
 };
 
 /// parity 9
@@ -42,11 +42,12 @@ async fn a_second_uploader_finds_the_stored_url_and_resumes_from_the_servers_off
     );
     assert_eq!(records[0].1.url, partial.url.as_str());
 
-    let mut second = upload_of(&client, &bytes, 10)
-        .storage(store.clone())
-        .build()
-        .unwrap();
-    let summary = second.upload().await.unwrap();
+    let (_second, summary) = upload_exactly(
+        &server,
+        upload_of(&client, &bytes, 10).storage(store.clone()),
+        &bytes,
+    )
+    .await;
     assert_eq!(summary.url, partial.url);
     assert_eq!(summary.resumed_from, Some(10));
     assert_eq!(summary.bytes_uploaded, 20);
@@ -55,7 +56,6 @@ async fn a_second_uploader_finds_the_stored_url_and_resumes_from_the_servers_off
         1,
         "no second upload was created"
     );
-    assert_eq!(stored(&server, &summary.url), bytes);
     let patch_offsets: Vec<u64> = patch_shape(&server.received_requests().await)
         .iter()
         .map(|p| p.0)
@@ -167,7 +167,7 @@ async fn a_stored_url_that_is_gone_is_forgotten_and_a_new_upload_created() {
             .await
             .unwrap();
 
-        let client = Client::new(server.endpoint()).unwrap();
+        let client = client_for(&server);
         let mut uploader = upload_of(&client, &bytes, 20)
             .storage(store.clone())
             .remove_record_on_success(false)
@@ -212,15 +212,15 @@ async fn a_gone_stored_url_is_removed_even_if_the_new_upload_cannot_be_created()
         )
         .await
         .unwrap();
-    let client = Client::new(server.endpoint()).unwrap();
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes))
-        .storage(store.clone())
-        .retry_policy(NoRetry)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let client = client_for(&server);
+    let error = upload_error(
+        client
+            .uploader()
+            .reader(Cursor::new(bytes))
+            .storage(store.clone())
+            .retry_policy(NoRetry),
+    )
+    .await;
     assert_eq!(error.status().map(|s| s.as_u16()), Some(500), "{error}");
     assert_eq!(
         store.get(&key).await.unwrap(),
@@ -235,7 +235,7 @@ async fn an_explicit_url_that_is_gone_is_a_clear_error_or_recreated_when_allowed
     let server = TusMockServer::start().await;
     let stale = format!("{}gone", server.endpoint());
     let bytes = data(20);
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
 
     let mut uploader = client
         .uploader()
@@ -276,17 +276,18 @@ async fn an_explicit_url_that_is_gone_is_a_clear_error_or_recreated_when_allowed
     );
 
     // with an endpoint and permission: a new upload
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .url(&stale)
-        .recreate_if_gone(true)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (_, summary) = upload_exactly(
+        &server,
+        client
+            .uploader()
+            .reader(Cursor::new(bytes.clone()))
+            .url(&stale)
+            .recreate_if_gone(true),
+        &bytes,
+    )
+    .await;
     assert_ne!(summary.url.as_str(), stale);
     assert_eq!(server.uploads().len(), 1);
-    assert_eq!(stored(&server, &summary.url), bytes);
 }
 
 /// parity 26 with a store: the recreated upload (not the gone URL) is what gets recorded, and
@@ -297,7 +298,7 @@ async fn a_recreated_explicit_upload_is_recorded_in_the_store() {
     let stale = format!("{}gone", server.endpoint());
     let bytes = data(20);
     let key = record_key(&bytes, &server);
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
 
     let store = Arc::new(MemoryStorage::new());
     let mut refusing = client
@@ -402,13 +403,13 @@ async fn resuming_an_upload_of_another_length_is_refused() {
     let (server, client) = server_and_client().await;
     let url = created_upload(&client, &data(10)).await;
 
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(12)))
-        .url(url.as_str())
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let error = upload_error(
+        client
+            .uploader()
+            .reader(Cursor::new(data(12)))
+            .url(url.as_str()),
+    )
+    .await;
     assert_length_mismatch_10_12(&error);
     assert_eq!(
         server.request_count("PATCH"),
@@ -433,26 +434,27 @@ async fn a_stored_upload_of_another_length_is_not_continued() {
         .set(&key, UploadRecord::new(wrong.as_str()).with_size(12))
         .await
         .unwrap();
-    let mut refusing = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .storage(store.clone())
-        .recreate_if_gone(false)
-        .build()
-        .unwrap();
-    let error = refusing.upload().await.unwrap_err();
+    let error = upload_error(
+        client
+            .uploader()
+            .reader(Cursor::new(bytes.clone()))
+            .storage(store.clone())
+            .recreate_if_gone(false),
+    )
+    .await;
     assert_length_mismatch_10_12(&error);
 
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .storage(store.clone())
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let (_, summary) = upload_exactly(
+        &server,
+        client
+            .uploader()
+            .reader(Cursor::new(bytes.clone()))
+            .storage(store.clone()),
+        &bytes,
+    )
+    .await;
     assert_ne!(summary.url, wrong);
     assert_eq!(summary.resumed_from, None);
-    assert_eq!(stored(&server, &summary.url), bytes);
     assert_eq!(
         server.upload(wrong.as_str()).unwrap().offset,
         0,

@@ -8,8 +8,8 @@ use tusky::Error;
 use wiremock::Request;
 
 use crate::common::{
-    data, header, header_u64, server_and_client, stored, temp_file, upload_exactly, with_method,
-    Trickle,
+    data, header, header_u64, server_and_client, stored, temp_file, upload_error, upload_exactly,
+    with_method, Trickle,
 };
 
 /// parity 12: a reader (here an open file) is used as given and handed back open.
@@ -68,8 +68,7 @@ async fn a_path_source_is_opened_when_the_upload_runs() {
 
     // and a path that is missing when the upload runs is a clear source error
     let missing = dir.path().join("missing.bin");
-    let mut uploader = client.uploader().path(&missing).build().unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let error = upload_error(client.uploader().path(&missing)).await;
     assert!(matches!(error, Error::Source { .. }), "{error:?}");
     assert!(error.to_string().contains("missing.bin"), "{error}");
 }

@@ -25,7 +25,7 @@ use tusky::{
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer, UploadConcat};
 
 use super::{check, check_progress, check_started_and_finished, holds_exactly, upload_all};
-use crate::common::{cancel_when_acknowledged, noise, temp_file, Events};
+use crate::common::{cancel_when_acknowledged, client_for, noise, temp_file, Events};
 
 const MAX_SIZE: u64 = 256 * 1024;
 /// Chunk sizes are raised so that no upload needs more than about this many PATCHes.
@@ -210,7 +210,7 @@ fn faults_never_change_the_bytes_the_server_ends_with() {
         install(&server, case.faults.clone());
         let bytes = noise(case.size, case.seed);
         let (_dir, path) = temp_file(&bytes);
-        let client = Client::new(server.endpoint()).unwrap();
+        let client = client_for(&server);
         let store = Arc::new(MemoryStorage::new());
         let events = Events::default();
         let mut uploader = uploader(
@@ -241,7 +241,7 @@ fn a_new_uploader_finishes_what_a_cancelled_one_started() {
         install(&server, case.faults.clone());
         let bytes = noise(case.size, case.seed);
         let (_dir, path) = temp_file(&bytes);
-        let client = Client::new(server.endpoint()).unwrap();
+        let client = client_for(&server);
         let store = Arc::new(MemoryStorage::new());
 
         // The first uploader is cancelled once the acknowledged offset reaches `cut`.

@@ -23,7 +23,7 @@ use tusky::Client;
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use super::{check, check_progress, holds_exactly, upload_all};
-use crate::common::{noise, server_and_client, upload_of, Events, Trickle};
+use crate::common::{client_for, noise, server_and_client, upload_of, Events, Trickle};
 
 const MAX_SIZE: u64 = 2 * 1024 * 1024;
 /// Chunk sizes are raised so that no case needs more than about this many PATCHes.
@@ -246,7 +246,7 @@ fn a_new_uploader_resumes_where_the_first_stopped() {
             let stop = (size as f64 * stop_fraction) as u64;
             let server = TusMockServer::start().await;
             install_schedule(&server, schedule, size);
-            let client = Client::new(server.endpoint()).unwrap();
+            let client = client_for(&server);
             let store = Arc::new(MemoryStorage::new());
             let bytes = noise(size, seed);
             let build = |events: &Events| {

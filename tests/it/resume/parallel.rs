@@ -8,12 +8,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tusky::fingerprint::{DefaultFingerprint, Fingerprint};
 use tusky::storage::{MemoryStorage, Storage, UploadRecord};
-use tusky::{Client, ProgressEvent};
+use tusky::ProgressEvent;
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    cancel_when_acknowledged, create_directly, data, parallel_upload_of, patch_directly,
-    server_and_client, stored, temp_file, QUICK,
+    cancel_when_acknowledged, client_for, create_directly, data, parallel_upload_of,
+    patch_directly, server_and_client, server_and_client_with, stored, temp_file, QUICK,
 };
 
 /// A parallel upload whose record is kept on success (`remove_record_on_success(false)`) is
@@ -71,7 +71,7 @@ async fn a_stored_final_of_another_size_is_not_taken_for_this_file() {
         .set(&key, UploadRecord::new(other.clone()).with_size(40_000))
         .await
         .unwrap();
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let summary = client
         .uploader()
         .path(&path)
@@ -131,11 +131,9 @@ async fn a_parallel_run_continues_an_interrupted_single_upload() {
 /// were given, so that a later run knows when they are gone.
 #[tokio::test]
 async fn a_parallel_record_keeps_the_partials_expiry() {
-    let server = TusMockServer::builder()
-        .expires_after(Duration::from_secs(3600))
-        .start()
-        .await;
-    let client = Client::new(server.endpoint()).unwrap();
+    let (_server, client) =
+        server_and_client_with(TusMockServer::builder().expires_after(Duration::from_secs(3600)))
+            .await;
     let (_dir, path) = temp_file(&data(40_000));
     let store = Arc::new(MemoryStorage::new());
     let (token, cancel_at_first_chunk) = cancel_when_acknowledged(1);
@@ -184,7 +182,7 @@ async fn a_partial_that_started_over_is_recorded_with_its_new_url() {
         }
         PatchAction::Accept
     });
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let (_dir, path) = temp_file(&data(60_000));
     let store = Arc::new(MemoryStorage::new());
     let token = tusky::CancellationToken::new();
@@ -227,7 +225,7 @@ async fn a_partial_that_started_over_is_recorded_with_its_new_url() {
 #[tokio::test]
 async fn a_resumed_parallel_upload_starts_at_the_bytes_the_server_holds() {
     let server = Arc::new(TusMockServer::start().await);
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let bytes = data(80_000);
     let (_dir, path) = temp_file(&bytes);
     let store = Arc::new(MemoryStorage::new());

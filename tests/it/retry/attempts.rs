@@ -10,7 +10,8 @@ use tusky::{Error, ExponentialBackoff, NoRetry, RetryPolicy};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    data, patch_upload_of, server_and_client, stored, upload_exactly, Events, Tap, QUICK,
+    client_for, data, patch_upload_of, server_and_client, stored, upload_error, upload_exactly,
+    Events, Tap, QUICK,
 };
 
 const CHUNK: u64 = 3000;
@@ -43,11 +44,7 @@ async fn three_failures_in_a_row_exhaust_two_retries() {
         server.fail_patch(n, 500);
     }
     let bytes = data(4 * CHUNK as usize);
-    let mut uploader = patch_upload_of(&client, &bytes, CHUNK)
-        .retry_delay(2, QUICK)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let error = upload_error(patch_upload_of(&client, &bytes, CHUNK).retry_delay(2, QUICK)).await;
     let Error::RetriesExhausted { attempts, last } = &error else {
         panic!("expected RetriesExhausted, got {error:?}");
     };
@@ -74,15 +71,15 @@ async fn failed_heads_and_patches_count_together() {
     server.fail_request("HEAD", 1, 503);
     server.fail_patch(3, 423);
     let tap = Tap::reqwest();
-    let mut uploader = patch_upload_of(
-        &tap.client(&server.endpoint()),
-        &data(4 * CHUNK as usize),
-        CHUNK,
+    let error = upload_error(
+        patch_upload_of(
+            &tap.client(&server.endpoint()),
+            &data(4 * CHUNK as usize),
+            CHUNK,
+        )
+        .retry_delay(2, QUICK),
     )
-    .retry_delay(2, QUICK)
-    .build()
-    .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    .await;
     assert!(
         matches!(error, Error::RetriesExhausted { attempts: 3, .. }),
         "{error:?}\n{}",
@@ -161,11 +158,8 @@ async fn a_custom_policy_sees_attempts_1_2_3_and_the_error() {
         max: 3,
         ..Recording::default()
     };
-    let mut uploader = patch_upload_of(&client, &bytes, CHUNK)
-        .retry_policy(policy.clone())
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let error =
+        upload_error(patch_upload_of(&client, &bytes, CHUNK).retry_policy(policy.clone())).await;
     assert!(
         matches!(error, Error::RetriesExhausted { attempts: 4, .. }),
         "{error:?}"
@@ -180,15 +174,14 @@ async fn a_custom_policy_sees_attempts_1_2_3_and_the_error() {
 async fn no_retry_reports_the_first_failure_as_it_is() {
     let server = TusMockServer::start().await;
     server.fail_patch(1, 503);
-    let mut uploader = tusky::Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(data(100)))
-        .creation_with_upload(false)
-        .retry_policy(NoRetry)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let error = upload_error(
+        client_for(&server)
+            .uploader()
+            .reader(Cursor::new(data(100)))
+            .creation_with_upload(false)
+            .retry_policy(NoRetry),
+    )
+    .await;
     assert!(matches!(error, Error::Status { .. }), "{error:?}");
     assert_eq!(error.status(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
     assert_eq!(server.request_count("PATCH"), 1);

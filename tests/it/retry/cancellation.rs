@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 use tusky::storage::{MemoryStorage, Storage};
-use tusky::{CancellationToken, Client, Error, ExponentialBackoff, ProgressEvent};
+use tusky::{CancellationToken, Error, ExponentialBackoff, ProgressEvent};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    data, parallel_upload_of, patch_upload_of, server_and_client, stored, temp_file, tus_response,
-    upload_cancelled_at, upload_exactly, upload_of, Events, Tap,
+    client_for, data, parallel_upload_of, patch_upload_of, server_and_client, stored, temp_file,
+    tus_response, upload_cancelled_at, upload_error, upload_exactly, upload_of, Events, Tap,
 };
 
 const CHUNK: u64 = 3000;
@@ -27,7 +27,7 @@ async fn resume_and_finish(
     bytes: &[u8],
     at_least: u64,
 ) {
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(server);
     let mut again = upload_of(&client, bytes, CHUNK)
         .storage(Arc::clone(store))
         .build()
@@ -161,14 +161,13 @@ async fn a_token_cancelled_before_the_start_sends_nothing() {
     let server = TusMockServer::start().await;
     let token = CancellationToken::new();
     token.cancel();
-    let mut uploader = Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .reader(Cursor::new(data(SIZE)))
-        .cancellation_token(token)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let error = upload_error(
+        client_for(&server)
+            .uploader()
+            .reader(Cursor::new(data(SIZE)))
+            .cancellation_token(token),
+    )
+    .await;
     assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
     assert!(server.received_requests().await.is_empty());
 }
@@ -233,7 +232,7 @@ async fn a_cancelled_parallel_upload_resumes_its_partial_uploads() {
     let bytes = data(30_001);
     let (_dir, path) = temp_file(&bytes);
     let store = Arc::new(MemoryStorage::new());
-    let client = Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     let first = parallel_upload_of(&client, &path, 3, 2000).storage(Arc::clone(&store));
     upload_cancelled_at(first, 8000).await;
     let partials = server.uploads();
@@ -274,8 +273,7 @@ async fn a_token_cancelled_while_the_final_post_waits_to_be_retried_stops_at_onc
     let (_dir, path) = temp_file(&bytes);
     let token = CancellationToken::new();
     let cancel = token.clone();
-    let mut uploader = Client::new(server.endpoint())
-        .unwrap()
+    let mut uploader = client_for(&server)
         .uploader()
         .path(&path)
         .parallel(2)

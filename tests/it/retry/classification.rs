@@ -16,8 +16,8 @@ use tusky::{ChecksumAlgorithm, Client, Error};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    assert_resynced, data, nth, patch_upload_of, refusing_port, stored, upload_of, Break,
-    BreakingProxy, Events, Fault, Outcome, Tap, QUICK,
+    assert_resynced, data, nth, patch_upload_of, refusing_port, stored, upload_error, upload_of,
+    Break, BreakingProxy, Events, Fault, Outcome, Tap, QUICK,
 };
 
 const SIZE: usize = 10_000;
@@ -409,14 +409,13 @@ async fn stored_upload_then(
 async fn a_refused_connection_is_retried_then_reported() {
     let port = refusing_port().await;
     let tap = Tap::reqwest();
-    let mut uploader = tap
-        .client(&format!("http://127.0.0.1:{port}/files/"))
-        .uploader()
-        .reader(Cursor::new(data(100)))
-        .retry_delay(2, QUICK)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let error = upload_error(
+        tap.client(&format!("http://127.0.0.1:{port}/files/"))
+            .uploader()
+            .reader(Cursor::new(data(100)))
+            .retry_delay(2, QUICK),
+    )
+    .await;
     let Error::RetriesExhausted { attempts, last } = &error else {
         panic!("expected RetriesExhausted, got {error:?}");
     };
@@ -440,13 +439,13 @@ async fn recreate_if_gone_false_reports_the_gone_upload_and_keeps_the_record() {
     let bytes = data(SIZE);
     let client = tap.client(&server.endpoint());
     let (old, key) = stored_upload_then(&server, &client, &store, &bytes, &Terminated).await;
-    let mut second = upload_of(&client, &bytes, CHUNK)
-        .storage(Arc::clone(&store))
-        .recreate_if_gone(false)
-        .retry_delay(2, QUICK)
-        .build()
-        .unwrap();
-    let error = second.upload().await.unwrap_err();
+    let error = upload_error(
+        upload_of(&client, &bytes, CHUNK)
+            .storage(Arc::clone(&store))
+            .recreate_if_gone(false)
+            .retry_delay(2, QUICK),
+    )
+    .await;
     assert!(matches!(error, Error::Status { .. }), "{error:?}");
     assert_eq!(error.status(), Some(http::StatusCode::NOT_FOUND));
     assert_eq!(server.request_count("POST"), 1);
@@ -465,14 +464,14 @@ async fn an_explicit_url_that_is_gone_is_not_recreated_by_default() {
     first.upload_until(CHUNK).await.unwrap();
     let url = first.url().unwrap().clone();
     client.terminate(url.as_str()).await.unwrap();
-    let mut second = client
-        .uploader()
-        .url(url.as_str())
-        .reader(Cursor::new(bytes.clone()))
-        .retry_delay(2, QUICK)
-        .build()
-        .unwrap();
-    let error = second.upload().await.unwrap_err();
+    let error = upload_error(
+        client
+            .uploader()
+            .url(url.as_str())
+            .reader(Cursor::new(bytes.clone()))
+            .retry_delay(2, QUICK),
+    )
+    .await;
     assert_eq!(
         error.status(),
         Some(http::StatusCode::NOT_FOUND),
@@ -486,11 +485,10 @@ async fn starting_over_is_bounded() {
     let server = TusMockServer::start().await;
     server.set_patch_hook(|_: &PatchContext| PatchAction::Fail(404));
     let tap = Tap::reqwest();
-    let mut uploader = patch_upload_of(&tap.client(&server.endpoint()), &data(SIZE), CHUNK)
-        .retry_delay(5, QUICK)
-        .build()
-        .unwrap();
-    let error = uploader.upload().await.unwrap_err();
+    let error = upload_error(
+        patch_upload_of(&tap.client(&server.endpoint()), &data(SIZE), CHUNK).retry_delay(5, QUICK),
+    )
+    .await;
     assert_eq!(
         error.status(),
         Some(http::StatusCode::NOT_FOUND),

@@ -12,8 +12,8 @@ use tusky::ProgressEvent;
 use tusky_mock_server::TusMockServer;
 
 use crate::common::{
-    cancel_when_acknowledged, data, parallel_upload_of, patch_upload_of, server_and_client,
-    temp_file, upload_exactly, upload_of, Events, Fault, Tap, QUICK,
+    cancel_when_acknowledged, client_for, data, parallel_upload_of, patch_upload_of,
+    server_and_client, temp_file, upload_exactly, upload_of, Events, Fault, Tap, QUICK,
 };
 
 const CHUNK: u64 = 3000;
@@ -227,7 +227,7 @@ async fn a_resumed_parallel_upload_counts_what_its_partial_uploads_hold() {
     let bytes = data(30_003);
     let (_dir, path) = temp_file(&bytes);
     let store = Arc::new(MemoryStorage::new());
-    let client = tusky::Client::new(server.endpoint()).unwrap();
+    let client = client_for(&server);
     // One PATCH per partial upload; cancelled as soon as the first one completes.
     let (token, cancel_at_first_chunk) = cancel_when_acknowledged(1);
     let mut first = parallel_upload_of(&client, &path, 3, 10_001)
