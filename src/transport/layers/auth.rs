@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use http::{HeaderMap, StatusCode};
 
-use super::Layer;
+use super::{wrap, Around, Layer};
 use crate::transport::{Body, Request, Response, Transport, TransportError, TransportErrorKind};
 
 /// Where changing headers come from.
@@ -85,16 +85,8 @@ impl Auth {
 
 impl Layer for Auth {
     fn layer(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
-        Arc::new(Authenticating {
-            provider: Arc::clone(&self.provider),
-            inner,
-        })
+        wrap(self, inner)
     }
-}
-
-struct Authenticating {
-    provider: Arc<dyn HeaderProvider>,
-    inner: Arc<dyn Transport>,
 }
 
 fn provider_error(what: &str, message: String) -> TransportError {
@@ -104,7 +96,7 @@ fn provider_error(what: &str, message: String) -> TransportError {
     )
 }
 
-impl Authenticating {
+impl Auth {
     async fn with_headers(&self, mut request: Request) -> Result<Request, TransportError> {
         let headers = self
             .provider
@@ -119,8 +111,12 @@ impl Authenticating {
 }
 
 #[async_trait]
-impl Transport for Authenticating {
-    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+impl Around for Auth {
+    async fn around(
+        &self,
+        inner: &dyn Transport,
+        request: Request,
+    ) -> Result<Response, TransportError> {
         let request = self.with_headers(request).await?;
         let replay = request.body.is_empty().then(|| {
             Request::new(
@@ -130,7 +126,7 @@ impl Transport for Authenticating {
                 Body::Empty,
             )
         });
-        let response = self.inner.send(request).await?;
+        let response = inner.send(request).await?;
         if response.status != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
@@ -140,7 +136,7 @@ impl Transport for Authenticating {
             .map_err(|e| provider_error("refreshing", e))?;
         match replay {
             // No body: repeat it once, now, with the new headers.
-            Some(request) => self.inner.send(self.with_headers(request).await?).await,
+            Some(request) => inner.send(self.with_headers(request).await?).await,
             // A body was streamed and is gone: the upload loop repeats the request.
             None => Ok(response),
         }

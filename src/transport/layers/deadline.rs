@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::Layer;
+use super::{wrap, Around, Layer};
 use crate::transport::{Request, Response, Transport, TransportError, TransportErrorKind};
 
 /// Fails a bodiless request that has no complete answer after `timeout`.
@@ -26,26 +26,22 @@ impl Deadline {
 
 impl Layer for Deadline {
     fn layer(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
-        Arc::new(Deadlined {
-            timeout: self.timeout,
-            inner,
-        })
+        wrap(self, inner)
     }
 }
 
-struct Deadlined {
-    timeout: Duration,
-    inner: Arc<dyn Transport>,
-}
-
 #[async_trait]
-impl Transport for Deadlined {
-    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+impl Around for Deadline {
+    async fn around(
+        &self,
+        inner: &dyn Transport,
+        request: Request,
+    ) -> Result<Response, TransportError> {
         if !request.body.is_empty() {
-            return self.inner.send(request).await;
+            return inner.send(request).await;
         }
         let method = request.method.clone();
-        match tokio::time::timeout(self.timeout, self.inner.send(request)).await {
+        match tokio::time::timeout(self.timeout, inner.send(request)).await {
             Ok(result) => result,
             Err(_) => Err(TransportError::new(
                 TransportErrorKind::Timeout,

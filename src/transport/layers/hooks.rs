@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 
-use super::Layer;
+use super::{wrap, Around, Layer};
 use crate::transport::{Request, Response, Transport, TransportError};
 
 /// What [`Hooks`] tell the after-answer hook about one exchange.
@@ -72,26 +72,22 @@ impl Hooks {
 
 impl Layer for Hooks {
     fn layer(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
-        Arc::new(Hooked {
-            hooks: self.clone(),
-            inner,
-        })
+        wrap(self, inner)
     }
 }
 
-struct Hooked {
-    hooks: Hooks,
-    inner: Arc<dyn Transport>,
-}
-
 #[async_trait]
-impl Transport for Hooked {
-    async fn send(&self, mut request: Request) -> Result<Response, TransportError> {
-        if let Some(before) = &self.hooks.before {
+impl Around for Hooks {
+    async fn around(
+        &self,
+        inner: &dyn Transport,
+        mut request: Request,
+    ) -> Result<Response, TransportError> {
+        if let Some(before) = &self.before {
             before(&mut request);
         }
-        let Some(after) = &self.hooks.after else {
-            return self.inner.send(request).await;
+        let Some(after) = &self.after else {
+            return inner.send(request).await;
         };
         let (method, url, request_headers) = (
             request.method.clone(),
@@ -99,7 +95,7 @@ impl Transport for Hooked {
             request.headers.clone(),
         );
         let started = Instant::now();
-        let result = self.inner.send(request).await;
+        let result = inner.send(request).await;
         let (status, response_headers) = match &result {
             Ok(response) => (Some(response.status), response.headers.clone()),
             Err(_) => (None, HeaderMap::new()),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use http::{HeaderValue, Method};
 
-use super::Layer;
+use super::{wrap, Around, Layer};
 use crate::protocol::names;
 use crate::transport::{Request, Response, Transport, TransportError};
 
@@ -16,17 +16,17 @@ pub struct MethodOverride;
 
 impl Layer for MethodOverride {
     fn layer(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
-        Arc::new(Overriding { inner })
+        wrap(self, inner)
     }
 }
 
-struct Overriding {
-    inner: Arc<dyn Transport>,
-}
-
 #[async_trait]
-impl Transport for Overriding {
-    async fn send(&self, mut request: Request) -> Result<Response, TransportError> {
+impl Around for MethodOverride {
+    async fn around(
+        &self,
+        inner: &dyn Transport,
+        mut request: Request,
+    ) -> Result<Response, TransportError> {
         if request.method == Method::PATCH || request.method == Method::DELETE {
             let original = HeaderValue::from_static(if request.method == Method::PATCH {
                 "PATCH"
@@ -36,6 +36,6 @@ impl Transport for Overriding {
             request.headers.insert(names::METHOD_OVERRIDE, original);
             request.method = Method::POST;
         }
-        self.inner.send(request).await
+        inner.send(request).await
     }
 }

@@ -57,6 +57,41 @@ where
     }
 }
 
+/// What one of tusky's layers does to a request: `inner` is the transport it wraps. A type
+/// that implements it is a [`Layer`] through [`wrap`], with no wrapper struct of its own.
+#[async_trait::async_trait]
+pub(crate) trait Around: Clone + Send + Sync + 'static {
+    async fn around(
+        &self,
+        inner: &dyn Transport,
+        request: super::Request,
+    ) -> Result<super::Response, super::TransportError>;
+}
+
+/// A layer and the transport it wraps.
+struct Wrapped<A> {
+    around: A,
+    inner: Arc<dyn Transport>,
+}
+
+#[async_trait::async_trait]
+impl<A: Around> Transport for Wrapped<A> {
+    async fn send(
+        &self,
+        request: super::Request,
+    ) -> Result<super::Response, super::TransportError> {
+        self.around.around(&*self.inner, request).await
+    }
+}
+
+/// `around` as the transport around `inner`.
+pub(crate) fn wrap<A: Around>(around: &A, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
+    Arc::new(Wrapped {
+        around: around.clone(),
+        inner,
+    })
+}
+
 /// Stacks `layers` around `base`: the first layer ends up outermost.
 pub(crate) fn stack(base: Arc<dyn Transport>, layers: &[Arc<dyn Layer>]) -> Arc<dyn Transport> {
     layers

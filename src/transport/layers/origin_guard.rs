@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::Layer;
+use super::{wrap, Around, Layer};
 use crate::origin::{relation, Relation};
 use crate::transport::{Request, Response, Transport, TransportError, TransportErrorKind};
 
@@ -45,22 +45,18 @@ impl OriginGuard {
 
 impl Layer for OriginGuard {
     fn layer(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
-        Arc::new(Guarding {
-            guard: self.clone(),
-            inner,
-        })
+        wrap(self, inner)
     }
 }
 
-struct Guarding {
-    guard: OriginGuard,
-    inner: Arc<dyn Transport>,
-}
-
 #[async_trait]
-impl Transport for Guarding {
-    async fn send(&self, mut request: Request) -> Result<Response, TransportError> {
-        match relation(&self.guard.home, &request.url) {
+impl Around for OriginGuard {
+    async fn around(
+        &self,
+        inner: &dyn Transport,
+        mut request: Request,
+    ) -> Result<Response, TransportError> {
+        match relation(&self.home, &request.url) {
             Relation::Same => {}
             Relation::Downgrade => {
                 return Err(TransportError::new(
@@ -71,7 +67,7 @@ impl Transport for Guarding {
                     ),
                 ))
             }
-            Relation::Other if self.guard.allow_other_origins => {}
+            Relation::Other if self.allow_other_origins => {}
             Relation::Other => {
                 let dropped: Vec<String> = request
                     .headers
@@ -87,6 +83,6 @@ impl Transport for Guarding {
                 }
             }
         }
-        self.inner.send(request).await
+        inner.send(request).await
     }
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 
-use super::Layer;
+use super::{wrap, Around, Layer};
 use crate::transport::{Request, Response, Transport, TransportError};
 
 /// One request that passed a [`Recording`] layer, and what came back.
@@ -80,21 +80,17 @@ impl Recording {
 
 impl Layer for Recording {
     fn layer(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
-        Arc::new(Recorder {
-            log: Arc::clone(&self.log),
-            inner,
-        })
+        wrap(self, inner)
     }
 }
 
-struct Recorder {
-    log: Arc<Mutex<Vec<Recorded>>>,
-    inner: Arc<dyn Transport>,
-}
-
 #[async_trait]
-impl Transport for Recorder {
-    async fn send(&self, request: Request) -> Result<Response, TransportError> {
+impl Around for Recording {
+    async fn around(
+        &self,
+        inner: &dyn Transport,
+        request: Request,
+    ) -> Result<Response, TransportError> {
         let (method, url, headers) = (
             request.method.clone(),
             request.url.clone(),
@@ -102,7 +98,7 @@ impl Transport for Recorder {
         );
         let body_len = request.body.len();
         let started = Instant::now();
-        let result = self.inner.send(request).await;
+        let result = inner.send(request).await;
         let (status, response_headers) = match &result {
             Ok(response) => (Some(response.status), response.headers.clone()),
             Err(_) => (None, HeaderMap::new()),

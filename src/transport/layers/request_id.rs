@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use http::HeaderValue;
 
-use super::Layer;
+use super::{wrap, Around, Layer};
 use crate::transport::{Request, Response, Transport, TransportError};
 
 /// The header name.
@@ -19,12 +19,8 @@ pub struct RequestId;
 
 impl Layer for RequestId {
     fn layer(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
-        Arc::new(Identified { inner })
+        wrap(self, inner)
     }
-}
-
-struct Identified {
-    inner: Arc<dyn Transport>,
 }
 
 fn fresh_id() -> String {
@@ -32,8 +28,12 @@ fn fresh_id() -> String {
 }
 
 #[async_trait]
-impl Transport for Identified {
-    async fn send(&self, mut request: Request) -> Result<Response, TransportError> {
+impl Around for RequestId {
+    async fn around(
+        &self,
+        inner: &dyn Transport,
+        mut request: Request,
+    ) -> Result<Response, TransportError> {
         let id = match request
             .headers
             .get(REQUEST_ID)
@@ -45,7 +45,7 @@ impl Transport for Identified {
         if let Ok(value) = HeaderValue::from_str(&id) {
             request.headers.insert(REQUEST_ID, value.clone());
         }
-        match self.inner.send(request).await {
+        match inner.send(request).await {
             Ok(mut response) => {
                 if !response.headers.contains_key(REQUEST_ID) {
                     if let Ok(value) = HeaderValue::from_str(&id) {

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use http::{HeaderMap, HeaderValue, Method};
 
-use super::Layer;
+use super::{wrap, Around, Layer};
 use crate::protocol::{names, TUS_VERSION};
 use crate::transport::{Request, Response, Transport, TransportError};
 
@@ -25,21 +25,17 @@ impl TusHeaders {
 
 impl Layer for TusHeaders {
     fn layer(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
-        Arc::new(Adding {
-            defaults: Arc::clone(&self.defaults),
-            inner,
-        })
+        wrap(self, inner)
     }
 }
 
-struct Adding {
-    defaults: Arc<RwLock<HeaderMap>>,
-    inner: Arc<dyn Transport>,
-}
-
 #[async_trait]
-impl Transport for Adding {
-    async fn send(&self, mut request: Request) -> Result<Response, TransportError> {
+impl Around for TusHeaders {
+    async fn around(
+        &self,
+        inner: &dyn Transport,
+        mut request: Request,
+    ) -> Result<Response, TransportError> {
         let defaults = self
             .defaults
             .read()
@@ -55,6 +51,6 @@ impl Transport for Adding {
                 .headers
                 .insert(names::TUS_RESUMABLE, HeaderValue::from_static(TUS_VERSION));
         }
-        self.inner.send(request).await
+        inner.send(request).await
     }
 }
