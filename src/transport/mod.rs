@@ -12,7 +12,7 @@ mod reqwest_transport;
 pub use error::{TransportError, TransportErrorKind};
 pub use layers::Layer;
 pub use request::{Body, BodyStream, Request, Response, MAX_RESPONSE_BODY};
-pub use reqwest_transport::{ReqwestTransport, TlsOptions, TransportOptions};
+pub use reqwest_transport::{Proxy, ReqwestTransport, TlsOptions, TransportOptions};
 
 use async_trait::async_trait;
 
