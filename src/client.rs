@@ -264,6 +264,9 @@ impl ClientBuilder {
     /// holding 1/8 s of traffic (at most 1 MiB) releases bodies in small slices, never holding
     /// more than one piece of a body (see [`RateLimit`](crate::transport::layers::RateLimit)).
     /// Answers are not limited. Works with any transport; 0 is refused by `build()`.
+    /// The stall watchdog counts a body's 128 KiB pieces as they leave the source: below about
+    /// 2.2 KiB/s one piece takes longer than the default 60 s stall timeout, so raise
+    /// [`stall_timeout`](crate::UploaderBuilder::stall_timeout) for such limits.
     ///
     /// ```
     /// # fn main() -> Result<(), tusky::Error> {
