@@ -81,6 +81,7 @@ pub struct ClientBuilder {
     request_ids: bool,
     auth: Option<layers::Auth>,
     layers: Vec<Arc<dyn Layer>>,
+    rate_limit: Option<u64>,
 }
 
 /// How long a request without a body may take for its whole answer, unless set.
@@ -168,6 +169,35 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends every request through this proxy: `http://`, `https://`, `socks5://` or
+    /// `socks5h://` (the proxy resolves host names), optionally with `user:password@`. Hosts in
+    /// `NO_PROXY` still go direct. Without this (or [`no_proxy`](Self::no_proxy)), the proxy
+    /// environment variables are honoured: see [`Proxy`](crate::transport::Proxy). A setting
+    /// of the built-in transport, like TLS.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tusky::Error> {
+    /// let client = tusky::Client::builder()
+    ///     .endpoint("https://tus.example/files/")
+    ///     .proxy("socks5h://127.0.0.1:1080")
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok(()) }
+    /// ```
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.options.proxy = crate::transport::Proxy::Url(url.into());
+        self.transport_options_set = true;
+        self
+    }
+
+    /// Connects directly, ignoring `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY`. A setting of
+    /// the built-in transport, like TLS.
+    pub fn no_proxy(mut self) -> Self {
+        self.options.proxy = crate::transport::Proxy::Off;
+        self.transport_options_set = true;
+        self
+    }
+
     /// Sends PATCH and DELETE as POST with `X-HTTP-Method-Override`, for proxies that block them.
     pub fn method_override(mut self, enabled: bool) -> Self {
         self.method_override = enabled;
@@ -229,6 +259,29 @@ impl ClientBuilder {
         self.layer(layers::Hooks::new().after(hook))
     }
 
+    /// Limits request bodies to `bytes_per_second` for everything this client (and its clones)
+    /// uploads together: all files, all parts of parallel uploads. Smooth: a token bucket
+    /// holding 1/8 s of traffic (at most 1 MiB) releases bodies in small slices, never holding
+    /// more than one piece of a body (see [`RateLimit`](crate::transport::layers::RateLimit)).
+    /// Answers are not limited. Works with any transport; 0 is refused by `build()`.
+    /// The stall watchdog counts a body's 128 KiB pieces as they leave the source: below about
+    /// 2.2 KiB/s one piece takes longer than the default 60 s stall timeout, so raise
+    /// [`stall_timeout`](crate::UploaderBuilder::stall_timeout) for such limits.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tusky::Error> {
+    /// let client = tusky::Client::builder()
+    ///     .endpoint("https://tus.example/files/")
+    ///     .limit_rate(10 * 1024 * 1024) // 10 MiB/s
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok(()) }
+    /// ```
+    pub fn limit_rate(mut self, bytes_per_second: u64) -> Self {
+        self.rate_limit = Some(bytes_per_second);
+        self
+    }
+
     /// The TLS settings so far (what the transport will get).
     pub fn tls_options(&self) -> &TlsOptions {
         &self.options.tls
@@ -236,6 +289,9 @@ impl ClientBuilder {
 
     /// Builds the client with the default [`ReqwestTransport`].
     pub fn build(self) -> Result<Client> {
+        if let crate::transport::Proxy::Url(url) = &self.options.proxy {
+            crate::transport::Proxy::check_url(url).map_err(Error::Config)?;
+        }
         let transport =
             ReqwestTransport::new(self.options.clone()).map_err(|source| Error::Transport {
                 context: Context::new(Operation::Configure, None, None),
@@ -244,13 +300,13 @@ impl ClientBuilder {
         self.assemble(transport)
     }
 
-    /// Builds the client over a custom transport. TLS and timeout settings are the built-in
+    /// Builds the client over a custom transport. TLS, timeout and proxy settings are the built-in
     /// transport's: with a custom one they would not apply, so giving them is an error
     /// (configure your transport instead). Layers and headers apply to any transport.
     pub fn build_with_transport<T: Transport>(self, transport: T) -> Result<Client<T>> {
         if self.transport_options_set {
             return Err(Error::Config(
-                "TLS and timeout settings configure the built-in transport; a custom transport takes its own (set them there, or use build())".to_owned(),
+                "TLS, timeout and proxy settings configure the built-in transport; a custom transport takes its own (set them there, or use build())".to_owned(),
             ));
         }
         self.assemble(transport)
@@ -300,7 +356,17 @@ impl ClientBuilder {
             protocol.push(Arc::new(auth));
         }
         protocol.extend(self.layers);
-        let base: Arc<dyn Transport> = Arc::clone(&transport) as Arc<dyn Transport>;
+        let mut base: Arc<dyn Transport> = Arc::clone(&transport) as Arc<dyn Transport>;
+        match self.rate_limit {
+            Some(0) => {
+                return Err(Error::Config(
+                    "limit_rate needs at least 1 byte per second".to_owned(),
+                ))
+            }
+            // Innermost: the user's layers see bodies as given, the limit paces the wire.
+            Some(rate) => base = layers::RateLimit::new(rate).layer(base),
+            None => {}
+        }
         let stack = layers::stack(base, &protocol);
         Ok(Client {
             inner: Arc::new(Inner {

@@ -39,6 +39,7 @@ Examples:
   tusky upload - https://tus.example/files/ -m filename=backup.tar < backup.tar
   tusky upload video.mp4 https://tus.example/files/ --json | jq -r .url
   tusky upload video.mp4 https://tus.internal/files/ --ca-cert internal-ca.pem
+  tusky upload video.mp4 https://tus.example/files/ --limit-rate 10MiB --proxy socks5h://127.0.0.1:1080
 
 Where headers go: -H headers are sent to the endpoint's origin (scheme, host and port) only. When
 the server's upload URL is on another origin, only the tus protocol's headers go there, unless
@@ -56,7 +57,11 @@ Output: a progress bar on a terminal, a short line every few seconds otherwise; 
 one JSON object on stdout. Without --json stdout gets the upload URL (or, for a local upload,
 the path of the stored copy), everything else goes to stderr.
 
-Sizes (--chunk-size): a plain number is bytes; KiB, MiB, GiB (or K, M, G) are powers of 1024;
+Proxies: without --proxy, HTTP_PROXY (http URLs), HTTPS_PROXY (https URLs), ALL_PROXY (both, when
+the other is unset) and NO_PROXY (hosts that go direct) are honoured, also in lower case;
+--no-proxy ignores them. With --proxy, hosts in NO_PROXY still go direct.
+
+Sizes (--chunk-size, --limit-rate): a plain number is bytes; KiB, MiB, GiB (or K, M, G) are powers of 1024;
 kB, MB, GB are powers of 1000; decimals are fine (1.5MiB); case does not matter.
 
 ";
@@ -182,6 +187,14 @@ pub struct ConnectionArgs {
     /// that send bytes are watched for stalls instead.
     #[arg(long, value_name = "SECONDS", value_parser = parse_positive_seconds)]
     pub request_timeout: Option<Duration>,
+    /// Send every request through this proxy: http://, https://, socks5:// or socks5h:// (the
+    /// proxy resolves host names), optionally with user:password@. Without it, HTTP_PROXY,
+    /// HTTPS_PROXY, ALL_PROXY and NO_PROXY (or their lower-case forms) are honoured.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Connect directly, ignoring the proxy environment variables.
+    #[arg(long, conflicts_with = "proxy")]
+    pub no_proxy: bool,
 }
 
 /// Where upload URLs are remembered.
@@ -219,6 +232,10 @@ pub struct UploadArgs {
     /// Connection options.
     #[command(flatten)]
     pub connection: ConnectionArgs,
+    /// At most this many bytes per second for everything the command uploads (e.g. 10MiB,
+    /// 500KiB), all parts together; smooth, with a burst of 1/8 s.
+    #[arg(long, value_name = "SIZE", value_parser = parse_rate)]
+    pub limit_rate: Option<u64>,
     /// URL store options.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -335,6 +352,15 @@ fn parse_positive_seconds(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{s:?} is not a positive number of seconds (e.g. 30, 0.5)"))
 }
 
+fn parse_rate(s: &str) -> Result<u64, String> {
+    match parse_size(s)? {
+        0 => Err(format!(
+            "{s:?}: the rate must be at least 1 byte per second"
+        )),
+        rate => Ok(rate),
+    }
+}
+
 fn parse_header(s: &str) -> Result<(String, String), String> {
     let (name, value) = s
         .split_once(':')
@@ -388,5 +414,7 @@ mod tests {
             Ok(Duration::from_millis(500))
         );
         assert!(parse_positive_seconds("0").is_err());
+        assert_eq!(parse_rate("10MiB"), Ok(10 * 1024 * 1024));
+        assert!(parse_rate("0").is_err());
     }
 }

@@ -80,7 +80,8 @@ pub fn shown_url(text: &str) -> String {
 }
 
 /// The builder for a client with the connection options: `-H` headers (sent only to the
-/// origin of the client's endpoint, unless `--cross-origin-headers`), TLS, request deadline.
+/// origin of the client's endpoint, unless `--cross-origin-headers`), TLS, request deadline,
+/// proxy.
 pub fn builder(connection: &ConnectionArgs) -> Result<ClientBuilder, Failure> {
     let mut builder = Client::builder()
         .danger_accept_invalid_certs(connection.insecure)
@@ -96,6 +97,12 @@ pub fn builder(connection: &ConnectionArgs) -> Result<ClientBuilder, Failure> {
     }
     if let Some(timeout) = connection.request_timeout {
         builder = builder.request_timeout(timeout);
+    }
+    if let Some(proxy) = &connection.proxy {
+        builder = builder.proxy(proxy);
+    }
+    if connection.no_proxy {
+        builder = builder.no_proxy();
     }
     Ok(builder)
 }

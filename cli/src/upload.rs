@@ -106,8 +106,11 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
         Some(local) => UserUrl::parse("the bundled server's endpoint", &local.server.endpoint())?,
         None => UserUrl::parse("ENDPOINT", args.endpoint.as_deref().unwrap_or_default())?,
     };
-    let client = connection::builder(&args.connection)?
-        .endpoint(endpoint.full())
+    let mut client = connection::builder(&args.connection)?.endpoint(endpoint.full());
+    if let Some(rate) = args.limit_rate {
+        client = client.limit_rate(rate); // one client: one limit for all the command sends
+    }
+    let client = client
         .build()
         .map_err(|e| Failure::tus("setting up the client", &e))?;
 

@@ -15,7 +15,7 @@ pub use crate::source::PIECE;
 pub use error::{TransportError, TransportErrorKind};
 pub use layers::Layer;
 pub use request::{Body, BodyStream, Request, Response, MAX_RESPONSE_BODY};
-pub use reqwest_transport::{ReqwestTransport, TlsOptions, TransportOptions};
+pub use reqwest_transport::{Proxy, ReqwestTransport, TlsOptions, TransportOptions};
 
 use async_trait::async_trait;
 

@@ -33,6 +33,59 @@ impl std::fmt::Debug for TlsOptions {
     }
 }
 
+/// Which proxy a [`ReqwestTransport`] sends requests through.
+///
+/// By default ([`Proxy::FromEnvironment`]) the usual environment variables are honoured, as
+/// reqwest reads them: `HTTP_PROXY` for http URLs, `HTTPS_PROXY` for https URLs, `ALL_PROXY` for
+/// both when the specific one is unset, and `NO_PROXY` (a comma-separated list of hosts,
+/// domains and IP ranges that go direct, `*` for all); each also in lower case (the upper-case
+/// one wins). Under CGI (`REQUEST_METHOD` set) they are ignored.
+#[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Proxy {
+    /// The proxies the environment variables name (the default).
+    #[default]
+    FromEnvironment,
+    /// No proxy, whatever the environment says.
+    Off,
+    /// Every request through this proxy: `http://`, `https://`, `socks5://` or `socks5h://`
+    /// (the proxy resolves host names), with an optional `user:password@`. Hosts listed in
+    /// `NO_PROXY` still go direct.
+    Url(String),
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::FromEnvironment => f.write_str("FromEnvironment"),
+            Self::Off => f.write_str("Off"),
+            // A proxy URL may carry a password: it is never shown.
+            Self::Url(url) => f
+                .debug_tuple("Url")
+                .field(&redact_credentials(url))
+                .finish(),
+        }
+    }
+}
+
+impl Proxy {
+    /// Checks a proxy URL's form and scheme; the error never shows a password.
+    pub(crate) fn check_url(url: &str) -> Result<(), String> {
+        let shown = redact_credentials(url);
+        let parsed =
+            url::Url::parse(url).map_err(|e| format!("proxy {shown:?} is not a URL: {e}"))?;
+        match parsed.scheme() {
+            "http" | "https" | "socks5" | "socks5h" if parsed.host().is_some() => Ok(()),
+            "http" | "https" | "socks5" | "socks5h" => {
+                Err(format!("proxy {shown:?} names no host"))
+            }
+            other => Err(format!(
+                "proxy {shown:?} has scheme {other:?}; use http, https, socks5 or socks5h"
+            )),
+        }
+    }
+}
+
 /// Settings of a [`ReqwestTransport`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -43,6 +96,8 @@ pub struct TransportOptions {
     pub connect_timeout: Duration,
     /// How long a read from the server may wait for data.
     pub read_timeout: Duration,
+    /// The proxy (default: the environment's, see [`Proxy`]).
+    pub proxy: Proxy,
 }
 
 impl Default for TransportOptions {
@@ -51,6 +106,7 @@ impl Default for TransportOptions {
             tls: TlsOptions::default(),
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(60),
+            proxy: Proxy::default(),
         }
     }
 }
@@ -94,6 +150,7 @@ impl ReqwestTransport {
             tracing::warn!("TLS certificate verification is OFF: the connection can be read and changed by anyone on the path");
             builder = builder.danger_accept_invalid_certs(true);
         }
+        builder = with_proxy(builder, &options.proxy)?;
         let client = builder
             .build()
             .map_err(|e| config_error("building the HTTP client", e))?;
@@ -111,6 +168,42 @@ impl ReqwestTransport {
     /// The options this transport was built with.
     pub fn options(&self) -> &TransportOptions {
         &self.options
+    }
+}
+
+/// `text` with anything between `scheme://` and an `@` in its authority replaced by `***`.
+fn redact_credentials(text: &str) -> String {
+    let Some(start) = text.find("://").map(|i| i + 3) else {
+        return text.to_owned();
+    };
+    let rest = &text[start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &rest[at..]),
+        None => text.to_owned(),
+    }
+}
+
+fn with_proxy(
+    builder: reqwest::ClientBuilder,
+    proxy: &Proxy,
+) -> Result<reqwest::ClientBuilder, TransportError> {
+    match proxy {
+        // reqwest reads the environment variables unless told otherwise.
+        Proxy::FromEnvironment => Ok(builder),
+        Proxy::Off => Ok(builder.no_proxy()),
+        Proxy::Url(url) => {
+            let invalid = |message: String| TransportError::new(TransportErrorKind::Other, message);
+            Proxy::check_url(url).map_err(invalid)?;
+            // reqwest's error would show the URL, password included: say it in our words.
+            let proxy = reqwest::Proxy::all(url.as_str()).map_err(|_| {
+                invalid(format!(
+                    "proxy {:?} is not a proxy URL reqwest accepts",
+                    redact_credentials(url)
+                ))
+            })?;
+            Ok(builder.proxy(proxy.no_proxy(reqwest::NoProxy::from_env())))
+        }
     }
 }
 

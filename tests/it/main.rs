@@ -14,6 +14,7 @@
 //! - `engine`: the engine's shape (state, parallel, retry path, scoped records, layers).
 //! - `trust`: origins, redirects, credentials in URLs, deadlines, changed files.
 //! - `hooks`: request hooks, request ids, auth headers refreshed after a 401.
+//! - `network`: the rate limit and proxies.
 //!
 //! What the areas share lives in `common`. One area: `cargo test --all-features --test it
 //! retry::`.
@@ -25,6 +26,7 @@ mod extensions;
 mod fuzz_corpus;
 mod hooks;
 mod interop;
+mod network;
 mod parity;
 mod properties;
 mod resume;

@@ -10,6 +10,7 @@ mod exit_codes;
 mod file_changes;
 mod help;
 mod manage;
+mod network;
 mod origins;
 mod parallel;
 mod pty;
