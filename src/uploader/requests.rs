@@ -20,7 +20,13 @@ pub(crate) fn header_value(value: impl ToString) -> HeaderValue {
 pub(crate) fn status_error(mut context: Context, response: &Response) -> Error {
     context.request_id = response
         .header(crate::transport::layers::REQUEST_ID)
-        .map(|v| String::from_utf8_lossy(v).chars().take(100).collect::<String>().into());
+        .map(|v| {
+            String::from_utf8_lossy(v)
+                .chars()
+                .take(100)
+                .collect::<String>()
+                .into()
+        });
     // Whole seconds, rounded up (a date's fraction of a second), at most u32::MAX.
     let retry_after = response
         .header(names::RETRY_AFTER)

@@ -25,6 +25,7 @@ mod extensions;
 mod fuzz_corpus;
 mod hooks;
 mod interop;
+mod maintenance;
 mod parity;
 mod properties;
 mod resume;
