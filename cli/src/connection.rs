@@ -79,8 +79,9 @@ pub fn shown_url(text: &str) -> String {
     }
 }
 
-/// The builder for a client with the connection options: `-H` headers (sent only to the
-/// origin of the client's endpoint, unless `--cross-origin-headers`), TLS, request deadline.
+/// The builder for a client with the connection options: `-H` and `--header-command` headers
+/// (sent only to the origin of the client's endpoint, unless `--cross-origin-headers`), TLS,
+/// request deadline.
 pub fn builder(connection: &ConnectionArgs) -> Result<ClientBuilder, Failure> {
     let mut builder = Client::builder()
         .danger_accept_invalid_certs(connection.insecure)
@@ -97,6 +98,10 @@ pub fn builder(connection: &ConnectionArgs) -> Result<ClientBuilder, Failure> {
     if let Some(timeout) = connection.request_timeout {
         builder = builder.request_timeout(timeout);
     }
+    if let Some(command) = &connection.header_command {
+        let first = crate::header_command::first_headers(command)?;
+        builder = builder.header_provider(crate::header_command::provider(command.clone(), first));
+    }
     Ok(builder)
 }
 
@@ -108,6 +113,7 @@ pub fn client(connection: &ConnectionArgs, home: Option<&UserUrl>) -> Result<Cli
         None => {
             let headerless = ConnectionArgs {
                 headers: Vec::new(),
+                header_command: None,
                 ..connection.clone()
             };
             builder(&headerless)?.build()
