@@ -336,6 +336,11 @@ impl ClientBuilder {
         let transport = Arc::new(transport);
         let mut protocol: Vec<Arc<dyn Layer>> =
             vec![Arc::new(TusHeaders::new(Arc::clone(&headers)))];
+        let refreshes_auth = self.auth.is_some();
+        // Outside the origin guard: the provider's headers stay on the endpoint's origin too.
+        if let Some(auth) = self.auth {
+            protocol.push(Arc::new(auth));
+        }
         if let Some(endpoint) = &endpoint {
             protocol.push(Arc::new(OriginGuard::new(
                 endpoint.origin(),
@@ -350,10 +355,6 @@ impl ClientBuilder {
         }
         if self.request_ids {
             protocol.push(Arc::new(layers::RequestId));
-        }
-        let refreshes_auth = self.auth.is_some();
-        if let Some(auth) = self.auth {
-            protocol.push(Arc::new(auth));
         }
         protocol.extend(self.layers);
         let mut base: Arc<dyn Transport> = Arc::clone(&transport) as Arc<dyn Transport>;
@@ -466,22 +467,19 @@ impl<T: Transport> Client<T> {
         headers: HeaderMap,
         body: Body,
     ) -> Result<Response> {
-        tracing::debug!(%method, %url, "tus request");
+        let event = RequestEvent::new(&method, url, &headers, &body);
         let request = Request {
             method,
             url: url.clone(),
             headers,
             body,
         };
-        let response = self
-            .inner
-            .stack
-            .send(request)
-            .await
-            .map_err(|source| Error::Transport {
-                context: context.clone(),
-                source,
-            })?;
+        let result = self.inner.stack.send(request).await;
+        event.emit(result.as_ref().map(|r| r.status));
+        let response = result.map_err(|source| Error::Transport {
+            context: context.clone(),
+            source,
+        })?;
         if response.status == http::StatusCode::PRECONDITION_FAILED {
             let server_versions = response
                 .headers
@@ -535,5 +533,50 @@ impl<T: Transport> Client<T> {
 
     fn cached_capabilities(&self, endpoint: &Url) -> Option<ServerCapabilities> {
         self.inner.capabilities.lock().ok()?.get(endpoint).cloned()
+    }
+}
+
+/// What the `"tus request"` tracing event (debug level, one per request, after its answer)
+/// says: method, URL without user name and password, `Upload-Offset` sent, body bytes, and then
+/// the status (or the failure) and the duration.
+struct RequestEvent {
+    method: Method,
+    url: String,
+    offset: Option<u64>,
+    bytes: u64,
+    started: std::time::Instant,
+}
+
+impl RequestEvent {
+    fn new(method: &Method, url: &Url, headers: &HeaderMap, body: &Body) -> Self {
+        let mut shown = url.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        Self {
+            method: method.clone(),
+            url: shown.to_string(),
+            offset: headers
+                .get(names::UPLOAD_OFFSET)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok()),
+            bytes: body.len(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn emit(
+        self,
+        status: std::result::Result<http::StatusCode, &crate::transport::TransportError>,
+    ) {
+        let duration_ms = self.started.elapsed().as_millis() as u64;
+        let (method, url, offset, bytes) = (self.method, self.url, self.offset, self.bytes);
+        match status {
+            Ok(status) => tracing::debug!(
+                %method, %url, status = status.as_u16(), ?offset, bytes, duration_ms, "tus request"
+            ),
+            Err(error) => tracing::debug!(
+                %method, %url, %error, ?offset, bytes, duration_ms, "tus request"
+            ),
+        }
     }
 }

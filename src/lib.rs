@@ -42,6 +42,7 @@ pub mod blocking;
 mod client;
 pub mod error;
 mod file_watch;
+pub mod maintenance;
 mod origin;
 pub mod progress;
 pub mod protocol;

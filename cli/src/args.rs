@@ -25,6 +25,8 @@ Examples:
   tusky upload video.mp4 https://tus.example/files/      # resumable; run it again after a failure to resume
   tar c dir | tusky upload - https://tus.example/files/  # from stdin, length unknown until the end
   tusky list --check                                     # stored (unfinished) uploads and their offsets
+  tusky gc --check                                       # prune expired and gone records from the store
+  tusky -v upload video.mp4 https://tus.example/files/   # one line per request on stderr
   tusky serve --port 1080 --dir ./uploads                # a tus server for local development
 
 ";
@@ -40,6 +42,8 @@ Examples:
   tusky upload video.mp4 https://tus.example/files/ --json | jq -r .url
   tusky upload video.mp4 https://tus.internal/files/ --ca-cert internal-ca.pem
   tusky upload video.mp4 https://tus.example/files/ --limit-rate 10MiB --proxy socks5h://127.0.0.1:1080
+  tusky upload video.mp4 https://tus.example/files/ --header-command 'echo \"Authorization: Bearer $(get-token)\"'
+      The command's output lines are headers; it runs again when the server answers 401.
 
 Where headers go: -H headers are sent to the endpoint's origin (scheme, host and port) only. When
 the server's upload URL is on another origin, only the tus protocol's headers go there, unless
@@ -123,6 +127,19 @@ and a restarted server does not know the uploads of an earlier run.
 
 ";
 
+const GC_AFTER_HELP: &str = "\
+Examples:
+  tusky gc                          # remove the records of expired uploads
+  tusky gc --check                  # also those whose server answers 404/410 (one HEAD each)
+  tusky gc --terminate-older-than 7d --dry-run
+                                    # which uploads older than a week would be terminated
+  tusky gc --check --endpoint https://tus.example/files/ -H 'Authorization: Bearer TOKEN'
+
+A server that cannot be asked keeps its record (said on stderr). Without --check and
+--terminate-older-than nothing is sent to any server.
+
+";
+
 /// `tusky`: resumable uploads over the tus 1.0 protocol.
 #[derive(Debug, Parser)]
 #[command(
@@ -137,6 +154,10 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Show what tusky does on stderr: -v one line per request (method, URL, status, offset,
+    /// bytes, duration) and each decision (resume, retry, start over); -vv also trace events.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
 }
 
 /// The subcommands.
@@ -160,6 +181,9 @@ pub enum Command {
     /// Run the bundled tus server for local development.
     #[command(after_help = SERVE_AFTER_HELP)]
     Serve(ServeArgs),
+    /// Remove stored records that can no longer resume: expired, gone on the server, or old.
+    #[command(after_help = GC_AFTER_HELP)]
+    Gc(GcArgs),
 }
 
 /// Options for talking to a server, shared by the commands that do.
@@ -169,6 +193,11 @@ pub struct ConnectionArgs {
     /// see --cross-origin-headers).
     #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
+    /// A command (run by `sh -c`, at most 30 s) whose stdout lines are 'Name: value' headers,
+    /// sent like -H headers; it runs before the first request and again after a 401 (an
+    /// expired token), like a credential helper. Its stderr is shown.
+    #[arg(long, value_name = "CMD")]
+    pub header_command: Option<String>,
     /// Also send the -H headers to an upload URL on another origin (scheme, host, port) than
     /// the endpoint's, such as a `Location` on a storage host. Without it, only the tus
     /// protocol's headers go there. An upload that started over https never continues over
@@ -226,7 +255,8 @@ pub struct UploadArgs {
     #[arg(short = 'c', long, value_name = "SIZE", value_parser = parse_size, default_value = "8MiB")]
     pub chunk_size: u64,
     /// Upload-Metadata as key=value (repeatable). `filename` defaults to the file's name and
-    /// `filetype` to application/octet-stream (tuspyserver needs both); give them to override.
+    /// `filetype` to the MIME type its extension suggests (photo.jpg: image/jpeg), else
+    /// application/octet-stream (tuspyserver needs both); give them to override.
     #[arg(short = 'm', long = "metadata", value_name = "KEY=VALUE", value_parser = parse_metadata)]
     pub metadata: Vec<(String, String)>,
     /// Connection options.
@@ -322,6 +352,35 @@ pub struct DeleteArgs {
     /// URL store options.
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// `tusky gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Also ask each stored upload's server (HEAD) and remove the records of uploads it
+    /// answers 404 or 410 for.
+    #[arg(long)]
+    pub check: bool,
+    /// Terminate (DELETE) the uploads first recorded longer ago than this (e.g. 7d, 12h, 30m,
+    /// 90s) and remove their records. Records without a creation time are never terminated.
+    #[arg(long, value_name = "DURATION", value_parser = crate::gc::parse_duration)]
+    pub terminate_older_than: Option<Duration>,
+    /// Say what would be removed and terminated, but change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The server the -H and --header-command headers are for: they go only to uploads on
+    /// its origin; without it, to none.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Connection options (for --check and --terminate-older-than).
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// URL store options.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print a JSON object instead: removed (key, file, url, reason), kept, errors.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `tusky serve`.

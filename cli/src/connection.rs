@@ -79,9 +79,9 @@ pub fn shown_url(text: &str) -> String {
     }
 }
 
-/// The builder for a client with the connection options: `-H` headers (sent only to the
-/// origin of the client's endpoint, unless `--cross-origin-headers`), TLS, request deadline,
-/// proxy.
+/// The builder for a client with the connection options: `-H` and `--header-command` headers
+/// (sent only to the origin of the client's endpoint, unless `--cross-origin-headers`), TLS,
+/// request deadline, proxy.
 pub fn builder(connection: &ConnectionArgs) -> Result<ClientBuilder, Failure> {
     let mut builder = Client::builder()
         .danger_accept_invalid_certs(connection.insecure)
@@ -104,6 +104,10 @@ pub fn builder(connection: &ConnectionArgs) -> Result<ClientBuilder, Failure> {
     if connection.no_proxy {
         builder = builder.no_proxy();
     }
+    if let Some(command) = &connection.header_command {
+        let first = crate::header_command::first_headers(command)?;
+        builder = builder.header_provider(crate::header_command::provider(command.clone(), first));
+    }
     Ok(builder)
 }
 
@@ -115,6 +119,7 @@ pub fn client(connection: &ConnectionArgs, home: Option<&UserUrl>) -> Result<Cli
         None => {
             let headerless = ConnectionArgs {
                 headers: Vec::new(),
+                header_command: None,
                 ..connection.clone()
             };
             builder(&headerless)?.build()

@@ -14,8 +14,16 @@ use crate::manage::{client, open_store, relative, status_json};
 use crate::size::human;
 use crate::terminal_text::escape;
 
-/// One line of `tusky list`: file, size, expiry, server check, URL (escaped for the terminal).
-type Row = (String, String, String, Option<String>, String);
+/// One line of `tusky list` (escaped for the terminal).
+struct Row {
+    file: String,
+    size: String,
+    /// How long ago the upload was first recorded (`-` when the record does not say).
+    age: String,
+    expires: String,
+    check: Option<String>,
+    url: String,
+}
 
 /// `tusky list`.
 pub async fn list(args: ListArgs) -> Result<(), Failure> {
@@ -69,11 +77,16 @@ async fn describe(
         .expires_unix
         .map(relative)
         .unwrap_or_else(|| "-".to_owned());
+    let age = record
+        .created_unix
+        .map(crate::manage::age)
+        .unwrap_or_else(|| "-".to_owned());
     let mut entry = serde_json::json!({
         "key": key,
         "file": record.source,
         "url": shown_url(&record.url),
         "size": record.size,
+        "created_unix": record.created_unix,
         "expires_unix": record.expires_unix,
         "endpoint": record.endpoint.as_deref().map(shown_url),
     });
@@ -92,13 +105,14 @@ async fn describe(
         shown_url(&record.url)
     };
     let shown = |text: &str| escape(text).into_owned();
-    let row = (
-        shown(&file),
+    let row = Row {
+        file: shown(&file),
         size,
+        age,
         expires,
-        check.as_deref().map(shown),
-        shown(&url),
-    );
+        check: check.as_deref().map(shown),
+        url: shown(&url),
+    };
     (row, entry)
 }
 
@@ -106,28 +120,36 @@ fn print_table(rows: &[Row], check: bool) {
     let width = |f: &dyn Fn(&Row) -> usize, header: &str| {
         rows.iter().map(f).chain([header.len()]).max().unwrap_or(0)
     };
-    let w_file = width(&|r| r.0.len(), "FILE");
-    let w_size = width(&|r| r.1.len(), "SIZE");
-    let w_exp = width(&|r| r.2.len(), "EXPIRES");
-    let w_check = width(&|r| r.3.as_ref().map_or(0, String::len), "SERVER");
-    if check {
-        println!(
-            "{:w_file$}  {:w_size$}  {:w_exp$}  {:w_check$}  URL",
-            "FILE", "SIZE", "EXPIRES", "SERVER"
-        );
-    } else {
-        println!(
-            "{:w_file$}  {:w_size$}  {:w_exp$}  URL",
-            "FILE", "SIZE", "EXPIRES"
-        );
-    }
-    for (file, size, expires, check, url) in rows {
-        match check {
-            Some(check) => println!(
-                "{file:w_file$}  {size:w_size$}  {expires:w_exp$}  {check:w_check$}  {url}"
-            ),
-            None => println!("{file:w_file$}  {size:w_size$}  {expires:w_exp$}  {url}"),
+    let w_file = width(&|r| r.file.len(), "FILE");
+    let w_size = width(&|r| r.size.len(), "SIZE");
+    let w_age = width(&|r| r.age.len(), "AGE");
+    let w_exp = width(&|r| r.expires.len(), "EXPIRES");
+    let w_check = width(&|r| r.check.as_ref().map_or(0, String::len), "SERVER");
+    let server = |text: &str| {
+        if check {
+            format!("{text:w_check$}  ")
+        } else {
+            String::new()
         }
+    };
+    println!(
+        "{:w_file$}  {:w_size$}  {:w_age$}  {:w_exp$}  {}URL",
+        "FILE",
+        "SIZE",
+        "AGE",
+        "EXPIRES",
+        server("SERVER")
+    );
+    for row in rows {
+        println!(
+            "{:w_file$}  {:w_size$}  {:w_age$}  {:w_exp$}  {}{}",
+            row.file,
+            row.size,
+            row.age,
+            row.expires,
+            server(row.check.as_deref().unwrap_or("")),
+            row.url
+        );
     }
 }
 
@@ -160,7 +182,8 @@ impl Checker {
         Ok(Self {
             named,
             anonymous,
-            has_headers: !args.connection.headers.is_empty(),
+            has_headers: !args.connection.headers.is_empty()
+                || args.connection.header_command.is_some(),
             cross_origin: args.connection.cross_origin_headers,
             unsent: Mutex::new(BTreeSet::new()),
         })

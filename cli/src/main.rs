@@ -8,6 +8,7 @@
 //! tusky forget FILE|URL             # drop a stored record
 //! tusky delete URL                  # terminate an upload on the server
 //! tusky serve [--port P] [--dir D]  # the bundled tus server, for development
+//! tusky gc [--check]                # prune expired and gone records from the store
 //! ```
 //!
 //! `tusky --help` and `tusky <command> --help` list every option, examples and the exit codes.
@@ -32,8 +33,11 @@ macro_rules! eprintln {
 mod args;
 mod connection;
 mod failure;
+mod gc;
+mod header_command;
 mod list;
 mod localdata;
+mod logging;
 mod manage;
 mod report;
 mod serve;
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
             });
         }
     };
+    logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -101,6 +106,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Forget(args) => until_cancelled(manage::forget(args), &cancel).await,
         Command::Delete(args) => until_cancelled(manage::delete(args), &cancel).await,
         Command::Serve(args) => serve::run(args, cancel).await,
+        Command::Gc(args) => until_cancelled(gc::gc(args), &cancel).await,
     }
 }
 

@@ -137,25 +137,32 @@ fn unix(time: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
+/// `3h 12m`, `5m`, `2d 1h`.
+fn span(secs: u64) -> String {
+    if secs >= 86_400 {
+        format!("{}d {}h", secs / 86_400, secs % 86_400 / 3600)
+    } else if secs >= 3600 {
+        format!("{}h {}m", secs / 3600, secs % 3600 / 60)
+    } else if secs >= 60 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
 /// `in 3h 12m`, `expired 5m ago`.
 pub fn relative(unix_seconds: u64) -> String {
     let now = unix(SystemTime::now());
-    let span = |secs: u64| {
-        if secs >= 86_400 {
-            format!("{}d {}h", secs / 86_400, secs % 86_400 / 3600)
-        } else if secs >= 3600 {
-            format!("{}h {}m", secs / 3600, secs % 3600 / 60)
-        } else if secs >= 60 {
-            format!("{}m", secs / 60)
-        } else {
-            format!("{secs}s")
-        }
-    };
     if unix_seconds > now {
         format!("in {}", span(unix_seconds - now))
     } else {
         format!("expired {} ago", span(now - unix_seconds))
     }
+}
+
+/// How long ago `created_unix` was: `3h 12m`.
+pub fn age(created_unix: u64) -> String {
+    span(unix(SystemTime::now()).saturating_sub(created_unix))
 }
 
 /// `tusky forget`.

@@ -327,9 +327,21 @@ fn metadata(given: &[(String, String)], input: &Input) -> Vec<(String, String)> 
         }
     }
     if !metadata.iter().any(|(k, _)| k == "filetype" || k == "type") {
-        metadata.push(("filetype".to_owned(), "application/octet-stream".to_owned()));
+        let guessed = match input {
+            Input::File { path, .. } => guess_filetype(path),
+            Input::Stdin { .. } => None,
+        };
+        let filetype = guessed.unwrap_or_else(|| "application/octet-stream".to_owned());
+        metadata.push(("filetype".to_owned(), filetype));
     }
     metadata
+}
+
+/// The MIME type a file's name suggests (`photo.jpg` → `image/jpeg`), if its extension is known.
+fn guess_filetype(path: &std::path::Path) -> Option<String> {
+    mime_guess::from_path(path)
+        .first()
+        .map(|mime| mime.essence_str().to_owned())
 }
 
 /// Checks what the bundled server received against the input, writes it to the local data

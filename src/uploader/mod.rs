@@ -28,6 +28,7 @@ use url::Url;
 
 pub use builder::UploaderBuilder;
 pub use options::DEFAULT_CHUNK_SIZE;
+pub(crate) use records::unix_seconds;
 pub(crate) use requests::{delete, head};
 
 use classify::{Facts, Repeat};

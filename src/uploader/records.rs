@@ -261,11 +261,30 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
         };
         record.source = self.source_name.clone();
         record.endpoint = keys.scope.endpoint.as_ref().map(Url::to_string);
+        record.created_unix = self.created_unix(storage, keys, &record).await?;
         storage
             .set(&keys.key, record)
             .await
             .map_err(failed(&keys.key))?;
         self.retire_bare(storage, keys).await
+    }
+
+    /// When the upload `record` describes was first recorded: the stored record's time when it
+    /// is the same upload (the same URL; or a parallel upload, whose record is rewritten as its
+    /// parts and then its final upload are created), else now. A record that starts over was
+    /// forgotten first, so it gets a new time.
+    async fn created_unix(
+        &self,
+        storage: &S,
+        keys: &Keys,
+        record: &UploadRecord,
+    ) -> Result<Option<u64>> {
+        let stored = storage.get(&keys.key).await.map_err(failed(&keys.key))?;
+        let kept = stored
+            .filter(|old| old.url.is_empty() || record.url.is_empty() || old.url == record.url)
+            .and_then(|old| old.created_unix);
+        let now = || unix_seconds(SystemTime::now());
+        Ok(Some(kept.or(record.created_unix).unwrap_or_else(now)))
     }
 
     async fn retire_bare(&self, storage: &S, keys: &Keys) -> Result<()> {

@@ -12,7 +12,8 @@ use crate::{FileIdentity, PrefixDigest};
 ///     .with_size(11)
 ///     .with_expires_unix(1_700_000_000)
 ///     .with_source("/home/me/hello.txt")
-///     .with_endpoint("https://tus.example/files/");
+///     .with_endpoint("https://tus.example/files/")
+///     .with_created_unix(1_699_000_000);
 /// assert_eq!(record.size, Some(11));
 /// assert!(record.partial_urls.is_empty());
 /// ```
@@ -68,6 +69,13 @@ pub struct UploadRecord {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub prefix: Option<PrefixDigest>,
+    /// When the upload was first recorded, as seconds since the Unix epoch (`None` in records
+    /// written by tuspy or before creation times were kept): how old an upload is, for pruning.
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub created_unix: Option<u64>,
 }
 
 impl UploadRecord {
@@ -125,6 +133,20 @@ impl UploadRecord {
     #[must_use]
     pub fn with_file(mut self, file: FileIdentity) -> Self {
         self.file = Some(file);
+        self
+    }
+
+    /// Sets when the upload was first recorded (seconds since the Unix epoch).
+    ///
+    /// ```
+    /// use tusky_storage::UploadRecord;
+    ///
+    /// let record = UploadRecord::new("https://tus.example/files/1").with_created_unix(1_700_000_000);
+    /// assert_eq!(record.created_unix, Some(1_700_000_000));
+    /// ```
+    #[must_use]
+    pub fn with_created_unix(mut self, created_unix: u64) -> Self {
+        self.created_unix = Some(created_unix);
         self
     }
 }

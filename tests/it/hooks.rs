@@ -158,3 +158,56 @@ async fn an_expired_token_is_refreshed_once() {
         }
     }
 }
+
+/// A header provider's headers are user headers: they stay on the endpoint's origin like `-H`
+/// ones (the `Auth` layer sits outside the origin guard).
+#[tokio::test]
+async fn provided_headers_stay_on_the_endpoints_origin() {
+    use tusky::transport::layers::header_provider;
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let other = TusMockServer::start().await;
+    let location =
+        crate::common::created_upload(&Client::new(other.endpoint()).unwrap(), &data(30))
+            .await
+            .to_string();
+    let endpoint = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).insert_header("Location", location.as_str()))
+        .mount(&endpoint)
+        .await;
+    let client = Client::builder()
+        .endpoint(format!("{}/files/", endpoint.uri()))
+        .header_provider(header_provider(|_refresh| async {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                "authorization",
+                http::HeaderValue::from_static("Bearer secret"),
+            );
+            Ok(headers)
+        }))
+        .build()
+        .unwrap();
+    let summary = client
+        .uploader()
+        .reader(Cursor::new(data(30)))
+        .chunk_size(10)
+        .build()
+        .unwrap()
+        .upload()
+        .await
+        .unwrap();
+    assert_eq!(other.upload_bytes(summary.url.as_str()).unwrap(), data(30));
+    let posts = endpoint.received_requests().await.unwrap();
+    assert!(posts
+        .iter()
+        .all(|r| r.headers.contains_key("authorization")));
+    for request in other.received_requests().await {
+        assert!(
+            !request.headers.contains_key("authorization"),
+            "{} to another origin carried the provider's header",
+            request.method
+        );
+    }
+}

@@ -26,6 +26,7 @@ mod extensions;
 mod fuzz_corpus;
 mod hooks;
 mod interop;
+mod maintenance;
 mod network;
 mod parity;
 mod properties;

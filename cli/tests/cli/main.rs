@@ -9,6 +9,7 @@ mod deadline;
 mod exit_codes;
 mod file_changes;
 mod help;
+mod listening;
 mod manage;
 mod network;
 mod origins;

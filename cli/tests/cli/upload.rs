@@ -33,10 +33,7 @@ async fn uploads_a_file_and_prints_the_url() {
     );
     let upload = server.upload(url).unwrap();
     assert_eq!(upload.metadata_value("filename"), Some("photo.jpg"));
-    assert_eq!(
-        upload.metadata_value("filetype"),
-        Some("application/octet-stream")
-    );
+    assert_eq!(upload.metadata_value("filetype"), Some("image/jpeg"));
     assert!(
         server.request_count("PATCH") >= 4,
         "chunks of 64 KiB: several PATCHes"
