@@ -1,23 +1,50 @@
 //! The blocking API: without a runtime, from a path, a reader and with parallel partial
 //! uploads; refused inside a runtime.
 
+use std::path::PathBuf;
+
+use tusky::Client;
 use tusky_mock_server::{TusMockServer, UploadConcat};
 
-use crate::common::{client_for, data, parallel_upload_of, stored, temp_file};
+use crate::common::{client_for, data_file, parallel_upload_of, stored};
 
-/// A runtime only for the mock server; the blocking uploader runs outside it.
-fn server() -> (tokio::runtime::Runtime, TusMockServer) {
+/// A mock server on a runtime of its own (the blocking uploader runs outside it), a client for
+/// it, and a file of test bytes.
+struct Fixture {
+    runtime: tokio::runtime::Runtime,
+    server: TusMockServer,
+    client: Client,
+    bytes: Vec<u8>,
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+/// The [`Fixture`], with a file of `len` bytes.
+fn fixture(len: usize) -> Fixture {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(TusMockServer::start());
-    (runtime, server)
+    let client = client_for(&server);
+    let (bytes, _dir, path) = data_file(len);
+    Fixture {
+        runtime,
+        server,
+        client,
+        bytes,
+        _dir,
+        path,
+    }
 }
 
 #[test]
 fn blocking_upload_of_a_path() {
-    let (_runtime, server) = server();
-    let client = client_for(&server);
-    let bytes = data(50_000);
-    let (_dir, path) = temp_file(&bytes);
+    let Fixture {
+        runtime: _runtime,
+        server,
+        client,
+        bytes,
+        _dir,
+        path,
+    } = fixture(50_000);
     let mut uploader = client
         .uploader()
         .path(&path)
@@ -38,10 +65,14 @@ fn blocking_upload_of_a_path() {
 
 #[test]
 fn blocking_parallel_upload_of_a_path() {
-    let (_runtime, server) = server();
-    let client = client_for(&server);
-    let bytes = data(100_003);
-    let (_dir, path) = temp_file(&bytes);
+    let Fixture {
+        runtime: _runtime,
+        server,
+        client,
+        bytes,
+        _dir,
+        path,
+    } = fixture(100_003);
     let mut uploader = parallel_upload_of(&client, &path, 4, 10_000)
         .metadata("filename", "f.bin")
         .build_blocking()
@@ -63,10 +94,14 @@ fn blocking_parallel_upload_of_a_path() {
 
 #[test]
 fn the_blocking_uploader_works_without_a_runtime_and_is_refused_inside_one() {
-    let (runtime, server) = server();
-    let client = client_for(&server);
-    let bytes = data(20_000);
-    let (_dir, path) = temp_file(&bytes);
+    let Fixture {
+        runtime,
+        server,
+        client,
+        bytes,
+        _dir,
+        path,
+    } = fixture(20_000);
     let file = std::fs::File::open(&path).unwrap();
     let mut uploader = client
         .uploader()

@@ -1,14 +1,12 @@
 //! creation-with-upload: the first chunk travels in the POST when the server advertises it
 //! (and not when a proxy refuses a POST that large).
 
-use std::io::Cursor;
-
 use tusky_mock_server::wiremock::matchers::{header as header_is, header_exists, method, path};
 use tusky_mock_server::wiremock::{Mock, ResponseTemplate};
 use tusky_mock_server::{Extension, TusMockServer};
 
 use crate::common::{
-    client_for, create_directly, data, header, patches, posts, server_and_client,
+    client_for, create_directly, data, header, patches, posts, reader_of, server_and_client,
     server_and_client_with, tus_response, upload_exactly, upload_of, upload_offset,
 };
 
@@ -119,10 +117,7 @@ async fn turned_off_by_the_caller_means_an_empty_post() {
     let bytes = data(5_000);
     let (_, _summary) = upload_exactly(
         &server,
-        client
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
-            .creation_with_upload(false),
+        reader_of(&client, &bytes).creation_with_upload(false),
         &bytes,
     )
     .await;

@@ -8,16 +8,15 @@ use tusky::Error;
 use wiremock::Request;
 
 use crate::common::{
-    data, header, header_u64, server_and_client, stored, temp_file, upload_error, upload_exactly,
-    with_method, Trickle,
+    data, data_file, header, header_u64, server_and_client, stored, temp_file, upload_error,
+    upload_exactly, with_method, Trickle,
 };
 
 /// parity 12: a reader (here an open file) is used as given and handed back open.
 #[tokio::test]
 async fn a_reader_source_is_not_closed_and_comes_back_with_into_reader() {
     let (server, client) = server_and_client().await;
-    let bytes = data(3000);
-    let (_dir, file) = temp_file(&bytes);
+    let (bytes, _dir, file) = data_file(3000);
     let reader = tokio::fs::File::open(&file).await.unwrap();
     let builder = client.uploader().reader(reader).chunk_size(1000);
     let (uploader, _) = upload_exactly(&server, builder, &bytes).await;
