@@ -1,32 +1,20 @@
 //! `tusky status`, `list`, `forget`, `delete` on an interrupted upload.
 
-use std::time::Duration;
+use tusky::mock::TusMockServer;
 
-use tusky::mock::{PatchAction, PatchContext, TusMockServer};
-
-use crate::support::{wait_until, Sandbox};
+use crate::support::{hold_patches_from, kill_after_patches, Sandbox};
 
 /// Starts an upload of `name` and kills it after two PATCHes; returns the upload URL.
 async fn interrupted_upload(sandbox: &Sandbox, server: &TusMockServer, name: &str) -> String {
     sandbox.file(name, 512 * 1024, name.bytes().map(u64::from).sum());
     let base = server.request_count("PATCH");
-    server.set_patch_hook(move |ctx: &PatchContext| {
-        if ctx.number >= base + 2 {
-            PatchAction::Delay(Duration::from_secs(60))
-        } else {
-            PatchAction::Accept
-        }
-    });
-    let mut child = sandbox
-        .tusky(["upload", name, &server.endpoint(), "-c", "64KiB"])
-        .spawn()
-        .unwrap();
-    wait_until("two PATCHes", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= base + 2
-    })
+    hold_patches_from(server, base + 2);
+    kill_after_patches(
+        sandbox.tusky(["upload", name, &server.endpoint(), "-c", "64KiB"]),
+        server,
+        base + 2,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     server.clear_faults();
     server.uploads().last().unwrap().url.clone()
 }
@@ -62,7 +50,7 @@ async fn status_list_forget() {
     }
     let out = sandbox.run(["status", &url, "--json"]).await;
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert_eq!(json["offset"], offset);
     assert_eq!(json["length"], 524_288);
     assert_eq!(json["complete"], false);
@@ -84,7 +72,7 @@ async fn status_list_forget() {
     );
     let out = sandbox.run(["list", "--check", "--json"]).await;
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert_eq!(json[0]["url"], url.as_str());
     assert_eq!(json[0]["server"]["offset"], offset);
 

@@ -1,11 +1,9 @@
 //! `--parallel N`: partial uploads joined by concatenation, resumed after a kill, and the
 //! fallback to one stream when the server lacks concatenation.
 
-use std::time::Duration;
+use tusky::mock::{Extension, TusMockServer, UploadConcat};
 
-use tusky::mock::{Extension, PatchAction, PatchContext, TusMockServer, UploadConcat};
-
-use crate::support::{wait_until, Sandbox};
+use crate::support::{hold_patches_from, kill_after_patches, Sandbox};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn parallel_parts_are_joined() {
@@ -25,7 +23,7 @@ async fn parallel_parts_are_joined() {
         ])
         .await;
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     let url = json["url"].as_str().unwrap();
     assert_eq!(
         server.upload_bytes(url),
@@ -44,15 +42,9 @@ async fn parallel_resumes_after_a_kill() {
     let sandbox = Sandbox::new();
     let server = TusMockServer::start().await;
     let file = sandbox.file("pk.bin", 2 * 1024 * 1024, 52);
-    server.set_patch_hook(|ctx: &PatchContext| {
-        if ctx.number >= 4 {
-            PatchAction::Delay(Duration::from_secs(60))
-        } else {
-            PatchAction::Accept
-        }
-    });
-    let mut child = sandbox
-        .tusky([
+    hold_patches_from(&server, 4);
+    kill_after_patches(
+        sandbox.tusky([
             "upload",
             "pk.bin",
             &server.endpoint(),
@@ -60,15 +52,11 @@ async fn parallel_resumes_after_a_kill() {
             "2",
             "-c",
             "128KiB",
-        ])
-        .spawn()
-        .unwrap();
-    wait_until("four PATCHes", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= 4
-    })
+        ]),
+        &server,
+        4,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     server.clear_faults();
     let created = server.uploads().len();
     let listed = sandbox.run(["list"]).await;
@@ -92,7 +80,7 @@ async fn parallel_resumes_after_a_kill() {
         ])
         .await;
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert!(
         json["resumed_from"].as_u64().is_some_and(|o| o > 0),
         "{json}"

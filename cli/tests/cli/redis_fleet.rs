@@ -13,10 +13,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tempfile::TempDir;
 use tokio::process::Command;
-use tusky::mock::{PatchAction, PatchContext, TusMockServer};
+use tusky::mock::TusMockServer;
 use tusky::storage::{RedisStorage, Storage};
 
-use crate::support::wait_until;
+use crate::support::{hold_patches_from, wait_until};
 
 const TUSKY: &str = env!("CARGO_BIN_EXE_tusky");
 const SIZE: usize = 2 * 1024 * 1024 + 123;
@@ -134,13 +134,7 @@ async fn killed_on_one_machine_resumed_on_another_through_redis() {
     second.file("elsewhere/copy-of-big.bin", &bytes);
 
     // Machine one: the third PATCH is held, and the process is SIGKILLed while it waits.
-    server.set_patch_hook(|ctx: &PatchContext| {
-        if ctx.number >= 3 {
-            PatchAction::Delay(Duration::from_secs(60))
-        } else {
-            PatchAction::Accept
-        }
-    });
+    hold_patches_from(&server, 3);
     let args = ["upload", "big.bin", &endpoint, "--chunk-size", "128KiB"];
     let mut child = first
         .tusky(&[&args[..], &["--store", &redis]].concat(), &[])

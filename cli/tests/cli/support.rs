@@ -106,6 +106,38 @@ pub async fn finish(mut command: Command) -> Output {
     Output::from(output)
 }
 
+/// Holds every PATCH `server` receives from the `k`-th on, after storing its bytes (its answer
+/// would come after a minute, long after the test has killed the client), so a kill lands
+/// mid-upload.
+pub fn hold_patches_from(server: &tusky::mock::TusMockServer, k: u64) {
+    use tusky::mock::{PatchAction, PatchContext};
+    server.set_patch_hook(move |ctx: &PatchContext| {
+        if ctx.number >= k {
+            PatchAction::Delay(Duration::from_secs(60))
+        } else {
+            PatchAction::Accept
+        }
+    });
+}
+
+/// Spawns `command` (an upload to `server`), waits until `server` has received `patches`
+/// PATCHes in all, and kills it (SIGKILL: no chance to clean up): an upload killed mid-way.
+pub async fn kill_after_patches(
+    mut command: Command,
+    server: &tusky::mock::TusMockServer,
+    patches: u64,
+) {
+    let mut child = command.spawn().expect("spawn tusky");
+    wait_until(
+        &format!("PATCH number {patches}"),
+        Duration::from_secs(30),
+        || server.request_count("PATCH") >= patches,
+    )
+    .await;
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+}
+
 /// A running `tusky` whose stderr is collected as it comes, so a test can wait for a line.
 pub struct Running {
     pub child: tokio::process::Child,
@@ -193,6 +225,13 @@ impl Output {
             self.stderr
         );
         self
+    }
+
+    /// stdout parsed as JSON (what `--json` prints).
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 
     /// The `tusky: error: ` lines of stderr.

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use tusky::mock::{PatchAction, PatchContext, TusMockServer};
+use tusky::mock::TusMockServer;
 
-use crate::support::{bytes, signal, wait_until, Sandbox};
+use crate::support::{bytes, hold_patches_from, kill_after_patches, signal, wait_until, Sandbox};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn uploads_a_file_and_prints_the_url() {
@@ -113,40 +113,24 @@ async fn json_output_is_one_object_on_stdout() {
     );
 }
 
-/// Holds every PATCH from the `k`-th on for a minute (after storing its bytes), so a kill
-/// lands mid-upload.
-fn hold_patches_from(server: &TusMockServer, k: u64) {
-    server.set_patch_hook(move |ctx: &PatchContext| {
-        if ctx.number >= k {
-            PatchAction::Delay(Duration::from_secs(60))
-        } else {
-            PatchAction::Accept
-        }
-    });
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_mid_upload_resumes_where_the_server_is() {
     let sandbox = Sandbox::new();
     let server = TusMockServer::start().await;
     let file = sandbox.file("big.bin", 2 * 1024 * 1024 + 123, 4);
     hold_patches_from(&server, 3);
-    let mut child = sandbox
-        .tusky([
+    kill_after_patches(
+        sandbox.tusky([
             "upload",
             "big.bin",
             &server.endpoint(),
             "--chunk-size",
             "128KiB",
-        ])
-        .spawn()
-        .unwrap();
-    wait_until("the third PATCH", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= 3
-    })
+        ]),
+        &server,
+        3,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     let uploads = server.uploads();
     assert_eq!(uploads.len(), 1);
     let offset_at_kill = uploads[0].offset;
@@ -170,7 +154,7 @@ async fn killed_mid_upload_resumes_where_the_server_is() {
         ])
         .await;
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert_eq!(
         json["url"],
         uploads[0].url.as_str(),
@@ -189,23 +173,19 @@ async fn killed_mid_upload_resumes_where_the_server_is() {
 
     // Not in --json mode it says so in words.
     hold_patches_from(&server, server.request_count("PATCH") + 2);
-    let mut child = sandbox
-        .tusky([
+    let base = server.request_count("PATCH");
+    kill_after_patches(
+        sandbox.tusky([
             "upload",
             "big.bin",
             &server.endpoint(),
             "--chunk-size",
             "128KiB",
-        ])
-        .spawn()
-        .unwrap();
-    let base = server.request_count("PATCH");
-    wait_until("two more PATCHes", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= base + 2
-    })
+        ]),
+        &server,
+        base + 2,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     server.clear_faults();
     let out = sandbox
         .run([
@@ -271,7 +251,7 @@ async fn ctrl_c_keeps_the_record_exits_130_and_the_next_run_resumes() {
         ])
         .await;
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert!(
         json["resumed_from"].as_u64().is_some_and(|o| o > 0),
         "{json}"
@@ -309,16 +289,12 @@ async fn another_endpoints_record_is_not_resumed() {
     let second = TusMockServer::start().await;
     sandbox.file("x.bin", 512 * 1024, 7);
     hold_patches_from(&first, 1);
-    let mut child = sandbox
-        .tusky(["upload", "x.bin", &first.endpoint(), "-c", "128KiB"])
-        .spawn()
-        .unwrap();
-    wait_until("a PATCH", Duration::from_secs(30), || {
-        first.request_count("PATCH") >= 1
-    })
+    kill_after_patches(
+        sandbox.tusky(["upload", "x.bin", &first.endpoint(), "-c", "128KiB"]),
+        &first,
+        1,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     let out = sandbox
         .run([
             "upload",
@@ -330,7 +306,7 @@ async fn another_endpoints_record_is_not_resumed() {
         ])
         .await;
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert!(json["resumed_from"].is_null(), "{json}");
     assert!(json["url"]
         .as_str()
@@ -354,16 +330,12 @@ async fn each_endpoint_keeps_its_own_record() {
     let second = TusMockServer::start().await;
     sandbox.file("x.bin", 512 * 1024, 9);
     hold_patches_from(&first, 2);
-    let mut child = sandbox
-        .tusky(["upload", "x.bin", &first.endpoint(), "-c", "128KiB"])
-        .spawn()
-        .unwrap();
-    wait_until("a second PATCH", Duration::from_secs(30), || {
-        first.request_count("PATCH") >= 2
-    })
+    kill_after_patches(
+        sandbox.tusky(["upload", "x.bin", &first.endpoint(), "-c", "128KiB"]),
+        &first,
+        2,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     let held = first.uploads()[0].offset;
     assert!(held > 0, "the first server holds part of the file");
 
@@ -391,7 +363,7 @@ async fn each_endpoint_keeps_its_own_record() {
         ])
         .await;
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert_eq!(json["resumed_from"], held, "{json}");
     assert_eq!(
         first.uploads().len(),
@@ -438,7 +410,7 @@ async fn uploads_stdin_of_unknown_length() {
     let out = crate::support::Output::from(child.wait_with_output().await.unwrap());
     writer.await.unwrap();
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert_eq!(json["bytes"], 300_001);
     let url = json["url"].as_str().unwrap();
     assert_eq!(server.upload_bytes(url), Some(data));
@@ -494,7 +466,7 @@ async fn without_an_endpoint_it_is_a_local_upload_that_says_where_the_data_is() 
         .run(["upload", "notes.txt", "--json", "--local-dir", "elsewhere"])
         .await;
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert_eq!(json["local"], true);
     assert_eq!(json["verified"], true);
     let path = json["local_path"].as_str().unwrap();
@@ -513,8 +485,8 @@ async fn a_tuspy_store_is_used_in_its_own_format() {
     let store = sandbox.path().join("tuspy.json");
     std::fs::write(&store, r#"{"_default": {}}"#).unwrap();
     hold_patches_from(&server, 2);
-    let mut child = sandbox
-        .tusky([
+    kill_after_patches(
+        sandbox.tusky([
             "upload",
             "t.bin",
             &server.endpoint(),
@@ -522,15 +494,11 @@ async fn a_tuspy_store_is_used_in_its_own_format() {
             "128KiB",
             "--store",
             "tuspy.json",
-        ])
-        .spawn()
-        .unwrap();
-    wait_until("two PATCHes", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= 2
-    })
+        ]),
+        &server,
+        2,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     let text = std::fs::read_to_string(&store).unwrap();
     assert!(
         text.starts_with(r#"{"_default": {"1": {"key": "size:614400--md5:"#),
@@ -552,7 +520,7 @@ async fn a_tuspy_store_is_used_in_its_own_format() {
         ])
         .await;
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert!(
         json["resumed_from"].as_u64().is_some_and(|o| o > 0),
         "{json}"
@@ -574,16 +542,12 @@ async fn no_resume_starts_over() {
     let server = TusMockServer::start().await;
     sandbox.file("n.bin", 300 * 1024, 11);
     hold_patches_from(&server, 1);
-    let mut child = sandbox
-        .tusky(["upload", "n.bin", &server.endpoint(), "-c", "100KiB"])
-        .spawn()
-        .unwrap();
-    wait_until("a PATCH", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= 1
-    })
+    kill_after_patches(
+        sandbox.tusky(["upload", "n.bin", &server.endpoint(), "-c", "100KiB"]),
+        &server,
+        1,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     server.clear_faults();
     let out = sandbox
         .run([
@@ -597,7 +561,7 @@ async fn no_resume_starts_over() {
         ])
         .await;
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert!(json["resumed_from"].is_null());
     assert_eq!(server.uploads().len(), 2, "a new upload");
 }
@@ -622,7 +586,7 @@ async fn stdin_without_an_endpoint_is_a_verified_local_upload() {
     let out = crate::support::Output::from(child.wait_with_output().await.unwrap());
     writer.await.unwrap();
     out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert_eq!(json["local"], true);
     assert_eq!(json["verified"], true);
     assert_eq!(

@@ -37,17 +37,11 @@ fn fixture(len: usize) -> Fixture {
 
 #[test]
 fn blocking_upload_of_a_path() {
-    let Fixture {
-        runtime: _runtime,
-        server,
-        client,
-        bytes,
-        _dir,
-        path,
-    } = fixture(50_000);
-    let mut uploader = client
+    let f = fixture(50_000);
+    let mut uploader = f
+        .client
         .uploader()
-        .path(&path)
+        .path(&f.path)
         .chunk_size(12_000)
         .metadata("filename", "f.bin")
         .build_blocking()
@@ -55,31 +49,24 @@ fn blocking_upload_of_a_path() {
     let summary = uploader.upload().unwrap();
     assert_eq!(summary.offset, 50_000);
     assert_eq!(uploader.offset(), 50_000);
-    assert_eq!(stored(&server, &summary.url), bytes);
-    assert_eq!(server.uploads().len(), 1);
+    assert_eq!(stored(&f.server, &summary.url), f.bytes);
+    assert_eq!(f.server.uploads().len(), 1);
     assert_eq!(
-        server.uploads()[0].metadata_value("filename"),
+        f.server.uploads()[0].metadata_value("filename"),
         Some("f.bin")
     );
 }
 
 #[test]
 fn blocking_parallel_upload_of_a_path() {
-    let Fixture {
-        runtime: _runtime,
-        server,
-        client,
-        bytes,
-        _dir,
-        path,
-    } = fixture(100_003);
-    let mut uploader = parallel_upload_of(&client, &path, 4, 10_000)
+    let f = fixture(100_003);
+    let mut uploader = parallel_upload_of(&f.client, &f.path, 4, 10_000)
         .metadata("filename", "f.bin")
         .build_blocking()
         .unwrap();
     let summary = uploader.upload().unwrap();
-    assert_eq!(stored(&server, &summary.url), bytes);
-    let uploads = server.uploads();
+    assert_eq!(stored(&f.server, &summary.url), f.bytes);
+    let uploads = f.server.uploads();
     assert_eq!(uploads.len(), 5);
     let partials = uploads
         .iter()
@@ -94,16 +81,10 @@ fn blocking_parallel_upload_of_a_path() {
 
 #[test]
 fn the_blocking_uploader_works_without_a_runtime_and_is_refused_inside_one() {
-    let Fixture {
-        runtime,
-        server,
-        client,
-        bytes,
-        _dir,
-        path,
-    } = fixture(20_000);
-    let file = std::fs::File::open(&path).unwrap();
-    let mut uploader = client
+    let f = fixture(20_000);
+    let file = std::fs::File::open(&f.path).unwrap();
+    let mut uploader = f
+        .client
         .uploader()
         .reader(tusky::blocking::SyncReader::new(file))
         .chunk_size(7000)
@@ -111,7 +92,9 @@ fn the_blocking_uploader_works_without_a_runtime_and_is_refused_inside_one() {
         .unwrap();
     let summary = uploader.upload().unwrap();
     assert_eq!(uploader.offset(), 20_000);
-    assert_eq!(stored(&server, &summary.url), bytes);
-    let inside = runtime.block_on(async { client.uploader().path(&path).build_blocking().err() });
+    assert_eq!(stored(&f.server, &summary.url), f.bytes);
+    let inside = f
+        .runtime
+        .block_on(async { f.client.uploader().path(&f.path).build_blocking().err() });
     assert!(inside.is_some_and(|e| e.to_string().contains("inside an async runtime")));
 }
