@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tusky::mock::{PatchAction, PatchContext, TusMockServer};
 
-use crate::support::{bytes, hold_patches_from, kill_after_patches, wait_until, Sandbox};
+use crate::support::{bytes, kill_mid_upload, wait_until, Sandbox};
 
 /// Sets the file's modification time (seconds after 2020-09-13), so an edit is seen whatever
 /// the file system's timestamp granularity.
@@ -21,8 +21,7 @@ async fn a_file_edited_between_runs_starts_over_and_says_why() {
     let server = TusMockServer::start().await;
     let path = sandbox.file("video.bin", 1024 * 1024, 11);
     touch(&path, 1);
-    hold_patches_from(&server, 3);
-    kill_after_patches(
+    kill_mid_upload(
         sandbox.tusky(["upload", "video.bin", &server.endpoint(), "-c", "128KiB"]),
         &server,
         3,

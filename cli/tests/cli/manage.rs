@@ -2,14 +2,13 @@
 
 use tusky::mock::TusMockServer;
 
-use crate::support::{hold_patches_from, kill_after_patches, Sandbox};
+use crate::support::{kill_mid_upload, Sandbox};
 
 /// Starts an upload of `name` and kills it after two PATCHes; returns the upload URL.
 async fn interrupted_upload(sandbox: &Sandbox, server: &TusMockServer, name: &str) -> String {
     sandbox.file(name, 512 * 1024, name.bytes().map(u64::from).sum());
     let base = server.request_count("PATCH");
-    hold_patches_from(server, base + 2);
-    kill_after_patches(
+    kill_mid_upload(
         sandbox.tusky(["upload", name, &server.endpoint(), "-c", "64KiB"]),
         server,
         base + 2,
@@ -49,8 +48,7 @@ async fn status_list_forget() {
         assert!(out.stdout.contains("filename=video.mp4"), "{}", out.stdout);
     }
     let out = sandbox.run(["status", &url, "--json"]).await;
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     assert_eq!(json["offset"], offset);
     assert_eq!(json["length"], 524_288);
     assert_eq!(json["complete"], false);
@@ -71,8 +69,7 @@ async fn status_list_forget() {
         out.stdout
     );
     let out = sandbox.run(["list", "--check", "--json"]).await;
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     assert_eq!(json[0]["url"], url.as_str());
     assert_eq!(json[0]["server"]["offset"], offset);
 

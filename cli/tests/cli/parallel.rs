@@ -3,7 +3,7 @@
 
 use tusky::mock::{Extension, TusMockServer, UploadConcat};
 
-use crate::support::{hold_patches_from, kill_after_patches, Sandbox};
+use crate::support::{kill_mid_upload, Sandbox};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn parallel_parts_are_joined() {
@@ -22,8 +22,7 @@ async fn parallel_parts_are_joined() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     let url = json["url"].as_str().unwrap();
     assert_eq!(
         server.upload_bytes(url),
@@ -42,8 +41,7 @@ async fn parallel_resumes_after_a_kill() {
     let sandbox = Sandbox::new();
     let server = TusMockServer::start().await;
     let file = sandbox.file("pk.bin", 2 * 1024 * 1024, 52);
-    hold_patches_from(&server, 4);
-    kill_after_patches(
+    kill_mid_upload(
         sandbox.tusky([
             "upload",
             "pk.bin",
@@ -79,8 +77,7 @@ async fn parallel_resumes_after_a_kill() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     assert!(
         json["resumed_from"].as_u64().is_some_and(|o| o > 0),
         "{json}"

@@ -120,13 +120,12 @@ pub fn hold_patches_from(server: &tusky::mock::TusMockServer, k: u64) {
     });
 }
 
-/// Spawns `command` (an upload to `server`), waits until `server` has received `patches`
-/// PATCHes in all, and kills it (SIGKILL: no chance to clean up): an upload killed mid-way.
-pub async fn kill_after_patches(
-    mut command: Command,
-    server: &tusky::mock::TusMockServer,
-    patches: u64,
-) {
+/// Spawns `command` (an upload to `server`), holds `server`'s PATCHes from the `k`-th on
+/// ([`hold_patches_from`]), waits until the `k`-th has arrived, and kills it (SIGKILL: no
+/// chance to clean up): an upload killed mid-way.
+pub async fn kill_mid_upload(mut command: Command, server: &tusky::mock::TusMockServer, k: u64) {
+    hold_patches_from(server, k);
+    let patches = k;
     let mut child = command.spawn().expect("spawn tusky");
     wait_until(
         &format!("PATCH number {patches}"),

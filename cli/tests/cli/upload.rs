@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tusky::mock::TusMockServer;
 
-use crate::support::{bytes, hold_patches_from, kill_after_patches, signal, wait_until, Sandbox};
+use crate::support::{bytes, hold_patches_from, kill_mid_upload, signal, wait_until, Sandbox};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn uploads_a_file_and_prints_the_url() {
@@ -118,8 +118,7 @@ async fn killed_mid_upload_resumes_where_the_server_is() {
     let sandbox = Sandbox::new();
     let server = TusMockServer::start().await;
     let file = sandbox.file("big.bin", 2 * 1024 * 1024 + 123, 4);
-    hold_patches_from(&server, 3);
-    kill_after_patches(
+    kill_mid_upload(
         sandbox.tusky([
             "upload",
             "big.bin",
@@ -153,8 +152,7 @@ async fn killed_mid_upload_resumes_where_the_server_is() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     assert_eq!(
         json["url"],
         uploads[0].url.as_str(),
@@ -172,9 +170,8 @@ async fn killed_mid_upload_resumes_where_the_server_is() {
     );
 
     // Not in --json mode it says so in words.
-    hold_patches_from(&server, server.request_count("PATCH") + 2);
     let base = server.request_count("PATCH");
-    kill_after_patches(
+    kill_mid_upload(
         sandbox.tusky([
             "upload",
             "big.bin",
@@ -250,8 +247,7 @@ async fn ctrl_c_keeps_the_record_exits_130_and_the_next_run_resumes() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     assert!(
         json["resumed_from"].as_u64().is_some_and(|o| o > 0),
         "{json}"
@@ -288,8 +284,7 @@ async fn another_endpoints_record_is_not_resumed() {
     let first = TusMockServer::start().await;
     let second = TusMockServer::start().await;
     sandbox.file("x.bin", 512 * 1024, 7);
-    hold_patches_from(&first, 1);
-    kill_after_patches(
+    kill_mid_upload(
         sandbox.tusky(["upload", "x.bin", &first.endpoint(), "-c", "128KiB"]),
         &first,
         1,
@@ -305,8 +300,7 @@ async fn another_endpoints_record_is_not_resumed() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     assert!(json["resumed_from"].is_null(), "{json}");
     assert!(json["url"]
         .as_str()
@@ -329,8 +323,7 @@ async fn each_endpoint_keeps_its_own_record() {
     let first = TusMockServer::start().await;
     let second = TusMockServer::start().await;
     sandbox.file("x.bin", 512 * 1024, 9);
-    hold_patches_from(&first, 2);
-    kill_after_patches(
+    kill_mid_upload(
         sandbox.tusky(["upload", "x.bin", &first.endpoint(), "-c", "128KiB"]),
         &first,
         2,
@@ -362,8 +355,7 @@ async fn each_endpoint_keeps_its_own_record() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     assert_eq!(json["resumed_from"], held, "{json}");
     assert_eq!(
         first.uploads().len(),
@@ -409,8 +401,7 @@ async fn uploads_stdin_of_unknown_length() {
     };
     let out = crate::support::Output::from(child.wait_with_output().await.unwrap());
     writer.await.unwrap();
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     assert_eq!(json["bytes"], 300_001);
     let url = json["url"].as_str().unwrap();
     assert_eq!(server.upload_bytes(url), Some(data));
@@ -465,8 +456,7 @@ async fn without_an_endpoint_it_is_a_local_upload_that_says_where_the_data_is() 
     let out = sandbox
         .run(["upload", "notes.txt", "--json", "--local-dir", "elsewhere"])
         .await;
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     assert_eq!(json["local"], true);
     assert_eq!(json["verified"], true);
     let path = json["local_path"].as_str().unwrap();
@@ -484,8 +474,7 @@ async fn a_tuspy_store_is_used_in_its_own_format() {
     let file = sandbox.file("t.bin", 600 * 1024, 10);
     let store = sandbox.path().join("tuspy.json");
     std::fs::write(&store, r#"{"_default": {}}"#).unwrap();
-    hold_patches_from(&server, 2);
-    kill_after_patches(
+    kill_mid_upload(
         sandbox.tusky([
             "upload",
             "t.bin",
@@ -519,8 +508,7 @@ async fn a_tuspy_store_is_used_in_its_own_format() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     assert!(
         json["resumed_from"].as_u64().is_some_and(|o| o > 0),
         "{json}"
@@ -541,8 +529,7 @@ async fn no_resume_starts_over() {
     let sandbox = Sandbox::new();
     let server = TusMockServer::start().await;
     sandbox.file("n.bin", 300 * 1024, 11);
-    hold_patches_from(&server, 1);
-    kill_after_patches(
+    kill_mid_upload(
         sandbox.tusky(["upload", "n.bin", &server.endpoint(), "-c", "100KiB"]),
         &server,
         1,
@@ -560,8 +547,7 @@ async fn no_resume_starts_over() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     assert!(json["resumed_from"].is_null());
     assert_eq!(server.uploads().len(), 2, "a new upload");
 }
@@ -585,8 +571,7 @@ async fn stdin_without_an_endpoint_is_a_verified_local_upload() {
     };
     let out = crate::support::Output::from(child.wait_with_output().await.unwrap());
     writer.await.unwrap();
-    out.expect_code(0);
-    let json = out.json();
+    let json = out.expect_code(0).json();
     assert_eq!(json["local"], true);
     assert_eq!(json["verified"], true);
     assert_eq!(

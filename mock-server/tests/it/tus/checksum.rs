@@ -31,7 +31,7 @@ async fn every_advertised_algorithm_is_verified() {
         assert_eq!(offset(&server, &url), 0);
         let resp = patch_with(&url, 0, b"hello world", &[("Upload-Checksum", &good)]).await;
         assert_eq!(resp.status(), 204, "{algo} match");
-        assert_eq!(server.upload_bytes(&url).unwrap(), b"hello world");
+        assert_holds(&server, &url, b"hello world");
     }
 }
 
@@ -47,7 +47,7 @@ async fn mismatch_is_460_and_stores_nothing() {
     )
     .await;
     assert_eq!(resp.status(), 460);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"hello");
+    assert_holds(&server, &url, b"hello");
     // The spec's own example digest.
     let url = create(&server, 11).await;
     let resp = patch_with(
@@ -95,5 +95,5 @@ async fn without_the_extension_checksums_are_ignored() {
     let url = create(&server, 5).await;
     let resp = patch_with(&url, 0, b"hello", &[("Upload-Checksum", "sha1 AAAA")]).await;
     assert_eq!(resp.status(), 204);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"hello");
+    assert_holds(&server, &url, b"hello");
 }

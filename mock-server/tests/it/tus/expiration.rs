@@ -58,15 +58,11 @@ async fn expired_uploads_answer_410() {
     })
     .await;
 
-    let resp = head(&url).await;
-    assert_eq!(resp.status(), 410);
-    assert_eq!(header(&resp, "upload-offset"), None);
-    assert_eq!(patch(&url, 3, b"def").await.status(), 410);
-    assert_eq!(delete(&url).await.status(), 410);
+    assert_gone(&url, 410).await;
     let snap = server.upload(&url).unwrap();
     assert!(snap.expired);
     // What it had is still inspectable.
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abc");
+    assert_holds(&server, &url, b"abc");
     // A finished upload does not expire.
     assert_eq!(head(&finished).await.status(), 200);
     assert!(!server.upload(&finished).unwrap().expired);
