@@ -103,12 +103,17 @@ async fn a_body_past_the_length_is_413_and_stores_nothing() {
     assert_holds(&server, &url, b"abcde");
 }
 
+/// A PATCH of two bytes at offset 0 with `headers` is refused (400) and stores nothing.
+async fn assert_patch_refused(server: &TusMockServer, url: &str, headers: &[(&str, &str)]) {
+    let resp = patch_with(url, 0, b"ab", headers).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(offset(server, url), 0);
+}
+
 #[tokio::test]
 async fn changing_a_known_length_is_400() {
     let (server, url) = server_with_upload(5).await;
-    let resp = patch_with(&url, 0, b"ab", &[("Upload-Length", "6")]).await;
-    assert_eq!(resp.status(), 400);
-    assert_eq!(offset(&server, &url), 0);
+    assert_patch_refused(&server, &url, &[("Upload-Length", "6")]).await;
     // The same length again is harmless.
     let resp = patch_with(&url, 0, b"ab", &[("Upload-Length", "5")]).await;
     assert_eq!(resp.status(), 204);
@@ -128,7 +133,5 @@ async fn patch_on_an_unknown_upload_is_404() {
 async fn repeated_headers_are_400() {
     let (server, url) = server_with_upload(5).await;
     // reqwest's `header` appends: two Upload-Offset values.
-    let resp = patch_with(&url, 0, b"ab", &[("Upload-Offset", "0")]).await;
-    assert_eq!(resp.status(), 400);
-    assert_eq!(offset(&server, &url), 0);
+    assert_patch_refused(&server, &url, &[("Upload-Offset", "0")]).await;
 }
