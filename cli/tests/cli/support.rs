@@ -96,6 +96,51 @@ impl Sandbox {
     }
 }
 
+/// A `tusky serve --port 0 --dir uploads` running in a sandbox, and the endpoint it printed.
+pub struct Served {
+    child: tokio::process::Child,
+    /// The rest of its stdout, kept open while it runs.
+    _stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    pub endpoint: String,
+}
+
+impl Sandbox {
+    /// Starts `tusky serve` on a free port, writing to `uploads` in the sandbox; returns once it
+    /// has printed its endpoint (within 30 s).
+    pub async fn serve(&self) -> Served {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = self
+            .tusky(["serve", "--port", "0", "--dir", "uploads"])
+            .spawn()
+            .expect("spawn tusky serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let endpoint = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the endpoint within 30 s")
+            .unwrap()
+            .expect("a first line");
+        Served {
+            child,
+            _stdout: lines,
+            endpoint,
+        }
+    }
+}
+
+impl Served {
+    /// Stops the server with Ctrl-C (SIGINT); returns its exit code and stderr once it has
+    /// exited (within 10 s).
+    pub async fn stop(self) -> Output {
+        signal(self.child.id().unwrap(), "INT");
+        let output = tokio::time::timeout(Duration::from_secs(10), self.child.wait_with_output())
+            .await
+            .expect("stops")
+            .unwrap();
+        Output::from(output)
+    }
+}
+
 /// Runs `command` to the end (at most 60 s).
 pub async fn finish(mut command: Command) -> Output {
     let child = command.spawn().expect("spawn tusky");
