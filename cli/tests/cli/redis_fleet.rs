@@ -21,20 +21,9 @@ use crate::support::{hold_patches_from, wait_until};
 const TUSKY: &str = env!("CARGO_BIN_EXE_tusky");
 const SIZE: usize = 2 * 1024 * 1024 + 123;
 
-fn redis_url(test: &str) -> Option<String> {
-    match std::env::var("TUSKY_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert_ne!(
-                std::env::var("TUSKY_REDIS_REQUIRED").as_deref(),
-                Ok("1"),
-                "{test}: TUSKY_REDIS_REQUIRED=1 but TUSKY_REDIS_URL is not set"
-            );
-            eprintln!("{test}: skipped: set TUSKY_REDIS_URL=redis://127.0.0.1:PORT/0 to run it");
-            None
-        }
-    }
-}
+#[path = "../../../tests/shared/redis_url.rs"]
+mod redis_url;
+use redis_url::redis_url;
 
 /// One "machine": a home, data and temp directory of its own.
 struct Machine {

@@ -344,29 +344,9 @@ pub fn signal(pid: u32, signal: &str) {
     assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
-/// A plain wiremock server that answers OPTIONS as a tus server offering only `creation`, and
-/// POST with `post`: an endpoint whose creation answer (its `Location`, say) the test chooses.
-pub async fn endpoint_answering(
-    post: tusky::mock::wiremock::ResponseTemplate,
-) -> tusky::mock::wiremock::MockServer {
-    use tusky::mock::wiremock::matchers::method;
-    use tusky::mock::wiremock::{Mock, MockServer, ResponseTemplate};
-    let server = MockServer::start().await;
-    Mock::given(method("OPTIONS"))
-        .respond_with(
-            ResponseTemplate::new(204)
-                .insert_header("Tus-Resumable", "1.0.0")
-                .insert_header("Tus-Version", "1.0.0")
-                .insert_header("Tus-Extension", "creation"),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(post)
-        .mount(&server)
-        .await;
-    server
-}
+#[path = "../../../tests/shared/endpoint_answering.rs"]
+mod endpoint_answering;
+pub use endpoint_answering::endpoint_answering;
 
 /// The URL of a new, empty upload of `len` bytes on `server` (created with the library).
 pub async fn created_upload(server: &tusky::mock::TusMockServer, len: usize) -> String {

@@ -87,6 +87,19 @@ pub async fn upload_exactly<T: Transport, S: Storage, F: Fingerprint>(
     (uploader, summary)
 }
 
+/// Builds the uploader and runs it to the end, panicking with `what` and the error if it fails;
+/// returns its summary.
+pub async fn upload_ok<T: Transport, S: Storage, F: Fingerprint>(
+    builder: UploaderBuilder<T, S, F>,
+    what: &str,
+) -> UploadSummary {
+    let mut uploader = builder.build().unwrap();
+    uploader
+        .upload()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
 /// Builds the uploader, runs it and returns the error it stops with (panics if it succeeds).
 pub async fn upload_error<T: Transport, S: Storage, F: Fingerprint>(
     builder: UploaderBuilder<T, S, F>,

@@ -15,7 +15,7 @@ use tusky_storage::{JsonFileStorage, UploadRecord};
 use http::Method;
 
 use super::servers::{env_or_skip, status_of, Kind, Server};
-use crate::common::{noise, noise_file, pipe, wait_until, Events, Tap};
+use crate::common::{noise, noise_file, pipe, upload_ok, wait_until, Events, Tap};
 
 pub const CHUNK: u64 = 64 * 1024;
 pub const MIB: u64 = 1024 * 1024;
@@ -340,15 +340,13 @@ pub async fn unknown_length_stream(server: &Server) {
             );
             let bytes = noise(size, 21 + seed as u64);
             let (reader, _) = pipe(bytes.clone(), 4096, 10_007);
-            let mut uploader = named(client.uploader().stream(reader), "stream.bin")
-                .chunk_size(CHUNK)
-                .creation_with_upload(creation_with_upload)
-                .build()
-                .unwrap();
-            let summary = uploader
-                .upload()
-                .await
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let summary = upload_ok(
+                named(client.uploader().stream(reader), "stream.bin")
+                    .chunk_size(CHUNK)
+                    .creation_with_upload(creation_with_upload),
+                &what,
+            )
+            .await;
             assert_eq!(summary.offset, size, "{what}");
             let status = client.upload_status(summary.url.as_str()).await.unwrap();
             assert_eq!(

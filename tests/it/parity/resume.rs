@@ -17,7 +17,7 @@ use wiremock::Mock;
 use super::record_key;
 use crate::common::{
     client_for, created_upload, data, data_file, patch_shape, reader_of, server_and_client, stored,
-    tus_response, upload_error, upload_exactly, upload_of,
+    tus_response, upload_error, upload_exactly, upload_of, upload_ok,
 };
 
 /// parity 9
@@ -170,15 +170,13 @@ async fn a_stored_url_that_is_gone_is_forgotten_and_a_new_upload_created() {
             .unwrap();
 
         let client = client_for(&server);
-        let mut uploader = upload_of(&client, &bytes, 20)
-            .storage(store.clone())
-            .remove_record_on_success(false)
-            .build()
-            .unwrap();
-        let summary = uploader
-            .upload()
-            .await
-            .unwrap_or_else(|e| panic!("HEAD {status}: {e}"));
+        let summary = upload_ok(
+            upload_of(&client, &bytes, 20)
+                .storage(store.clone())
+                .remove_record_on_success(false),
+            &format!("HEAD {status}"),
+        )
+        .await;
         assert_ne!(summary.url.as_str(), stale);
         assert_eq!(summary.resumed_from, None);
         assert_eq!(server.uploads().len(), 1, "HEAD {status}: one new upload");
