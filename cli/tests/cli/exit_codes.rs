@@ -124,11 +124,7 @@ async fn a_network_failure_after_the_retries_exits_4() {
     out.expect_code(4);
     let line = out.one_error_line();
     assert!(line.contains("could not connect"), "{line}");
-    assert!(
-        out.stderr.contains("retrying in"),
-        "the retry is reported: {}",
-        out.stderr
-    );
+    out.expect_stderr_contains("retrying in"); // the retry is reported
 }
 
 #[tokio::test(flavor = "multi_thread")]

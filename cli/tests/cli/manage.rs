@@ -29,21 +29,9 @@ async fn status_list_forget() {
     for target in ["video.mp4", url.as_str()] {
         let out = sandbox.run(["status", target]).await;
         out.expect_code(0);
-        assert!(
-            out.stdout.contains(&format!("url       {url}")),
-            "{}",
-            out.stdout
-        );
-        assert!(
-            out.stdout.contains(&format!("({offset} bytes)")),
-            "{}",
-            out.stdout
-        );
-        assert!(
-            out.stdout.contains("length    512 KiB (524288 bytes)"),
-            "{}",
-            out.stdout
-        );
+        out.expect_stdout_contains(&format!("url       {url}"));
+        out.expect_stdout_contains(&format!("({offset} bytes)"));
+        out.expect_stdout_contains("length    512 KiB (524288 bytes)");
         assert!(out.stdout.contains("complete  no ("), "{}", out.stdout);
         assert!(out.stdout.contains("filename=video.mp4"), "{}", out.stdout);
     }
@@ -63,11 +51,7 @@ async fn status_list_forget() {
     let out = sandbox.run(["list", "--check"]).await;
     out.expect_code(0);
     assert!(out.stdout.contains("SERVER"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains("%)"),
-        "offset and percentage: {}",
-        out.stdout
-    );
+    out.expect_stdout_contains("%)");
     let out = sandbox.run(["list", "--check", "--json"]).await;
     let json = out.expect_code(0).json();
     assert_eq!(json[0]["url"], url.as_str());

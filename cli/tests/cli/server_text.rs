@@ -59,11 +59,7 @@ async fn status_shows_metadata_escaped() {
     let out = sandbox.run(["status", out.stdout.trim()]).await;
     out.expect_code(0);
     assert_no_raw_controls("stdout", &out.stdout);
-    assert!(
-        out.stdout.contains("note=\\u{1b}[2Jhi\\u{7}"),
-        "{}",
-        out.stdout
-    );
+    out.expect_stdout_contains("note=\\u{1b}[2Jhi\\u{7}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -92,9 +88,5 @@ async fn serve_prints_a_received_file_name_escaped() {
     let out = server.stop().await;
     out.expect_code(0);
     assert_no_raw_controls("serve's stderr", &out.stderr);
-    assert!(
-        out.stderr.contains("(\\u{1b}]0;pwned\\u{7}evil.bin)"),
-        "{}",
-        out.stderr
-    );
+    out.expect_stderr_contains("(\\u{1b}]0;pwned\\u{7}evil.bin)");
 }

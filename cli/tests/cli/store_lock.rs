@@ -33,6 +33,19 @@ fn holder_line() -> String {
     )
 }
 
+/// Runs `command` until it says it waits for the store lock (see [`holder_line`]), then sends
+/// it Ctrl-C (SIGINT); checks that it exits 130 within 10 s and returns its stderr.
+async fn ctrl_c_while_waiting(command: tokio::process::Command) -> String {
+    let running = Running::spawn(command);
+    running
+        .wait_for_stderr(&holder_line(), Duration::from_secs(30))
+        .await;
+    signal(running.child.id().unwrap(), "INT");
+    let (code, stderr) = running.exit(Duration::from_secs(10)).await;
+    assert_eq!(code, Some(130), "{stderr}");
+    stderr
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_gives_up_at_the_lock_deadline_naming_the_holder_and_not_claiming_the_url_is_kept(
 ) {
@@ -77,14 +90,8 @@ async fn ctrl_c_while_an_upload_waits_for_the_store_lock_exits_130_without_claim
     sandbox.file("f.bin", 100_000, 22);
     let held = hold_store_lock(&sandbox.default_store());
 
-    let running = Running::spawn(sandbox.tusky(["upload", "f.bin", &server.endpoint()]));
-    running
-        .wait_for_stderr(&holder_line(), Duration::from_secs(30))
-        .await;
-    signal(running.child.id().unwrap(), "INT");
     // Well before the 30 s deadline: the wait gives way to Ctrl-C.
-    let (code, stderr) = running.exit(Duration::from_secs(10)).await;
-    assert_eq!(code, Some(130), "{stderr}");
+    let stderr = ctrl_c_while_waiting(sandbox.tusky(["upload", "f.bin", &server.endpoint()])).await;
     assert!(stderr.contains("its URL is not recorded"), "{stderr}");
     assert!(!stderr.contains("is kept"), "{stderr}");
 
@@ -103,13 +110,8 @@ async fn forget_gives_way_to_the_first_ctrl_c_while_waiting_for_the_store_lock()
     std::fs::write(&store, contents).unwrap();
     let _held = hold_store_lock(&store);
 
-    let running = Running::spawn(sandbox.tusky(["forget", "https://tus.example/files/1"]));
-    running
-        .wait_for_stderr(&holder_line(), Duration::from_secs(30))
-        .await;
-    signal(running.child.id().unwrap(), "INT");
-    let (code, stderr) = running.exit(Duration::from_secs(10)).await;
-    assert_eq!(code, Some(130), "{stderr}");
+    let stderr =
+        ctrl_c_while_waiting(sandbox.tusky(["forget", "https://tus.example/files/1"])).await;
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&store).unwrap(), contents);
 }

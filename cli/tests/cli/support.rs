@@ -278,6 +278,28 @@ impl Output {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 
+    /// Panics with stderr unless it contains `text`.
+    #[track_caller]
+    pub fn expect_stderr_contains(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics with stdout unless it contains `text`.
+    #[track_caller]
+    pub fn expect_stdout_contains(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
     /// The `tusky: error: ` lines of stderr.
     pub fn error_lines(&self) -> Vec<&str> {
         self.stderr

@@ -220,16 +220,8 @@ async fn ctrl_c_keeps_the_record_exits_130_and_the_next_run_resumes() {
             .unwrap(),
     );
     out.expect_code(130);
-    assert!(
-        out.stderr.contains("tusky: interrupted at "),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("run the same command again to resume"),
-        "{}",
-        out.stderr
-    );
+    out.expect_stderr_contains("tusky: interrupted at ");
+    out.expect_stderr_contains("run the same command again to resume");
     assert!(
         out.error_lines().is_empty(),
         "an interruption is not an error line: {}",
@@ -442,16 +434,8 @@ async fn without_an_endpoint_it_is_a_local_upload_that_says_where_the_data_is() 
             .unwrap();
     assert_eq!(info["metadata"]["filename"], "notes.txt");
     assert!(out.stderr.contains("LOCAL upload"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("matches byte for byte"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains(&stored.display().to_string()),
-        "{}",
-        out.stderr
-    );
+    out.expect_stderr_contains("matches byte for byte");
+    out.expect_stderr_contains(&stored.display().to_string());
 
     let out = sandbox
         .run(["upload", "notes.txt", "--json", "--local-dir", "elsewhere"])

@@ -29,9 +29,9 @@ pub use streams::{pipe, Trickle};
 pub use tap::{assert_resynced, nth, Exchange, Fault, Outcome, Tap};
 pub use tls_front::{tls_fronted_server, TEST_CERT_PEM};
 pub use uploads::{
-    client_for, created_upload, parallel_upload_of, patch_upload_of, reader_of, server_and_client,
-    server_and_client_with, upload_cancelled_at, upload_error, upload_exactly, upload_of,
-    upload_ok, Builder,
+    assert_no_records, client_for, created_upload, parallel_upload_of, patch_upload_of, reader_of,
+    server_and_client, server_and_client_with, upload_cancelled_at, upload_error, upload_exactly,
+    upload_of, upload_ok, Builder,
 };
 pub use wait::{shut_out, wait_until, RUN};
 

@@ -87,6 +87,12 @@ pub async fn upload_exactly<T: Transport, S: Storage, F: Fingerprint>(
     (uploader, summary)
 }
 
+/// `store` holds no record (`why` says what that shows).
+pub async fn assert_no_records(store: &impl Storage, why: &str) {
+    let records = store.list().await.unwrap();
+    assert!(records.is_empty(), "{why}: {records:?}");
+}
+
 /// Builds the uploader and runs it to the end, panicking with `what` and the error if it fails;
 /// returns its summary.
 pub async fn upload_ok<T: Transport, S: Storage, F: Fingerprint>(

@@ -16,8 +16,8 @@ use wiremock::Mock;
 
 use super::record_key;
 use crate::common::{
-    client_for, created_upload, data, data_file, patch_shape, reader_of, server_and_client, stored,
-    tus_response, upload_error, upload_exactly, upload_of, upload_ok,
+    assert_no_records, client_for, created_upload, data, data_file, patch_shape, reader_of,
+    server_and_client, stored, tus_response, upload_error, upload_exactly, upload_of, upload_ok,
 };
 
 /// parity 9
@@ -118,10 +118,7 @@ async fn resume_through_a_json_file_store_with_a_new_handle() {
     let uploader = file_uploader(&client, &file, second_store);
     resume_to_the_end(&server, uploader, &partial, &bytes).await;
     let reopened = JsonFileStorage::open(&store_path).unwrap();
-    assert!(
-        reopened.list().await.unwrap().is_empty(),
-        "the finished upload's record is gone"
-    );
+    assert_no_records(&reopened, "the finished upload's record is gone").await;
 }
 
 /// parity 9: resume through a `RedbStorage`; the first handle is dropped (redb locks the file)
@@ -324,10 +321,7 @@ async fn a_recreated_explicit_upload_is_recorded_in_the_store() {
     );
     let summary = uploader.upload().await.unwrap();
     assert_eq!(stored(&server, &summary.url), bytes);
-    assert!(
-        store.list().await.unwrap().is_empty(),
-        "removed once finished"
-    );
+    assert_no_records(&store, "removed once finished").await;
 }
 
 /// parity 31
@@ -350,10 +344,7 @@ async fn a_finished_uploads_record_is_removed_unless_kept() {
     );
     let summary = uploader.upload().await.unwrap();
     assert_eq!(stored(&server, &summary.url), bytes);
-    assert!(
-        store.list().await.unwrap().is_empty(),
-        "removed once finished"
-    );
+    assert_no_records(&store, "removed once finished").await;
 
     let kept = Arc::new(MemoryStorage::new());
     let mut uploader = upload_of(&client, &bytes, 40)
