@@ -71,11 +71,7 @@ async fn usage_errors_exit_2() {
     assert!(out.one_error_line().contains("ftp"), "{}", out.stderr);
     let out = sandbox.run(["status", "f.bin"]).await;
     out.expect_code(2);
-    assert!(
-        out.one_error_line().contains("nothing is stored for f.bin"),
-        "{}",
-        out.stderr
-    );
+    out.expect_error_line_containing("nothing is stored for f.bin");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -161,11 +157,7 @@ async fn local_io_errors_exit_5() {
         .run(["upload", "missing.bin", &server.endpoint()])
         .await;
     out.expect_code(5);
-    assert!(
-        out.one_error_line().contains("missing.bin"),
-        "{}",
-        out.stderr
-    );
+    out.expect_error_line_containing("missing.bin");
 
     sandbox.file("f.bin", 1000, 6);
     std::fs::write(sandbox.path().join("bad-store.json"), "this is not a store").unwrap();
@@ -179,11 +171,7 @@ async fn local_io_errors_exit_5() {
         ])
         .await;
     out.expect_code(5);
-    assert!(
-        out.one_error_line().contains("bad-store.json"),
-        "{}",
-        out.stderr
-    );
+    out.expect_error_line_containing("bad-store.json");
     assert_eq!(server.uploads().len(), 0, "nothing sent");
 
     let out = sandbox.run(["upload", ".", &server.endpoint()]).await;

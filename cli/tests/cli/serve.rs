@@ -60,9 +60,5 @@ async fn serve_on_a_taken_port_is_a_local_error() {
     let port = taken.local_addr().unwrap().port().to_string();
     let out: Output = sandbox.run(["serve", "--port", &port, "--dir", "d"]).await;
     out.expect_code(5);
-    assert!(
-        out.one_error_line().contains(&format!("127.0.0.1:{port}")),
-        "{}",
-        out.stderr
-    );
+    out.expect_error_line_containing(&format!("127.0.0.1:{port}"));
 }

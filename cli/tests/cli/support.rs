@@ -281,22 +281,22 @@ impl Output {
     /// Panics with stderr unless it contains `text`.
     #[track_caller]
     pub fn expect_stderr_contains(&self, text: &str) -> &Self {
-        assert!(
-            self.stderr.contains(text),
-            "stderr lacks {text:?}:\n{}",
-            self.stderr
-        );
+        assert_contains("stderr", &self.stderr, text);
         self
     }
 
     /// Panics with stdout unless it contains `text`.
     #[track_caller]
     pub fn expect_stdout_contains(&self, text: &str) -> &Self {
-        assert!(
-            self.stdout.contains(text),
-            "stdout lacks {text:?}:\n{}",
-            self.stdout
-        );
+        assert_contains("stdout", &self.stdout, text);
+        self
+    }
+
+    /// Panics unless the failure is reported as exactly one `tusky: error: ` line
+    /// ([`Output::one_error_line`]) that contains `text`.
+    #[track_caller]
+    pub fn expect_error_line_containing(&self, text: &str) -> &Self {
+        assert_contains("the error line", self.one_error_line(), text);
         self
     }
 
@@ -331,6 +331,12 @@ impl Output {
         );
         lines[0]
     }
+}
+
+/// Panics with `printed` (what the stream called `name` carried) unless it contains `text`.
+#[track_caller]
+fn assert_contains(name: &str, printed: &str, text: &str) {
+    assert!(printed.contains(text), "{name} lacks {text:?}:\n{printed}");
 }
 
 /// `len` pseudo-random bytes from `seed`, the same every run.
