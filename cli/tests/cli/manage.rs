@@ -35,8 +35,7 @@ async fn status_list_forget() {
         assert!(out.stdout.contains("complete  no ("), "{}", out.stdout);
         assert!(out.stdout.contains("filename=video.mp4"), "{}", out.stdout);
     }
-    let out = sandbox.run(["status", &url, "--json"]).await;
-    let json = out.expect_code(0).json();
+    let json = sandbox.run_json(["status", &url, "--json"]).await;
     assert_eq!(json["offset"], offset);
     assert_eq!(json["length"], 524_288);
     assert_eq!(json["complete"], false);
@@ -52,8 +51,7 @@ async fn status_list_forget() {
     out.expect_code(0);
     assert!(out.stdout.contains("SERVER"), "{}", out.stdout);
     out.expect_stdout_contains("%)");
-    let out = sandbox.run(["list", "--check", "--json"]).await;
-    let json = out.expect_code(0).json();
+    let json = sandbox.run_json(["list", "--check", "--json"]).await;
     assert_eq!(json[0]["url"], url.as_str());
     assert_eq!(json[0]["server"]["offset"], offset);
 

@@ -10,8 +10,8 @@ async fn parallel_parts_are_joined() {
     let sandbox = Sandbox::new();
     let server = TusMockServer::start().await;
     let file = sandbox.file("p.bin", 1024 * 1024 + 3, 51);
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "p.bin",
             &server.endpoint(),
@@ -22,7 +22,6 @@ async fn parallel_parts_are_joined() {
             "--json",
         ])
         .await;
-    let json = out.expect_code(0).json();
     let url = json["url"].as_str().unwrap();
     assert_eq!(
         server.upload_bytes(url),
@@ -65,8 +64,8 @@ async fn parallel_resumes_after_a_kill() {
         "{}",
         listed.stdout
     );
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "pk.bin",
             &server.endpoint(),
@@ -77,7 +76,6 @@ async fn parallel_resumes_after_a_kill() {
             "--json",
         ])
         .await;
-    let json = out.expect_code(0).json();
     assert!(
         json["resumed_from"].as_u64().is_some_and(|o| o > 0),
         "{json}"

@@ -46,13 +46,20 @@ async fn ctrl_c_while_waiting(command: tokio::process::Command) -> String {
     stderr
 }
 
+/// A sandbox holding `f.bin` (100 000 bytes from `seed`), a mock server to upload it to, and
+/// the default store's lock, held by this process until the returned guard drops.
+async fn upload_blocked_by_the_lock(seed: u64) -> (Sandbox, TusMockServer, File) {
+    let sandbox = Sandbox::new();
+    let server = TusMockServer::start().await;
+    sandbox.file("f.bin", 100_000, seed);
+    let held = hold_store_lock(&sandbox.default_store());
+    (sandbox, server, held)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_gives_up_at_the_lock_deadline_naming_the_holder_and_not_claiming_the_url_is_kept(
 ) {
-    let sandbox = Sandbox::new();
-    let server = TusMockServer::start().await;
-    sandbox.file("f.bin", 100_000, 21);
-    let _held = hold_store_lock(&sandbox.default_store());
+    let (sandbox, server, _held) = upload_blocked_by_the_lock(21).await;
 
     let started = Instant::now();
     let out = sandbox
@@ -85,10 +92,7 @@ async fn an_upload_gives_up_at_the_lock_deadline_naming_the_holder_and_not_claim
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_while_an_upload_waits_for_the_store_lock_exits_130_without_claiming_the_url_is_kept(
 ) {
-    let sandbox = Sandbox::new();
-    let server = TusMockServer::start().await;
-    sandbox.file("f.bin", 100_000, 22);
-    let held = hold_store_lock(&sandbox.default_store());
+    let (sandbox, server, held) = upload_blocked_by_the_lock(22).await;
 
     // Well before the 30 s deadline: the wait gives way to Ctrl-C.
     let stderr = ctrl_c_while_waiting(sandbox.tusky(["upload", "f.bin", &server.endpoint()])).await;

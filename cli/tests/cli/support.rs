@@ -86,6 +86,16 @@ impl Sandbox {
         command
     }
 
+    /// Runs `tusky ARGS` (with `--json` among them) to the end, checks that it succeeded and
+    /// returns the JSON it printed.
+    pub async fn run_json<I, S>(&self, args: I) -> serde_json::Value
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.run(args).await.expect_code(0).json()
+    }
+
     /// Runs `tusky ARGS` to the end (at most 60 s).
     pub async fn run<I, S>(&self, args: I) -> Output
     where

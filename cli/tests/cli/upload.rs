@@ -142,8 +142,8 @@ async fn killed_mid_upload_resumes_where_the_server_is() {
     assert!(store.contains(&uploads[0].url), "record kept: {store}");
 
     server.clear_faults();
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "big.bin",
             &server.endpoint(),
@@ -152,7 +152,6 @@ async fn killed_mid_upload_resumes_where_the_server_is() {
             "--json",
         ])
         .await;
-    let json = out.expect_code(0).json();
     assert_eq!(
         json["url"],
         uploads[0].url.as_str(),
@@ -229,8 +228,8 @@ async fn ctrl_c_keeps_the_record_exits_130_and_the_next_run_resumes() {
     );
 
     server.clear_faults();
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "movie.bin",
             &server.endpoint(),
@@ -239,7 +238,6 @@ async fn ctrl_c_keeps_the_record_exits_130_and_the_next_run_resumes() {
             "--json",
         ])
         .await;
-    let json = out.expect_code(0).json();
     assert!(
         json["resumed_from"].as_u64().is_some_and(|o| o > 0),
         "{json}"
@@ -282,8 +280,8 @@ async fn another_endpoints_record_is_not_resumed() {
         1,
     )
     .await;
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "x.bin",
             &second.endpoint(),
@@ -292,7 +290,6 @@ async fn another_endpoints_record_is_not_resumed() {
             "--json",
         ])
         .await;
-    let json = out.expect_code(0).json();
     assert!(json["resumed_from"].is_null(), "{json}");
     assert!(json["url"]
         .as_str()
@@ -337,8 +334,8 @@ async fn each_endpoint_keeps_its_own_record() {
     out.expect_code(0);
 
     first.clear_patch_hook();
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "x.bin",
             &first.endpoint(),
@@ -347,7 +344,6 @@ async fn each_endpoint_keeps_its_own_record() {
             "--json",
         ])
         .await;
-    let json = out.expect_code(0).json();
     assert_eq!(json["resumed_from"], held, "{json}");
     assert_eq!(
         first.uploads().len(),
@@ -437,10 +433,9 @@ async fn without_an_endpoint_it_is_a_local_upload_that_says_where_the_data_is() 
     out.expect_stderr_contains("matches byte for byte");
     out.expect_stderr_contains(&stored.display().to_string());
 
-    let out = sandbox
-        .run(["upload", "notes.txt", "--json", "--local-dir", "elsewhere"])
+    let json = sandbox
+        .run_json(["upload", "notes.txt", "--json", "--local-dir", "elsewhere"])
         .await;
-    let json = out.expect_code(0).json();
     assert_eq!(json["local"], true);
     assert_eq!(json["verified"], true);
     let path = json["local_path"].as_str().unwrap();
@@ -480,8 +475,8 @@ async fn a_tuspy_store_is_used_in_its_own_format() {
     assert!(text.contains(&server.uploads()[0].url), "{text}");
 
     server.clear_faults();
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "t.bin",
             &server.endpoint(),
@@ -492,7 +487,6 @@ async fn a_tuspy_store_is_used_in_its_own_format() {
             "--json",
         ])
         .await;
-    let json = out.expect_code(0).json();
     assert!(
         json["resumed_from"].as_u64().is_some_and(|o| o > 0),
         "{json}"
@@ -520,8 +514,8 @@ async fn no_resume_starts_over() {
     )
     .await;
     server.clear_faults();
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "n.bin",
             &server.endpoint(),
@@ -531,7 +525,6 @@ async fn no_resume_starts_over() {
             "--json",
         ])
         .await;
-    let json = out.expect_code(0).json();
     assert!(json["resumed_from"].is_null());
     assert_eq!(server.uploads().len(), 2, "a new upload");
 }
