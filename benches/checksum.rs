@@ -9,19 +9,15 @@
 //!
 //! `cargo bench --all-features --bench checksum`
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use tusky::{ChecksumAlgorithm, Client};
 use tusky_mock_server::{Extension, TusMockServer};
 
 const SIZE: usize = 64 * 1024 * 1024;
-
-fn data(n: usize) -> Vec<u8> {
-    (0..n)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
-        .collect()
-}
 
 fn checksum(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -39,40 +35,26 @@ fn checksum(c: &mut Criterion) {
             .start(),
     );
     let client = Client::new(server.endpoint()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("64MiB.bin");
-    std::fs::write(&path, data(SIZE)).unwrap();
+    let (_dir, path) = common::source_file(SIZE);
 
     let mut group = c.benchmark_group("upload_64MiB_checksum");
-    group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4))
-        .throughput(Throughput::Bytes(SIZE as u64));
+    group.sampling_mode(SamplingMode::Flat);
+    common::configure(&mut group, Duration::from_secs(4), SIZE as u64);
     let algorithms = std::iter::once(None).chain(ChecksumAlgorithm::ALL.into_iter().map(Some));
     for algorithm in algorithms {
         let name = algorithm.map_or("none", ChecksumAlgorithm::name);
         group.bench_function(name, |b| {
             b.to_async(&runtime).iter_custom(|iters| {
                 let (server, client, path) = (&server, &client, &path);
-                async move {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        // Forget the previous iteration's upload (held in memory).
-                        server.reset().await;
-                        let mut builder = client.uploader().path(path);
-                        if let Some(algorithm) = algorithm {
-                            builder = builder.checksum(algorithm);
-                        }
-                        let mut uploader = builder.build().unwrap();
-                        let start = Instant::now();
-                        let summary = uploader.upload().await.unwrap();
-                        total += start.elapsed();
-                        assert_eq!(summary.offset, SIZE as u64);
+                // Each upload forgets the previous one (held in memory) first.
+                let build = move || {
+                    let builder = client.uploader().path(path);
+                    match algorithm {
+                        Some(algorithm) => builder.checksum(algorithm),
+                        None => builder,
                     }
-                    total
-                }
+                };
+                common::timed_uploads(iters, SIZE as u64, move || server.reset(), build)
             });
         });
     }
@@ -81,7 +63,7 @@ fn checksum(c: &mut Criterion) {
 
 fn digest(c: &mut Criterion) {
     const LEN: usize = 8 * 1024 * 1024;
-    let buffer = data(LEN);
+    let buffer = common::pattern(LEN);
     let mut group = c.benchmark_group("digest_8MiB_in_memory");
     group
         .sample_size(10)

@@ -11,9 +11,11 @@
 
 use std::io::Cursor;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use tusky::Client;
 use tusky_mock_server::TusMockServer;
 
@@ -32,11 +34,7 @@ fn chunk_sweep(c: &mut Criterion) {
     let data: Arc<[u8]> = (0..SIZE).map(|i| (i % 251) as u8).collect();
 
     let mut group = c.benchmark_group("upload_32MiB");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(8))
-        .throughput(Throughput::Bytes(SIZE));
+    common::configure(&mut group, Duration::from_secs(8), SIZE);
     let sizes = [
         ("64KiB", 64 * KIB),
         ("256KiB", 256 * KIB),
@@ -49,24 +47,14 @@ fn chunk_sweep(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("chunk", label), &chunk, |b, &chunk| {
             b.to_async(&runtime).iter_custom(|iters| {
                 let (server, client, data) = (&server, &client, &data);
-                async move {
-                    let mut measured = Duration::ZERO;
-                    for _ in 0..iters {
-                        // Forget earlier uploads and recorded requests (32 MiB each), untimed.
-                        server.reset().await;
-                        let mut uploader = client
-                            .uploader()
-                            .reader(Cursor::new(Arc::clone(data)))
-                            .chunk_size(chunk)
-                            .build()
-                            .unwrap();
-                        let start = Instant::now();
-                        let summary = uploader.upload().await.unwrap();
-                        measured += start.elapsed();
-                        assert_eq!(summary.offset, SIZE);
-                    }
-                    measured
-                }
+                let build = move || {
+                    client
+                        .uploader()
+                        .reader(Cursor::new(Arc::clone(data)))
+                        .chunk_size(chunk)
+                };
+                // Each upload forgets earlier uploads and recorded requests (32 MiB each) first.
+                common::timed_uploads(iters, SIZE, move || server.reset(), build)
             });
         });
     }

@@ -3,9 +3,11 @@
 //!
 //! `cargo bench --all-features --bench parallel`
 
-use std::time::{Duration, Instant};
+mod common;
 
-use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use tusky::Client;
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
@@ -13,12 +15,6 @@ const SIZE: usize = 64 * 1024 * 1024;
 /// 2 MiB: 32 PATCH bodies for a single upload, 8 per partial with `parallel(4)`.
 const CHUNK: u64 = 2 * 1024 * 1024;
 const LATENCY: Duration = Duration::from_millis(20);
-
-fn data(n: usize) -> Vec<u8> {
-    (0..n)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
-        .collect()
-}
 
 /// Forgets the previous iteration's uploads (they are held in memory) and adds the latency.
 async fn fresh(server: &TusMockServer) {
@@ -33,17 +29,11 @@ fn parallel(c: &mut Criterion) {
         .unwrap();
     let server = runtime.block_on(TusMockServer::builder().record_requests(false).start());
     let client = Client::new(server.endpoint()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("64MiB.bin");
-    std::fs::write(&path, data(SIZE)).unwrap();
+    let (_dir, path) = common::source_file(SIZE);
 
     let mut group = c.benchmark_group("upload_64MiB_20ms_per_patch");
-    group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(9))
-        .throughput(Throughput::Bytes(SIZE as u64));
+    group.sampling_mode(SamplingMode::Flat);
+    common::configure(&mut group, Duration::from_secs(9), SIZE as u64);
     for parts in [1usize, 4] {
         let name = if parts == 1 {
             "single".to_owned()
@@ -53,24 +43,14 @@ fn parallel(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.to_async(&runtime).iter_custom(|iters| {
                 let (server, client, path) = (&server, &client, &path);
-                async move {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        fresh(server).await;
-                        let mut uploader = client
-                            .uploader()
-                            .path(path)
-                            .chunk_size(CHUNK)
-                            .parallel(parts)
-                            .build()
-                            .unwrap();
-                        let start = Instant::now();
-                        let summary = uploader.upload().await.unwrap();
-                        total += start.elapsed();
-                        assert_eq!(summary.offset, SIZE as u64);
-                    }
-                    total
-                }
+                let build = move || {
+                    client
+                        .uploader()
+                        .path(path)
+                        .chunk_size(CHUNK)
+                        .parallel(parts)
+                };
+                common::timed_uploads(iters, SIZE as u64, move || fresh(server), build)
             });
         });
     }

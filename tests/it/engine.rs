@@ -14,7 +14,10 @@ use tusky::transport::layers::Recording;
 use tusky::transport::ReqwestTransport;
 use tusky::{Client, Error, ProgressEvent, Uploader};
 
-use crate::common::{client_for, data, server_and_client, temp_file as file, upload_error, Events};
+use crate::common::{
+    client_for, data, patch_upload_of, reader_of, server_and_client, temp_file as file,
+    upload_error, upload_exactly, Events,
+};
 
 /// Finding 1: a finished parallel upload is a known remote upload with its length declared,
 /// so a second `upload()` on the same uploader is a no-op that returns `Ok` (it used to PATCH
@@ -232,12 +235,7 @@ async fn bare_fingerprint_records_are_read_and_migrated() {
     let bytes = data(30);
     let bare = Md5Fingerprint.fingerprint(&bytes, 30);
     let client_a = Client::new(a.endpoint()).unwrap();
-    let mut first = client_a
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10)
-        .build()
-        .unwrap();
+    let mut first = reader_of(&client_a, &bytes).chunk_size(10).build().unwrap();
     let partial = first.upload_until(10).await.unwrap();
     let store = Arc::new(MemoryStorage::new());
     let mut legacy = UploadRecord::new(partial.url.as_str()).with_size(30);
@@ -258,9 +256,7 @@ async fn bare_fingerprint_records_are_read_and_migrated() {
         "A's record left alone"
     );
 
-    let mut to_a = client_a
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
+    let mut to_a = reader_of(&client_a, &bytes)
         .storage(Arc::clone(&store))
         .remove_record_on_success(false)
         .build()
@@ -343,17 +339,7 @@ async fn a_layer_sees_requests_as_sent() {
         .build()
         .unwrap();
     let bytes = data(25);
-    let summary = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(10)
-        .creation_with_upload(false)
-        .build()
-        .unwrap()
-        .upload()
-        .await
-        .unwrap();
-    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+    upload_exactly(&server, patch_upload_of(&client, &bytes, 10), &bytes).await;
     let sent = recording.requests();
     let methods: Vec<String> = sent.iter().map(|r| r.method.to_string()).collect();
     assert_eq!(methods, ["OPTIONS", "POST", "POST", "POST", "POST"]);
@@ -389,9 +375,7 @@ async fn the_default_storage_is_none() {
 async fn a_stored_expiry_beyond_time_does_not_panic() {
     let (server, client) = server_and_client().await;
     let bytes = data(20);
-    let mut first = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
+    let mut first = reader_of(&client, &bytes)
         .chunk_size(10)
         .creation_with_upload(false)
         .build()
@@ -408,12 +392,7 @@ async fn a_stored_expiry_beyond_time_does_not_panic() {
         )
         .await
         .unwrap();
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .storage(store)
-        .build()
-        .unwrap();
+    let mut uploader = reader_of(&client, &bytes).storage(store).build().unwrap();
     let summary = uploader.upload().await.unwrap();
     assert_eq!(summary.resumed_from, Some(10));
     assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);

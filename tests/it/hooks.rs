@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use tusky::mock::TusMockServer;
 use tusky::Client;
 
-use crate::common::{data, header};
+use crate::common::{data, header, patch_upload_of, upload_exactly};
 
 #[tokio::test]
 async fn hooks_see_and_change_every_request() {
@@ -29,17 +29,7 @@ async fn hooks_see_and_change_every_request() {
         .build()
         .unwrap();
     let bytes = data(2500);
-    let summary = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(1000)
-        .creation_with_upload(false)
-        .build()
-        .unwrap()
-        .upload()
-        .await
-        .unwrap();
-    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+    upload_exactly(&server, patch_upload_of(&client, &bytes, 1000), &bytes).await;
     let requests = server.received_requests().await;
     assert!(requests
         .iter()
@@ -137,11 +127,7 @@ async fn an_expired_token_is_refreshed_once() {
             .build()
             .unwrap();
         let bytes = data(3000);
-        let result = client
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
-            .chunk_size(1000)
-            .creation_with_upload(false)
+        let result = patch_upload_of(&client, &bytes, 1000)
             .retry_delay(5, std::time::Duration::from_millis(1))
             .build()
             .unwrap()

@@ -6,7 +6,7 @@ use tusky::mock::{PatchAction, PatchContext};
 use tusky::storage::{MemoryStorage, Storage};
 
 use crate::common::{
-    data, parallel_upload_of, pipe, server_and_client, stored, temp_file, upload_exactly,
+    data, data_file, parallel_upload_of, pipe, server_and_client, stored, upload_exactly,
     upload_of, QUICK,
 };
 
@@ -76,8 +76,7 @@ async fn a_stream_of_unknown_length_uploads_with_deferred_length() {
 #[tokio::test]
 async fn parallel_upload_concatenates_partials() {
     let (server, client) = server_and_client().await;
-    let bytes = data(100_003);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(100_003);
     let builder = parallel_upload_of(&client, &path, 4, 10_000).metadata("filename", "f.bin");
     upload_exactly(&server, builder, &bytes).await;
     let finals: Vec<_> = server

@@ -12,26 +12,7 @@ use tusky::{Client, Error};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{client_for, data};
-
-/// A tus OPTIONS answer plus `post`, on a plain wiremock server (the endpoint).
-async fn endpoint_answering(post: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("OPTIONS"))
-        .respond_with(
-            ResponseTemplate::new(204)
-                .insert_header("Tus-Resumable", "1.0.0")
-                .insert_header("Tus-Version", "1.0.0")
-                .insert_header("Tus-Extension", "creation"),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(post)
-        .mount(&server)
-        .await;
-    server
-}
+use crate::common::{client_for, data, endpoint_answering};
 
 /// An upload of `len` bytes created on `server` without credentials; its URL.
 async fn upload_on(server: &TusMockServer, len: usize) -> String {

@@ -33,11 +33,7 @@ async fn a_password_in_the_endpoint_is_sent_as_basic_auth_and_never_shown_or_sto
         .await;
     out.expect_code(0);
     assert_no_password("upload", &out);
-    assert!(
-        out.stderr.contains("upload URL: http://127.0.0.1"),
-        "{}",
-        out.stderr
-    );
+    out.expect_stderr_contains("upload URL: http://127.0.0.1");
     let done = out.stdout.trim().to_owned();
 
     let out = sandbox
@@ -53,11 +49,7 @@ async fn a_password_in_the_endpoint_is_sent_as_basic_auth_and_never_shown_or_sto
         .await;
     out.expect_code(3);
     assert_no_password("a refused upload", &out);
-    assert!(
-        out.one_error_line().contains("to http://127.0.0.1"),
-        "{}",
-        out.stderr
-    );
+    out.expect_error_line_containing("to http://127.0.0.1");
 
     let out = sandbox.run(["list"]).await;
     out.expect_code(0);

@@ -71,11 +71,7 @@ async fn usage_errors_exit_2() {
     assert!(out.one_error_line().contains("ftp"), "{}", out.stderr);
     let out = sandbox.run(["status", "f.bin"]).await;
     out.expect_code(2);
-    assert!(
-        out.one_error_line().contains("nothing is stored for f.bin"),
-        "{}",
-        out.stderr
-    );
+    out.expect_error_line_containing("nothing is stored for f.bin");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -124,11 +120,7 @@ async fn a_network_failure_after_the_retries_exits_4() {
     out.expect_code(4);
     let line = out.one_error_line();
     assert!(line.contains("could not connect"), "{line}");
-    assert!(
-        out.stderr.contains("retrying in"),
-        "the retry is reported: {}",
-        out.stderr
-    );
+    out.expect_stderr_contains("retrying in"); // the retry is reported
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -165,11 +157,7 @@ async fn local_io_errors_exit_5() {
         .run(["upload", "missing.bin", &server.endpoint()])
         .await;
     out.expect_code(5);
-    assert!(
-        out.one_error_line().contains("missing.bin"),
-        "{}",
-        out.stderr
-    );
+    out.expect_error_line_containing("missing.bin");
 
     sandbox.file("f.bin", 1000, 6);
     std::fs::write(sandbox.path().join("bad-store.json"), "this is not a store").unwrap();
@@ -183,11 +171,7 @@ async fn local_io_errors_exit_5() {
         ])
         .await;
     out.expect_code(5);
-    assert!(
-        out.one_error_line().contains("bad-store.json"),
-        "{}",
-        out.stderr
-    );
+    out.expect_error_line_containing("bad-store.json");
     assert_eq!(server.uploads().len(), 0, "nothing sent");
 
     let out = sandbox.run(["upload", ".", &server.endpoint()]).await;

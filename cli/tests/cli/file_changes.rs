@@ -5,18 +5,7 @@ use std::time::Duration;
 
 use tusky::mock::{PatchAction, PatchContext, TusMockServer};
 
-use crate::support::{bytes, wait_until, Sandbox};
-
-/// Holds every PATCH from the `k`-th on (after storing its bytes), so a kill lands mid-upload.
-fn hold_patches_from(server: &TusMockServer, k: u64) {
-    server.set_patch_hook(move |ctx: &PatchContext| {
-        if ctx.number >= k {
-            PatchAction::Delay(Duration::from_secs(60))
-        } else {
-            PatchAction::Accept
-        }
-    });
-}
+use crate::support::{bytes, kill_mid_upload, wait_until, Sandbox};
 
 /// Sets the file's modification time (seconds after 2020-09-13), so an edit is seen whatever
 /// the file system's timestamp granularity.
@@ -32,17 +21,12 @@ async fn a_file_edited_between_runs_starts_over_and_says_why() {
     let server = TusMockServer::start().await;
     let path = sandbox.file("video.bin", 1024 * 1024, 11);
     touch(&path, 1);
-    hold_patches_from(&server, 3);
-    let mut child = sandbox
-        .tusky(["upload", "video.bin", &server.endpoint(), "-c", "128KiB"])
-        .spawn()
-        .unwrap();
-    wait_until("the third PATCH", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= 3
-    })
+    kill_mid_upload(
+        sandbox.tusky(["upload", "video.bin", &server.endpoint(), "-c", "128KiB"]),
+        &server,
+        3,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     let first = server.uploads()[0].url.clone();
 
     // Same size, bytes changed at 512 KiB (far past the 64 KiB the fingerprint reads).
@@ -68,7 +52,7 @@ async fn a_file_edited_between_runs_starts_over_and_says_why() {
         "{}",
         out.stderr
     );
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.json();
     assert_ne!(json["url"], first.as_str(), "a new upload");
     assert!(json["resumed_from"].is_null(), "{json}");
     assert_eq!(

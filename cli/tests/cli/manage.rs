@@ -1,32 +1,19 @@
 //! `tusky status`, `list`, `forget`, `delete` on an interrupted upload.
 
-use std::time::Duration;
+use tusky::mock::TusMockServer;
 
-use tusky::mock::{PatchAction, PatchContext, TusMockServer};
-
-use crate::support::{wait_until, Sandbox};
+use crate::support::{kill_mid_upload, Sandbox};
 
 /// Starts an upload of `name` and kills it after two PATCHes; returns the upload URL.
 async fn interrupted_upload(sandbox: &Sandbox, server: &TusMockServer, name: &str) -> String {
     sandbox.file(name, 512 * 1024, name.bytes().map(u64::from).sum());
     let base = server.request_count("PATCH");
-    server.set_patch_hook(move |ctx: &PatchContext| {
-        if ctx.number >= base + 2 {
-            PatchAction::Delay(Duration::from_secs(60))
-        } else {
-            PatchAction::Accept
-        }
-    });
-    let mut child = sandbox
-        .tusky(["upload", name, &server.endpoint(), "-c", "64KiB"])
-        .spawn()
-        .unwrap();
-    wait_until("two PATCHes", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= base + 2
-    })
+    kill_mid_upload(
+        sandbox.tusky(["upload", name, &server.endpoint(), "-c", "64KiB"]),
+        server,
+        base + 2,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     server.clear_faults();
     server.uploads().last().unwrap().url.clone()
 }
@@ -42,27 +29,13 @@ async fn status_list_forget() {
     for target in ["video.mp4", url.as_str()] {
         let out = sandbox.run(["status", target]).await;
         out.expect_code(0);
-        assert!(
-            out.stdout.contains(&format!("url       {url}")),
-            "{}",
-            out.stdout
-        );
-        assert!(
-            out.stdout.contains(&format!("({offset} bytes)")),
-            "{}",
-            out.stdout
-        );
-        assert!(
-            out.stdout.contains("length    512 KiB (524288 bytes)"),
-            "{}",
-            out.stdout
-        );
+        out.expect_stdout_contains(&format!("url       {url}"));
+        out.expect_stdout_contains(&format!("({offset} bytes)"));
+        out.expect_stdout_contains("length    512 KiB (524288 bytes)");
         assert!(out.stdout.contains("complete  no ("), "{}", out.stdout);
         assert!(out.stdout.contains("filename=video.mp4"), "{}", out.stdout);
     }
-    let out = sandbox.run(["status", &url, "--json"]).await;
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = sandbox.run_json(["status", &url, "--json"]).await;
     assert_eq!(json["offset"], offset);
     assert_eq!(json["length"], 524_288);
     assert_eq!(json["complete"], false);
@@ -77,14 +50,8 @@ async fn status_list_forget() {
     let out = sandbox.run(["list", "--check"]).await;
     out.expect_code(0);
     assert!(out.stdout.contains("SERVER"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains("%)"),
-        "offset and percentage: {}",
-        out.stdout
-    );
-    let out = sandbox.run(["list", "--check", "--json"]).await;
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    out.expect_stdout_contains("%)");
+    let json = sandbox.run_json(["list", "--check", "--json"]).await;
     assert_eq!(json[0]["url"], url.as_str());
     assert_eq!(json[0]["server"]["offset"], offset);
 

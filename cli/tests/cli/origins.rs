@@ -141,11 +141,7 @@ async fn list_check_sends_headers_only_to_the_server_named_with_endpoint() {
         vec![None, Some("Bearer t0ken".to_owned())]
     );
     assert_eq!(header_values(&heads_b, "authorization"), vec![None, None]);
-    assert!(
-        out.stderr.contains("not sent to 1 server ("),
-        "{}",
-        out.stderr
-    );
+    out.expect_stderr_contains("not sent to 1 server (");
 }
 
 #[tokio::test(flavor = "multi_thread")]

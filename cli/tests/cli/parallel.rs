@@ -1,19 +1,17 @@
 //! `--parallel N`: partial uploads joined by concatenation, resumed after a kill, and the
 //! fallback to one stream when the server lacks concatenation.
 
-use std::time::Duration;
+use tusky::mock::{Extension, TusMockServer, UploadConcat};
 
-use tusky::mock::{Extension, PatchAction, PatchContext, TusMockServer, UploadConcat};
-
-use crate::support::{wait_until, Sandbox};
+use crate::support::{kill_mid_upload, Sandbox};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn parallel_parts_are_joined() {
     let sandbox = Sandbox::new();
     let server = TusMockServer::start().await;
     let file = sandbox.file("p.bin", 1024 * 1024 + 3, 51);
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "p.bin",
             &server.endpoint(),
@@ -24,8 +22,6 @@ async fn parallel_parts_are_joined() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
     let url = json["url"].as_str().unwrap();
     assert_eq!(
         server.upload_bytes(url),
@@ -44,15 +40,8 @@ async fn parallel_resumes_after_a_kill() {
     let sandbox = Sandbox::new();
     let server = TusMockServer::start().await;
     let file = sandbox.file("pk.bin", 2 * 1024 * 1024, 52);
-    server.set_patch_hook(|ctx: &PatchContext| {
-        if ctx.number >= 4 {
-            PatchAction::Delay(Duration::from_secs(60))
-        } else {
-            PatchAction::Accept
-        }
-    });
-    let mut child = sandbox
-        .tusky([
+    kill_mid_upload(
+        sandbox.tusky([
             "upload",
             "pk.bin",
             &server.endpoint(),
@@ -60,15 +49,11 @@ async fn parallel_resumes_after_a_kill() {
             "2",
             "-c",
             "128KiB",
-        ])
-        .spawn()
-        .unwrap();
-    wait_until("four PATCHes", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= 4
-    })
+        ]),
+        &server,
+        4,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     server.clear_faults();
     let created = server.uploads().len();
     let listed = sandbox.run(["list"]).await;
@@ -79,8 +64,8 @@ async fn parallel_resumes_after_a_kill() {
         "{}",
         listed.stdout
     );
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "pk.bin",
             &server.endpoint(),
@@ -91,8 +76,6 @@ async fn parallel_resumes_after_a_kill() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert!(
         json["resumed_from"].as_u64().is_some_and(|o| o > 0),
         "{json}"

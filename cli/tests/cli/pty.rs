@@ -86,11 +86,7 @@ async fn without_a_terminal_progress_is_plain_lines() {
         .run(["upload", "lines.bin", &server.endpoint(), "-c", "256KiB"])
         .await;
     out.expect_code(0);
-    assert!(
-        out.stderr.contains("tusky: 1.0 MiB of 1.0 MiB (100%), "),
-        "{}",
-        out.stderr
-    );
+    out.expect_stderr_contains("tusky: 1.0 MiB of 1.0 MiB (100%), ");
     assert!(
         !out.stderr.contains('\u{1b}'),
         "no escape sequences: {:?}",

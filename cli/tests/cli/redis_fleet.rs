@@ -13,28 +13,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tempfile::TempDir;
 use tokio::process::Command;
-use tusky::mock::{PatchAction, PatchContext, TusMockServer};
+use tusky::mock::TusMockServer;
 use tusky::storage::{RedisStorage, Storage};
 
-use crate::support::wait_until;
+use crate::support::{hold_patches_from, wait_until};
 
 const TUSKY: &str = env!("CARGO_BIN_EXE_tusky");
 const SIZE: usize = 2 * 1024 * 1024 + 123;
 
-fn redis_url(test: &str) -> Option<String> {
-    match std::env::var("TUSKY_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert_ne!(
-                std::env::var("TUSKY_REDIS_REQUIRED").as_deref(),
-                Ok("1"),
-                "{test}: TUSKY_REDIS_REQUIRED=1 but TUSKY_REDIS_URL is not set"
-            );
-            eprintln!("{test}: skipped: set TUSKY_REDIS_URL=redis://127.0.0.1:PORT/0 to run it");
-            None
-        }
-    }
-}
+#[path = "../../../tests/shared/redis_url.rs"]
+mod redis_url;
+use redis_url::redis_url;
 
 /// One "machine": a home, data and temp directory of its own.
 struct Machine {
@@ -134,13 +123,7 @@ async fn killed_on_one_machine_resumed_on_another_through_redis() {
     second.file("elsewhere/copy-of-big.bin", &bytes);
 
     // Machine one: the third PATCH is held, and the process is SIGKILLed while it waits.
-    server.set_patch_hook(|ctx: &PatchContext| {
-        if ctx.number >= 3 {
-            PatchAction::Delay(Duration::from_secs(60))
-        } else {
-            PatchAction::Accept
-        }
-    });
+    hold_patches_from(&server, 3);
     let args = ["upload", "big.bin", &endpoint, "--chunk-size", "128KiB"];
     let mut child = first
         .tusky(&[&args[..], &["--store", &redis]].concat(), &[])

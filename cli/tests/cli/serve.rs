@@ -2,25 +2,14 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-use crate::support::{signal, wait_until, Output, Sandbox};
+use crate::support::{wait_until, Output, Sandbox};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_takes_uploads_and_writes_them_to_the_directory() {
     let sandbox = Sandbox::new();
     let file = sandbox.file("served.bin", 700 * 1024 + 1, 31);
-    let mut server = sandbox
-        .tusky(["serve", "--port", "0", "--dir", "uploads"])
-        .spawn()
-        .unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let endpoint = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("the endpoint within 30 s")
-        .unwrap()
-        .expect("a first line");
+    let server = sandbox.serve().await;
+    let endpoint = server.endpoint.clone();
     assert!(
         endpoint.starts_with("http://127.0.0.1:") && endpoint.ends_with("/files/"),
         "{endpoint}"
@@ -61,12 +50,7 @@ async fn serve_takes_uploads_and_writes_them_to_the_directory() {
     )
     .await;
 
-    signal(server.id().unwrap(), "INT");
-    let status = tokio::time::timeout(Duration::from_secs(10), server.wait())
-        .await
-        .expect("stops")
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    server.stop().await.expect_code(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -76,9 +60,5 @@ async fn serve_on_a_taken_port_is_a_local_error() {
     let port = taken.local_addr().unwrap().port().to_string();
     let out: Output = sandbox.run(["serve", "--port", &port, "--dir", "d"]).await;
     out.expect_code(5);
-    assert!(
-        out.one_error_line().contains(&format!("127.0.0.1:{port}")),
-        "{}",
-        out.stderr
-    );
+    out.expect_error_line_containing(&format!("127.0.0.1:{port}"));
 }

@@ -1,28 +1,13 @@
 //! `tusky serve` hands out upload URLs that say nothing about each other: on a shared machine
 //! an upload URL is the only credential for the upload.
 
-use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-use crate::support::{signal, Sandbox};
+use crate::support::Sandbox;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_upload_ids_are_random_not_a_prefix_and_a_counter() {
     let sandbox = Sandbox::new();
-    let mut server = sandbox
-        .tusky(["serve", "--port", "0", "--dir", "uploads"])
-        .spawn()
-        .unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let endpoint = tokio::time::timeout(
-        Duration::from_secs(30),
-        BufReader::new(stdout).lines().next_line(),
-    )
-    .await
-    .expect("the endpoint within 30 s")
-    .unwrap()
-    .expect("a first line");
+    let server = sandbox.serve().await;
+    let endpoint = server.endpoint.clone();
 
     let mut ids = Vec::new();
     for (name, seed) in [("a.bin", 51), ("b.bin", 52), ("c.bin", 53)] {
@@ -49,10 +34,5 @@ async fn serve_upload_ids_are_random_not_a_prefix_and_a_counter() {
         assert!(b.abs_diff(a) > u128::from(u32::MAX), "close ids: {pair:?}");
     }
 
-    signal(server.id().unwrap(), "INT");
-    let status = tokio::time::timeout(Duration::from_secs(10), server.wait())
-        .await
-        .expect("stops")
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    server.stop().await.expect_code(0);
 }

@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tusky::mock::wiremock::matchers::method;
 use tusky::mock::wiremock::{Mock, ResponseTemplate};
 use tusky::mock::TusMockServer;
 
-use crate::support::{signal, wait_until, Output, Sandbox};
+use crate::support::{wait_until, Sandbox};
 
 /// Asserts `text` holds no raw control character but the line ends.
 #[track_caller]
@@ -60,30 +59,15 @@ async fn status_shows_metadata_escaped() {
     let out = sandbox.run(["status", out.stdout.trim()]).await;
     out.expect_code(0);
     assert_no_raw_controls("stdout", &out.stdout);
-    assert!(
-        out.stdout.contains("note=\\u{1b}[2Jhi\\u{7}"),
-        "{}",
-        out.stdout
-    );
+    out.expect_stdout_contains("note=\\u{1b}[2Jhi\\u{7}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_prints_a_received_file_name_escaped() {
     let sandbox = Sandbox::new();
     sandbox.file("f.bin", 1000, 43);
-    let mut server = sandbox
-        .tusky(["serve", "--port", "0", "--dir", "uploads"])
-        .spawn()
-        .unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let endpoint = tokio::time::timeout(
-        Duration::from_secs(30),
-        BufReader::new(stdout).lines().next_line(),
-    )
-    .await
-    .expect("the endpoint within 30 s")
-    .unwrap()
-    .expect("a first line");
+    let server = sandbox.serve().await;
+    let endpoint = server.endpoint.clone();
     let out = sandbox
         .run([
             "upload",
@@ -101,18 +85,8 @@ async fn serve_prints_a_received_file_name_escaped() {
     })
     .await;
 
-    signal(server.id().unwrap(), "INT");
-    let out = Output::from(
-        tokio::time::timeout(Duration::from_secs(10), server.wait_with_output())
-            .await
-            .expect("stops")
-            .unwrap(),
-    );
+    let out = server.stop().await;
     out.expect_code(0);
     assert_no_raw_controls("serve's stderr", &out.stderr);
-    assert!(
-        out.stderr.contains("(\\u{1b}]0;pwned\\u{7}evil.bin)"),
-        "{}",
-        out.stderr
-    );
+    out.expect_stderr_contains("(\\u{1b}]0;pwned\\u{7}evil.bin)");
 }

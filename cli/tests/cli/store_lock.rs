@@ -33,13 +33,33 @@ fn holder_line() -> String {
     )
 }
 
+/// Runs `command` until it says it waits for the store lock (see [`holder_line`]), then sends
+/// it Ctrl-C (SIGINT); checks that it exits 130 within 10 s and returns its stderr.
+async fn ctrl_c_while_waiting(command: tokio::process::Command) -> String {
+    let running = Running::spawn(command);
+    running
+        .wait_for_stderr(&holder_line(), Duration::from_secs(30))
+        .await;
+    signal(running.child.id().unwrap(), "INT");
+    let (code, stderr) = running.exit(Duration::from_secs(10)).await;
+    assert_eq!(code, Some(130), "{stderr}");
+    stderr
+}
+
+/// A sandbox holding `f.bin` (100 000 bytes from `seed`), a mock server to upload it to, and
+/// the default store's lock, held by this process until the returned guard drops.
+async fn upload_blocked_by_the_lock(seed: u64) -> (Sandbox, TusMockServer, File) {
+    let sandbox = Sandbox::new();
+    let server = TusMockServer::start().await;
+    sandbox.file("f.bin", 100_000, seed);
+    let held = hold_store_lock(&sandbox.default_store());
+    (sandbox, server, held)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_gives_up_at_the_lock_deadline_naming_the_holder_and_not_claiming_the_url_is_kept(
 ) {
-    let sandbox = Sandbox::new();
-    let server = TusMockServer::start().await;
-    sandbox.file("f.bin", 100_000, 21);
-    let _held = hold_store_lock(&sandbox.default_store());
+    let (sandbox, server, _held) = upload_blocked_by_the_lock(21).await;
 
     let started = Instant::now();
     let out = sandbox
@@ -72,19 +92,10 @@ async fn an_upload_gives_up_at_the_lock_deadline_naming_the_holder_and_not_claim
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_while_an_upload_waits_for_the_store_lock_exits_130_without_claiming_the_url_is_kept(
 ) {
-    let sandbox = Sandbox::new();
-    let server = TusMockServer::start().await;
-    sandbox.file("f.bin", 100_000, 22);
-    let held = hold_store_lock(&sandbox.default_store());
+    let (sandbox, server, held) = upload_blocked_by_the_lock(22).await;
 
-    let running = Running::spawn(sandbox.tusky(["upload", "f.bin", &server.endpoint()]));
-    running
-        .wait_for_stderr(&holder_line(), Duration::from_secs(30))
-        .await;
-    signal(running.child.id().unwrap(), "INT");
     // Well before the 30 s deadline: the wait gives way to Ctrl-C.
-    let (code, stderr) = running.exit(Duration::from_secs(10)).await;
-    assert_eq!(code, Some(130), "{stderr}");
+    let stderr = ctrl_c_while_waiting(sandbox.tusky(["upload", "f.bin", &server.endpoint()])).await;
     assert!(stderr.contains("its URL is not recorded"), "{stderr}");
     assert!(!stderr.contains("is kept"), "{stderr}");
 
@@ -103,13 +114,8 @@ async fn forget_gives_way_to_the_first_ctrl_c_while_waiting_for_the_store_lock()
     std::fs::write(&store, contents).unwrap();
     let _held = hold_store_lock(&store);
 
-    let running = Running::spawn(sandbox.tusky(["forget", "https://tus.example/files/1"]));
-    running
-        .wait_for_stderr(&holder_line(), Duration::from_secs(30))
-        .await;
-    signal(running.child.id().unwrap(), "INT");
-    let (code, stderr) = running.exit(Duration::from_secs(10)).await;
-    assert_eq!(code, Some(130), "{stderr}");
+    let stderr =
+        ctrl_c_while_waiting(sandbox.tusky(["forget", "https://tus.example/files/1"])).await;
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&store).unwrap(), contents);
 }

@@ -86,6 +86,16 @@ impl Sandbox {
         command
     }
 
+    /// Runs `tusky ARGS` (with `--json` among them) to the end, checks that it succeeded and
+    /// returns the JSON it printed.
+    pub async fn run_json<I, S>(&self, args: I) -> serde_json::Value
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.run(args).await.expect_code(0).json()
+    }
+
     /// Runs `tusky ARGS` to the end (at most 60 s).
     pub async fn run<I, S>(&self, args: I) -> Output
     where
@@ -93,6 +103,51 @@ impl Sandbox {
         S: AsRef<std::ffi::OsStr>,
     {
         finish(self.tusky(args)).await
+    }
+}
+
+/// A `tusky serve --port 0 --dir uploads` running in a sandbox, and the endpoint it printed.
+pub struct Served {
+    child: tokio::process::Child,
+    /// The rest of its stdout, kept open while it runs.
+    _stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    pub endpoint: String,
+}
+
+impl Sandbox {
+    /// Starts `tusky serve` on a free port, writing to `uploads` in the sandbox; returns once it
+    /// has printed its endpoint (within 30 s).
+    pub async fn serve(&self) -> Served {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = self
+            .tusky(["serve", "--port", "0", "--dir", "uploads"])
+            .spawn()
+            .expect("spawn tusky serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let endpoint = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the endpoint within 30 s")
+            .unwrap()
+            .expect("a first line");
+        Served {
+            child,
+            _stdout: lines,
+            endpoint,
+        }
+    }
+}
+
+impl Served {
+    /// Stops the server with Ctrl-C (SIGINT); returns its exit code and stderr once it has
+    /// exited (within 10 s).
+    pub async fn stop(self) -> Output {
+        signal(self.child.id().unwrap(), "INT");
+        let output = tokio::time::timeout(Duration::from_secs(10), self.child.wait_with_output())
+            .await
+            .expect("stops")
+            .unwrap();
+        Output::from(output)
     }
 }
 
@@ -104,6 +159,37 @@ pub async fn finish(mut command: Command) -> Output {
         .expect("tusky did not finish within 60 s")
         .expect("wait for tusky");
     Output::from(output)
+}
+
+/// Holds every PATCH `server` receives from the `k`-th on, after storing its bytes (its answer
+/// would come after a minute, long after the test has killed the client), so a kill lands
+/// mid-upload.
+pub fn hold_patches_from(server: &tusky::mock::TusMockServer, k: u64) {
+    use tusky::mock::{PatchAction, PatchContext};
+    server.set_patch_hook(move |ctx: &PatchContext| {
+        if ctx.number >= k {
+            PatchAction::Delay(Duration::from_secs(60))
+        } else {
+            PatchAction::Accept
+        }
+    });
+}
+
+/// Spawns `command` (an upload to `server`), holds `server`'s PATCHes from the `k`-th on
+/// ([`hold_patches_from`]), waits until the `k`-th has arrived, and kills it (SIGKILL: no
+/// chance to clean up): an upload killed mid-way.
+pub async fn kill_mid_upload(mut command: Command, server: &tusky::mock::TusMockServer, k: u64) {
+    hold_patches_from(server, k);
+    let patches = k;
+    let mut child = command.spawn().expect("spawn tusky");
+    wait_until(
+        &format!("PATCH number {patches}"),
+        Duration::from_secs(30),
+        || server.request_count("PATCH") >= patches,
+    )
+    .await;
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
 }
 
 /// A running `tusky` whose stderr is collected as it comes, so a test can wait for a line.
@@ -195,6 +281,35 @@ impl Output {
         self
     }
 
+    /// stdout parsed as JSON (what `--json` prints).
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Panics with stderr unless it contains `text`.
+    #[track_caller]
+    pub fn expect_stderr_contains(&self, text: &str) -> &Self {
+        assert_contains("stderr", &self.stderr, text);
+        self
+    }
+
+    /// Panics with stdout unless it contains `text`.
+    #[track_caller]
+    pub fn expect_stdout_contains(&self, text: &str) -> &Self {
+        assert_contains("stdout", &self.stdout, text);
+        self
+    }
+
+    /// Panics unless the failure is reported as exactly one `tusky: error: ` line
+    /// ([`Output::one_error_line`]) that contains `text`.
+    #[track_caller]
+    pub fn expect_error_line_containing(&self, text: &str) -> &Self {
+        assert_contains("the error line", self.one_error_line(), text);
+        self
+    }
+
     /// The `tusky: error: ` lines of stderr.
     pub fn error_lines(&self) -> Vec<&str> {
         self.stderr
@@ -226,6 +341,12 @@ impl Output {
         );
         lines[0]
     }
+}
+
+/// Panics with `printed` (what the stream called `name` carried) unless it contains `text`.
+#[track_caller]
+fn assert_contains(name: &str, printed: &str, text: &str) {
+    assert!(printed.contains(text), "{name} lacks {text:?}:\n{printed}");
 }
 
 /// `len` pseudo-random bytes from `seed`, the same every run.
@@ -261,29 +382,9 @@ pub fn signal(pid: u32, signal: &str) {
     assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
-/// A plain wiremock server that answers OPTIONS as a tus server offering only `creation`, and
-/// POST with `post`: an endpoint whose creation answer (its `Location`, say) the test chooses.
-pub async fn endpoint_answering(
-    post: tusky::mock::wiremock::ResponseTemplate,
-) -> tusky::mock::wiremock::MockServer {
-    use tusky::mock::wiremock::matchers::method;
-    use tusky::mock::wiremock::{Mock, MockServer, ResponseTemplate};
-    let server = MockServer::start().await;
-    Mock::given(method("OPTIONS"))
-        .respond_with(
-            ResponseTemplate::new(204)
-                .insert_header("Tus-Resumable", "1.0.0")
-                .insert_header("Tus-Version", "1.0.0")
-                .insert_header("Tus-Extension", "creation"),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(post)
-        .mount(&server)
-        .await;
-    server
-}
+#[path = "../../../tests/shared/endpoint_answering.rs"]
+mod endpoint_answering;
+pub use endpoint_answering::endpoint_answering;
 
 /// The URL of a new, empty upload of `len` bytes on `server` (created with the library).
 pub async fn created_upload(server: &tusky::mock::TusMockServer, len: usize) -> String {

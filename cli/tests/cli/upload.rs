@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use tusky::mock::{PatchAction, PatchContext, TusMockServer};
+use tusky::mock::TusMockServer;
 
-use crate::support::{bytes, signal, wait_until, Sandbox};
+use crate::support::{bytes, hold_patches_from, kill_mid_upload, signal, wait_until, Sandbox};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn uploads_a_file_and_prints_the_url() {
@@ -110,40 +110,23 @@ async fn json_output_is_one_object_on_stdout() {
     );
 }
 
-/// Holds every PATCH from the `k`-th on for a minute (after storing its bytes), so a kill
-/// lands mid-upload.
-fn hold_patches_from(server: &TusMockServer, k: u64) {
-    server.set_patch_hook(move |ctx: &PatchContext| {
-        if ctx.number >= k {
-            PatchAction::Delay(Duration::from_secs(60))
-        } else {
-            PatchAction::Accept
-        }
-    });
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_mid_upload_resumes_where_the_server_is() {
     let sandbox = Sandbox::new();
     let server = TusMockServer::start().await;
     let file = sandbox.file("big.bin", 2 * 1024 * 1024 + 123, 4);
-    hold_patches_from(&server, 3);
-    let mut child = sandbox
-        .tusky([
+    kill_mid_upload(
+        sandbox.tusky([
             "upload",
             "big.bin",
             &server.endpoint(),
             "--chunk-size",
             "128KiB",
-        ])
-        .spawn()
-        .unwrap();
-    wait_until("the third PATCH", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= 3
-    })
+        ]),
+        &server,
+        3,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     let uploads = server.uploads();
     assert_eq!(uploads.len(), 1);
     let offset_at_kill = uploads[0].offset;
@@ -156,8 +139,8 @@ async fn killed_mid_upload_resumes_where_the_server_is() {
     assert!(store.contains(&uploads[0].url), "record kept: {store}");
 
     server.clear_faults();
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "big.bin",
             &server.endpoint(),
@@ -166,8 +149,6 @@ async fn killed_mid_upload_resumes_where_the_server_is() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert_eq!(
         json["url"],
         uploads[0].url.as_str(),
@@ -185,24 +166,19 @@ async fn killed_mid_upload_resumes_where_the_server_is() {
     );
 
     // Not in --json mode it says so in words.
-    hold_patches_from(&server, server.request_count("PATCH") + 2);
-    let mut child = sandbox
-        .tusky([
+    let base = server.request_count("PATCH");
+    kill_mid_upload(
+        sandbox.tusky([
             "upload",
             "big.bin",
             &server.endpoint(),
             "--chunk-size",
             "128KiB",
-        ])
-        .spawn()
-        .unwrap();
-    let base = server.request_count("PATCH");
-    wait_until("two more PATCHes", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= base + 2
-    })
+        ]),
+        &server,
+        base + 2,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     server.clear_faults();
     let out = sandbox
         .run([
@@ -240,16 +216,8 @@ async fn ctrl_c_keeps_the_record_exits_130_and_the_next_run_resumes() {
             .unwrap(),
     );
     out.expect_code(130);
-    assert!(
-        out.stderr.contains("tusky: interrupted at "),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("run the same command again to resume"),
-        "{}",
-        out.stderr
-    );
+    out.expect_stderr_contains("tusky: interrupted at ");
+    out.expect_stderr_contains("run the same command again to resume");
     assert!(
         out.error_lines().is_empty(),
         "an interruption is not an error line: {}",
@@ -257,8 +225,8 @@ async fn ctrl_c_keeps_the_record_exits_130_and_the_next_run_resumes() {
     );
 
     server.clear_faults();
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "movie.bin",
             &server.endpoint(),
@@ -267,8 +235,6 @@ async fn ctrl_c_keeps_the_record_exits_130_and_the_next_run_resumes() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert!(
         json["resumed_from"].as_u64().is_some_and(|o| o > 0),
         "{json}"
@@ -305,19 +271,14 @@ async fn another_endpoints_record_is_not_resumed() {
     let first = TusMockServer::start().await;
     let second = TusMockServer::start().await;
     sandbox.file("x.bin", 512 * 1024, 7);
-    hold_patches_from(&first, 1);
-    let mut child = sandbox
-        .tusky(["upload", "x.bin", &first.endpoint(), "-c", "128KiB"])
-        .spawn()
-        .unwrap();
-    wait_until("a PATCH", Duration::from_secs(30), || {
-        first.request_count("PATCH") >= 1
-    })
+    kill_mid_upload(
+        sandbox.tusky(["upload", "x.bin", &first.endpoint(), "-c", "128KiB"]),
+        &first,
+        1,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "x.bin",
             &second.endpoint(),
@@ -326,8 +287,6 @@ async fn another_endpoints_record_is_not_resumed() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert!(json["resumed_from"].is_null(), "{json}");
     assert!(json["url"]
         .as_str()
@@ -350,17 +309,12 @@ async fn each_endpoint_keeps_its_own_record() {
     let first = TusMockServer::start().await;
     let second = TusMockServer::start().await;
     sandbox.file("x.bin", 512 * 1024, 9);
-    hold_patches_from(&first, 2);
-    let mut child = sandbox
-        .tusky(["upload", "x.bin", &first.endpoint(), "-c", "128KiB"])
-        .spawn()
-        .unwrap();
-    wait_until("a second PATCH", Duration::from_secs(30), || {
-        first.request_count("PATCH") >= 2
-    })
+    kill_mid_upload(
+        sandbox.tusky(["upload", "x.bin", &first.endpoint(), "-c", "128KiB"]),
+        &first,
+        2,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     let held = first.uploads()[0].offset;
     assert!(held > 0, "the first server holds part of the file");
 
@@ -377,8 +331,8 @@ async fn each_endpoint_keeps_its_own_record() {
     out.expect_code(0);
 
     first.clear_patch_hook();
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "x.bin",
             &first.endpoint(),
@@ -387,8 +341,6 @@ async fn each_endpoint_keeps_its_own_record() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert_eq!(json["resumed_from"], held, "{json}");
     assert_eq!(
         first.uploads().len(),
@@ -434,8 +386,7 @@ async fn uploads_stdin_of_unknown_length() {
     };
     let out = crate::support::Output::from(child.wait_with_output().await.unwrap());
     writer.await.unwrap();
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.expect_code(0).json();
     assert_eq!(json["bytes"], 300_001);
     let url = json["url"].as_str().unwrap();
     assert_eq!(server.upload_bytes(url), Some(data));
@@ -476,22 +427,12 @@ async fn without_an_endpoint_it_is_a_local_upload_that_says_where_the_data_is() 
             .unwrap();
     assert_eq!(info["metadata"]["filename"], "notes.txt");
     assert!(out.stderr.contains("LOCAL upload"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("matches byte for byte"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains(&stored.display().to_string()),
-        "{}",
-        out.stderr
-    );
+    out.expect_stderr_contains("matches byte for byte");
+    out.expect_stderr_contains(&stored.display().to_string());
 
-    let out = sandbox
-        .run(["upload", "notes.txt", "--json", "--local-dir", "elsewhere"])
+    let json = sandbox
+        .run_json(["upload", "notes.txt", "--json", "--local-dir", "elsewhere"])
         .await;
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert_eq!(json["local"], true);
     assert_eq!(json["verified"], true);
     let path = json["local_path"].as_str().unwrap();
@@ -509,9 +450,8 @@ async fn a_tuspy_store_is_used_in_its_own_format() {
     let file = sandbox.file("t.bin", 600 * 1024, 10);
     let store = sandbox.path().join("tuspy.json");
     std::fs::write(&store, r#"{"_default": {}}"#).unwrap();
-    hold_patches_from(&server, 2);
-    let mut child = sandbox
-        .tusky([
+    kill_mid_upload(
+        sandbox.tusky([
             "upload",
             "t.bin",
             &server.endpoint(),
@@ -519,15 +459,11 @@ async fn a_tuspy_store_is_used_in_its_own_format() {
             "128KiB",
             "--store",
             "tuspy.json",
-        ])
-        .spawn()
-        .unwrap();
-    wait_until("two PATCHes", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= 2
-    })
+        ]),
+        &server,
+        2,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     let text = std::fs::read_to_string(&store).unwrap();
     assert!(
         text.starts_with(r#"{"_default": {"1": {"key": "size:614400--md5:"#),
@@ -536,8 +472,8 @@ async fn a_tuspy_store_is_used_in_its_own_format() {
     assert!(text.contains(&server.uploads()[0].url), "{text}");
 
     server.clear_faults();
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "t.bin",
             &server.endpoint(),
@@ -548,8 +484,6 @@ async fn a_tuspy_store_is_used_in_its_own_format() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert!(
         json["resumed_from"].as_u64().is_some_and(|o| o > 0),
         "{json}"
@@ -570,20 +504,15 @@ async fn no_resume_starts_over() {
     let sandbox = Sandbox::new();
     let server = TusMockServer::start().await;
     sandbox.file("n.bin", 300 * 1024, 11);
-    hold_patches_from(&server, 1);
-    let mut child = sandbox
-        .tusky(["upload", "n.bin", &server.endpoint(), "-c", "100KiB"])
-        .spawn()
-        .unwrap();
-    wait_until("a PATCH", Duration::from_secs(30), || {
-        server.request_count("PATCH") >= 1
-    })
+    kill_mid_upload(
+        sandbox.tusky(["upload", "n.bin", &server.endpoint(), "-c", "100KiB"]),
+        &server,
+        1,
+    )
     .await;
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
     server.clear_faults();
-    let out = sandbox
-        .run([
+    let json = sandbox
+        .run_json([
             "upload",
             "n.bin",
             &server.endpoint(),
@@ -593,8 +522,6 @@ async fn no_resume_starts_over() {
             "--json",
         ])
         .await;
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert!(json["resumed_from"].is_null());
     assert_eq!(server.uploads().len(), 2, "a new upload");
 }
@@ -618,8 +545,7 @@ async fn stdin_without_an_endpoint_is_a_verified_local_upload() {
     };
     let out = crate::support::Output::from(child.wait_with_output().await.unwrap());
     writer.await.unwrap();
-    out.expect_code(0);
-    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let json = out.expect_code(0).json();
     assert_eq!(json["local"], true);
     assert_eq!(json["verified"], true);
     assert_eq!(

@@ -1,8 +1,7 @@
 //! What the tests share: a raw HTTP client speaking tus to the mock server (reqwest, so that
 //! every header is exactly what the test says), noise bytes, and waiting on a condition.
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Client, RequestBuilder, Response};
 use tusky_mock_server::{Extension, TusMockServer};
@@ -128,19 +127,37 @@ pub fn noise(n: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-/// Waits until `condition` holds, looking again every 10 ms; panics naming `what` if it still
-/// does not hold after `within`.
-pub async fn wait_until<F, Fut>(what: &str, within: Duration, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-        // The pause between two looks at the condition, not a guess at how long it takes.
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+#[path = "../../../tests/shared/wait_until.rs"]
+mod wait_until;
+pub use wait_until::wait_until;
+
+/// `resp` carries header `name` with exactly `value`.
+#[track_caller]
+pub fn assert_header(resp: &Response, name: &str, value: &str) {
+    assert_eq!(header(resp, name).as_deref(), Some(value), "{name}");
+}
+
+/// `server` holds exactly `bytes` for the upload at `url`.
+#[track_caller]
+pub fn assert_holds(server: &TusMockServer, url: &str, bytes: &[u8]) {
+    assert_eq!(server.upload_bytes(url).unwrap(), bytes);
+}
+
+/// `resp` created an upload (201) that holds exactly `bytes`.
+#[track_caller]
+pub fn assert_created_holding(server: &TusMockServer, resp: &Response, bytes: &[u8]) {
+    assert_eq!(resp.status(), 201);
+    assert_holds(server, &header(resp, "location").unwrap(), bytes);
+}
+
+/// Every request to the upload at `url` (HEAD, PATCH, DELETE) is answered `status` now, and
+/// HEAD tells no offset: the upload is gone (terminated, expired).
+pub async fn assert_gone(url: &str, status: u16) {
+    let resp = head(url).await;
+    assert_eq!(resp.status(), status);
+    assert_eq!(header(&resp, "upload-offset"), None);
+    assert_eq!(patch(url, 3, b"def").await.status(), status);
+    assert_eq!(delete(url).await.status(), status);
 }
 
 /// A server with every extension on, and a new upload of `length` bytes on it.

@@ -22,22 +22,9 @@ use tusky_storage::{RedisStorage, Storage, StorageError, UploadRecord};
 
 const KEY: &str = "size:11--md5:5eb63bbbe01eeed093cb22bb8f5acdc3";
 
-/// The Redis URL to test against, or `None` (after a printed note) when there is none and
-/// none is required.
-fn redis_url(test: &str) -> Option<String> {
-    match std::env::var("TUSKY_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert_ne!(
-                std::env::var("TUSKY_REDIS_REQUIRED").as_deref(),
-                Ok("1"),
-                "{test}: TUSKY_REDIS_REQUIRED=1 but TUSKY_REDIS_URL is not set"
-            );
-            eprintln!("{test}: skipped: set TUSKY_REDIS_URL=redis://127.0.0.1:PORT/0 to run it");
-            None
-        }
-    }
-}
+#[path = "../../../tests/shared/redis_url.rs"]
+mod redis_url;
+use redis_url::redis_url;
 
 /// A prefix no other test (or earlier run) uses.
 fn unique_prefix(test: &str) -> String {

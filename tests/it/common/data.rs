@@ -52,6 +52,13 @@ pub fn temp_file(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+/// `len` test bytes ([`data`]) and a temporary file holding them ([`temp_file`]).
+pub fn data_file(len: usize) -> (Vec<u8>, tempfile::TempDir, PathBuf) {
+    let bytes = data(len);
+    let (dir, path) = temp_file(&bytes);
+    (bytes, dir, path)
+}
+
 /// Writes `len` bytes of noise from `seed` to `dir/name` in 1 MiB blocks (never holding the
 /// whole file); returns the path.
 pub fn noise_file(dir: &Path, name: &str, len: u64, seed: u64) -> PathBuf {

@@ -6,6 +6,8 @@
 
 mod breaking_proxy;
 mod data;
+#[path = "../../shared/endpoint_answering.rs"]
+mod endpoint_answering;
 mod events;
 mod requests;
 mod streams;
@@ -16,7 +18,8 @@ mod uploads;
 mod wait;
 
 pub use breaking_proxy::{refusing_port, Break, BreakingProxy};
-pub use data::{data, noise, noise_file, temp_file};
+pub use data::{data, data_file, noise, noise_file, temp_file};
+pub use endpoint_answering::endpoint_answering;
 pub use events::{cancel_when_acknowledged, Events};
 pub use requests::{
     create_directly, header, header_u64, is_for, patch_directly, patch_shape, patches, posts,
@@ -26,8 +29,9 @@ pub use streams::{pipe, Trickle};
 pub use tap::{assert_resynced, nth, Exchange, Fault, Outcome, Tap};
 pub use tls_front::{tls_fronted_server, TEST_CERT_PEM};
 pub use uploads::{
-    client_for, created_upload, parallel_upload_of, patch_upload_of, server_and_client,
-    server_and_client_with, upload_cancelled_at, upload_error, upload_exactly, upload_of, Builder,
+    assert_no_records, client_for, created_upload, parallel_upload_of, patch_upload_of, reader_of,
+    server_and_client, server_and_client_with, upload_cancelled_at, upload_error, upload_exactly,
+    upload_of, upload_ok, Builder,
 };
 pub use wait::{shut_out, wait_until, RUN};
 

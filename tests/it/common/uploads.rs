@@ -33,12 +33,14 @@ pub fn client_for(server: &TusMockServer) -> Client {
     Client::new(server.endpoint()).unwrap()
 }
 
+/// An upload of `bytes` (read from memory) through `client`, with the default chunk size.
+pub fn reader_of<T: Transport>(client: &Client<T>, bytes: &[u8]) -> Builder<T> {
+    client.uploader().reader(Cursor::new(bytes.to_vec()))
+}
+
 /// An upload of `bytes` (read from memory) through `client`, in chunks of `chunk` bytes.
 pub fn upload_of<T: Transport>(client: &Client<T>, bytes: &[u8], chunk: u64) -> Builder<T> {
-    client
-        .uploader()
-        .reader(Cursor::new(bytes.to_vec()))
-        .chunk_size(chunk)
+    reader_of(client, bytes).chunk_size(chunk)
 }
 
 /// The same with every chunk in a PATCH (no data in the creation POST), for tests that count
@@ -65,9 +67,7 @@ pub fn parallel_upload_of<T: Transport>(
 /// Creates an upload of `bytes` through `client`, as another uploader would have (the POST
 /// alone, no data sent), and returns its URL.
 pub async fn created_upload<T: Transport>(client: &Client<T>, bytes: &[u8]) -> url::Url {
-    let mut creator = client
-        .uploader()
-        .reader(Cursor::new(bytes.to_vec()))
+    let mut creator = reader_of(client, bytes)
         .creation_with_upload(false)
         .build()
         .unwrap();
@@ -85,6 +85,25 @@ pub async fn upload_exactly<T: Transport, S: Storage, F: Fingerprint>(
     let summary = uploader.upload().await.unwrap();
     assert_eq!(stored(server, &summary.url), bytes);
     (uploader, summary)
+}
+
+/// `store` holds no record (`why` says what that shows).
+pub async fn assert_no_records(store: &impl Storage, why: &str) {
+    let records = store.list().await.unwrap();
+    assert!(records.is_empty(), "{why}: {records:?}");
+}
+
+/// Builds the uploader and runs it to the end, panicking with `what` and the error if it fails;
+/// returns its summary.
+pub async fn upload_ok<T: Transport, S: Storage, F: Fingerprint>(
+    builder: UploaderBuilder<T, S, F>,
+    what: &str,
+) -> UploadSummary {
+    let mut uploader = builder.build().unwrap();
+    uploader
+        .upload()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
 /// Builds the uploader, runs it and returns the error it stops with (panics if it succeeds).

@@ -11,9 +11,9 @@ use tusky_mock_server::wiremock::Mock;
 use tusky_mock_server::{Extension, TusMockServer, UploadConcat, UploadSnapshot};
 
 use crate::common::{
-    client_for, data, header, parallel_upload_of, posts, server_and_client, server_and_client_with,
-    shut_out, temp_file, tus_response, upload_cancelled_at, upload_error, upload_exactly,
-    wait_until, Events, QUICK, RUN,
+    client_for, data_file, header, parallel_upload_of, posts, server_and_client,
+    server_and_client_with, shut_out, tus_response, upload_cancelled_at, upload_error,
+    upload_exactly, wait_until, Events, QUICK, RUN,
 };
 
 fn finals(server: &TusMockServer) -> Vec<UploadSnapshot> {
@@ -54,8 +54,7 @@ async fn final_posts(server: &TusMockServer) -> usize {
 #[tokio::test]
 async fn four_partials_and_a_final_with_the_metadata() {
     let (server, client) = server_and_client().await;
-    let bytes = data(100_003);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(100_003);
     let (_, summary) = upload_exactly(
         &server,
         parallel_upload_of(&client, &path, 4, 10_000).metadata("filename", "f.bin"),
@@ -93,8 +92,7 @@ async fn four_partials_and_a_final_with_the_metadata() {
 async fn a_cancelled_parallel_upload_resumes_its_partials() {
     let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
-    let bytes = data(400_000);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(400_000);
     let first = parallel_upload_of(&client, &path, 4, 10_000)
         .storage(Arc::clone(&store))
         .header(RUN, "first");
@@ -156,8 +154,7 @@ async fn a_failing_final_post_is_retried_once_and_one_final_exists() {
         .mount(server.wiremock())
         .await;
     let client = client_for(&server);
-    let bytes = data(50_000);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(50_000);
     let events = Events::default();
     let (_, _summary) = upload_exactly(
         &server,
@@ -192,8 +189,7 @@ async fn a_final_post_without_an_answer_is_not_retried() {
         .read_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
-    let bytes = data(50_000);
-    let (_dir, path) = temp_file(&bytes);
+    let (_, _dir, path) = data_file(50_000);
     let error =
         upload_error(parallel_upload_of(&client, &path, 4, 5_000).retry_delay(3, QUICK)).await;
 
@@ -225,8 +221,7 @@ async fn without_concatenation_a_single_upload_is_made() {
         Extension::Termination,
     ]))
     .await;
-    let bytes = data(100_003);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(100_003);
     let (_, _summary) = upload_exactly(
         &server,
         parallel_upload_of(&client, &path, 4, 10_000).metadata("filename", "f.bin"),

@@ -1,32 +1,39 @@
 //! creation-with-upload: the first chunk travels in the POST when the server advertises it
 //! (and not when a proxy refuses a POST that large).
 
-use std::io::Cursor;
-
+use tusky::UploadSummary;
 use tusky_mock_server::wiremock::matchers::{header as header_is, header_exists, method, path};
+use tusky_mock_server::wiremock::Request;
 use tusky_mock_server::wiremock::{Mock, ResponseTemplate};
 use tusky_mock_server::{Extension, TusMockServer};
 
 use crate::common::{
-    client_for, create_directly, data, header, patches, posts, server_and_client,
+    client_for, create_directly, data, header, patches, posts, reader_of, server_and_client,
     server_and_client_with, tus_response, upload_exactly, upload_of, upload_offset,
 };
 
 const OFFSET_STREAM: &str = "application/offset+octet-stream";
 
+/// Uploads `len` test bytes in chunks of 8000 to a server with every extension and checks
+/// that they arrive; returns the server, the bytes, the summary and the one POST it received.
+async fn upload_in_chunks_of_8000(len: usize) -> (TusMockServer, Vec<u8>, UploadSummary, Request) {
+    let (server, client) = server_and_client().await;
+    let bytes = data(len);
+    let (_, summary) = upload_exactly(&server, upload_of(&client, &bytes, 8_000), &bytes).await;
+    let mut posts = posts(&server).await;
+    assert_eq!(posts.len(), 1);
+    let post = posts.remove(0);
+    (server, bytes, summary, post)
+}
+
 #[tokio::test]
 async fn a_file_smaller_than_a_chunk_travels_in_the_post_alone() {
-    let (server, client) = server_and_client().await;
-    let bytes = data(5_000);
-    let (_, summary) = upload_exactly(&server, upload_of(&client, &bytes, 8_000), &bytes).await;
-
-    let posts = posts(&server).await;
-    assert_eq!(posts.len(), 1);
+    let (server, bytes, summary, post) = upload_in_chunks_of_8000(5_000).await;
     assert_eq!(
-        header(&posts[0], "content-type").as_deref(),
+        header(&post, "content-type").as_deref(),
         Some(OFFSET_STREAM)
     );
-    assert_eq!(posts[0].body, bytes, "the whole file is the POST body");
+    assert_eq!(post.body, bytes, "the whole file is the POST body");
     assert!(
         patches(&server).await.is_empty(),
         "the 201's Upload-Offset says everything arrived: no PATCH"
@@ -37,13 +44,8 @@ async fn a_file_smaller_than_a_chunk_travels_in_the_post_alone() {
 
 #[tokio::test]
 async fn the_first_chunk_travels_in_the_post_and_patches_continue_from_its_offset() {
-    let (server, client) = server_and_client().await;
-    let bytes = data(20_000);
-    let (_, _summary) = upload_exactly(&server, upload_of(&client, &bytes, 8_000), &bytes).await;
-
-    let posts = posts(&server).await;
-    assert_eq!(posts.len(), 1);
-    assert_eq!(posts[0].body, bytes[..8_000]);
+    let (server, bytes, _, post) = upload_in_chunks_of_8000(20_000).await;
+    assert_eq!(post.body, bytes[..8_000]);
     let offsets: Vec<_> = patches(&server).await.iter().map(upload_offset).collect();
     assert_eq!(offsets, [Some(8_000), Some(16_000)]);
 }
@@ -119,10 +121,7 @@ async fn turned_off_by_the_caller_means_an_empty_post() {
     let bytes = data(5_000);
     let (_, _summary) = upload_exactly(
         &server,
-        client
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
-            .creation_with_upload(false),
+        reader_of(&client, &bytes).creation_with_upload(false),
         &bytes,
     )
     .await;

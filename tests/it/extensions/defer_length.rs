@@ -8,7 +8,7 @@ use tusky_mock_server::wiremock::Request;
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    client_for, create_directly, data, header, patch_directly, patches, pipe, posts,
+    client_for, create_directly, data, data_file, header, patch_directly, patches, pipe, posts,
     server_and_client, temp_file, upload_exactly, upload_offset, QUICK,
 };
 
@@ -166,6 +166,13 @@ async fn an_unacknowledged_stream_chunk_is_resent() {
     );
 }
 
+/// The upload at `url` is complete, its length (`length`) declared.
+fn assert_length_declared(server: &TusMockServer, url: &str, length: u64) {
+    let upload = server.upload(url).unwrap();
+    assert_eq!(upload.length, Some(length), "the length was declared");
+    assert!(upload.is_complete());
+}
+
 /// An explicit URL of an upload created with a deferred length (`Upload-Defer-Length: 1`),
 /// continued from a file: the uploader must declare the length, or the server's upload never
 /// completes although tusky reports it finished.
@@ -174,22 +181,16 @@ async fn an_explicit_deferred_length_upload_gets_its_length_declared() {
     let server = TusMockServer::start().await;
     let url = create_directly(&server, &[("Upload-Defer-Length", "1")], b"").await;
     let client = client_for(&server);
-    let bytes = data(25_000);
-    let (_dir, path) = temp_file(&bytes);
-    let mut uploader = client
+    let (bytes, _dir, path) = data_file(25_000);
+    let builder = client
         .uploader()
         .path(&path)
         .url(url.clone())
-        .chunk_size(10_000)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
+        .chunk_size(10_000);
+    let (_, summary) = upload_exactly(&server, builder, &bytes).await;
 
     assert_eq!(summary.offset, 25_000);
-    assert_eq!(server.upload_bytes(&url).unwrap(), bytes);
-    let upload = server.upload(&url).unwrap();
-    assert_eq!(upload.length, Some(25_000), "the length was declared");
-    assert!(upload.is_complete());
+    assert_length_declared(&server, &url, 25_000);
 }
 
 /// The same, when every byte is already on the server but its length was never declared: the
@@ -203,17 +204,9 @@ async fn an_explicit_deferred_upload_holding_every_byte_gets_its_length_declared
 
     let client = client_for(&server);
     let (_dir, path) = temp_file(&bytes);
-    let mut uploader = client
-        .uploader()
-        .path(&path)
-        .url(url.clone())
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
+    let builder = client.uploader().path(&path).url(url.clone());
+    let (_, summary) = upload_exactly(&server, builder, &bytes).await;
 
     assert_eq!(summary.offset, 5_000);
-    assert_eq!(server.upload_bytes(&url).unwrap(), bytes);
-    let upload = server.upload(&url).unwrap();
-    assert_eq!(upload.length, Some(5_000), "the length was declared");
-    assert!(upload.is_complete());
+    assert_length_declared(&server, &url, 5_000);
 }

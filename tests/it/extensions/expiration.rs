@@ -5,13 +5,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tusky::storage::{MemoryStorage, Storage};
 use tusky::transport::ReqwestTransport;
-use tusky::{Client, Uploader};
+use tusky::{Client, UploadSummary, Uploader};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    client_for, data, is_for, parallel_upload_of, patch_upload_of, posts, server_and_client,
-    server_and_client_with, stored, temp_file, upload_cancelled_at, upload_exactly, upload_of,
-    wait_until, Events, QUICK,
+    client_for, data, data_file, is_for, parallel_upload_of, patch_upload_of, posts,
+    server_and_client, server_and_client_with, stored, upload_cancelled_at, upload_exactly,
+    upload_of, wait_until, Events, QUICK,
 };
 
 fn unix(time: SystemTime) -> u64 {
@@ -61,6 +61,23 @@ async fn stopped_upload_expiring_at(
     (first.url().unwrap().to_string(), recorded)
 }
 
+/// Uploads `bytes` again, with the record in `store`, and checks that it went to a new upload,
+/// not to `old`; returns its summary and the progress it reported.
+async fn upload_again_elsewhere(
+    client: &Client,
+    store: &Arc<MemoryStorage>,
+    bytes: &[u8],
+    old: &str,
+) -> (UploadSummary, Events) {
+    let events = Events::default();
+    let summary = uploader_with(client, store, bytes, &events)
+        .upload()
+        .await
+        .unwrap();
+    assert_ne!(summary.url.as_str(), old);
+    (summary, events)
+}
+
 #[tokio::test]
 async fn upload_expires_is_parsed_and_stored_in_the_record() {
     let (server, client) =
@@ -94,13 +111,7 @@ async fn an_expired_stored_record_is_not_resumed() {
     let seen = requests_to(&server, &old).await;
     assert!(seen > 0);
 
-    let events = Events::default();
-    let summary = uploader_with(&client, &store, &bytes, &events)
-        .upload()
-        .await
-        .unwrap();
-
-    assert_ne!(summary.url.as_str(), old);
+    let (summary, events) = upload_again_elsewhere(&client, &store, &bytes, &old).await;
     assert_eq!(summary.resumed_from, None);
     assert_eq!(
         requests_to(&server, &old).await,
@@ -135,13 +146,7 @@ async fn a_410_after_expiry_on_resume_starts_over() {
     })
     .await;
 
-    let events = Events::default();
-    let summary = uploader_with(&client, &store, &bytes, &events)
-        .upload()
-        .await
-        .unwrap();
-
-    assert_ne!(summary.url.as_str(), old);
+    let (summary, events) = upload_again_elsewhere(&client, &store, &bytes, &old).await;
     let heads = server.requests_by_method("HEAD").await;
     assert_eq!(heads.len(), 1);
     assert!(is_for(&heads[0], &old), "tusky asked about the old upload");
@@ -197,8 +202,7 @@ async fn an_expired_parallel_upload_starts_its_partials_over() {
         server_and_client_with(TusMockServer::builder().expires_after(Duration::from_secs(2)))
             .await;
     let store = Arc::new(MemoryStorage::new());
-    let bytes = data(400_000);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(400_000);
     let first = parallel_upload_of(&client, &path, 4, 10_000).storage(Arc::clone(&store));
     upload_cancelled_at(first, 150_000).await;
     // Expiry is the server's wall clock: wait until it says every upload expired.

@@ -8,8 +8,8 @@ use tusky::Client;
 use tusky_mock_server::{Extension, TusMockServer};
 
 use crate::common::{
-    data, is_for, parallel_upload_of, server_and_client, server_and_client_with, temp_file,
-    upload_cancelled_at, upload_of,
+    created_upload, data, is_for, parallel_upload_of, server_and_client, server_and_client_with,
+    temp_file, upload_cancelled_at, upload_of,
 };
 
 async fn assert_gone(client: &Client, server: &TusMockServer, url: &str) {
@@ -69,12 +69,7 @@ async fn cancel_then_terminate() {
 #[tokio::test]
 async fn terminate_by_url_on_the_client() {
     let (server, client) = server_and_client().await;
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(data(1_000)))
-        .build()
-        .unwrap();
-    let url = uploader.create().await.unwrap().to_string();
+    let url = created_upload(&client, &data(1_000)).await.to_string();
     client.terminate(&url).await.unwrap();
     assert_gone(&client, &server, &url).await;
 }

@@ -15,7 +15,9 @@ use tusky_storage::{JsonFileStorage, UploadRecord};
 use http::Method;
 
 use super::servers::{env_or_skip, status_of, Kind, Server};
-use crate::common::{noise, noise_file, pipe, wait_until, Events, Tap};
+use crate::common::{
+    assert_no_records, noise, noise_file, pipe, upload_ok, wait_until, Events, Tap,
+};
 
 pub const CHUNK: u64 = 64 * 1024;
 pub const MIB: u64 = 1024 * 1024;
@@ -226,10 +228,7 @@ pub async fn interrupted_patch_resumes_from_store(server: &Server) {
     assert_eq!(summary.resumed_from, Some(kept), "{what}");
     assert_eq!(summary.bytes_uploaded, size - kept, "{what}");
     server.assert_holds_file(&url, &path);
-    assert!(
-        stored.list().await.unwrap().is_empty(),
-        "{what}: record removed"
-    );
+    assert_no_records(&stored, "{what}: record removed").await;
 }
 
 /// The answer to a PATCH is lost (the FaultProxy cuts the response before its first byte)
@@ -340,15 +339,13 @@ pub async fn unknown_length_stream(server: &Server) {
             );
             let bytes = noise(size, 21 + seed as u64);
             let (reader, _) = pipe(bytes.clone(), 4096, 10_007);
-            let mut uploader = named(client.uploader().stream(reader), "stream.bin")
-                .chunk_size(CHUNK)
-                .creation_with_upload(creation_with_upload)
-                .build()
-                .unwrap();
-            let summary = uploader
-                .upload()
-                .await
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let summary = upload_ok(
+                named(client.uploader().stream(reader), "stream.bin")
+                    .chunk_size(CHUNK)
+                    .creation_with_upload(creation_with_upload),
+                &what,
+            )
+            .await;
             assert_eq!(summary.offset, size, "{what}");
             let status = client.upload_status(summary.url.as_str()).await.unwrap();
             assert_eq!(

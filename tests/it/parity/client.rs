@@ -5,7 +5,7 @@ use std::io::Cursor;
 use tusky::mock::TusMockServer;
 use tusky::{Client, DEFAULT_CHUNK_SIZE};
 
-use crate::common::{data, header, patch_shape, server_and_client, stored, upload_of};
+use crate::common::{data, header, patch_shape, reader_of, server_and_client, stored, upload_of};
 
 /// parity 1
 #[test]
@@ -95,9 +95,7 @@ async fn default_chunk_size_splits_a_larger_file() {
     let (server, client) = server_and_client().await;
     let size = DEFAULT_CHUNK_SIZE as usize + 1;
     let bytes = data(size);
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
+    let mut uploader = reader_of(&client, &bytes)
         .creation_with_upload(false)
         .build()
         .unwrap();

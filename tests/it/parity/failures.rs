@@ -12,7 +12,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{endpoint_of, error_without_retries, mount_create};
 use crate::common::{
-    created_upload, data, refusing_port, server_and_client, tus_response, tus_sequence,
+    created_upload, data, reader_of, refusing_port, server_and_client, tus_response, tus_sequence,
     upload_error, upload_of, with_method, QUICK,
 };
 
@@ -49,9 +49,7 @@ async fn a_403_on_patch_fails_at_once_with_status_and_body() {
     for given_url in [false, true] {
         let (server, client) = server_and_client().await;
         let bytes = data(10);
-        let mut uploader = client
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
+        let mut uploader = reader_of(&client, &bytes)
             .creation_with_upload(false)
             .retry_delay(5, QUICK);
         if given_url {
@@ -125,9 +123,7 @@ async fn a_500_on_patch_is_retried_after_a_head_while_attempts_last() {
             .await;
         let client = Client::new(endpoint_of(&server)).unwrap();
         let bytes = data(10);
-        let mut uploader = client
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
+        let mut uploader = reader_of(&client, &bytes)
             .retry_delay(attempts - 1, QUICK)
             .build()
             .unwrap();

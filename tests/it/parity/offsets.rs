@@ -10,7 +10,7 @@ use wiremock::{Mock, MockServer};
 
 use super::{endpoint_of, mount_create};
 use crate::common::{
-    data, header, patch_shape, patch_upload_of, server_and_client, stored, temp_file, tus_response,
+    data, data_file, header, patch_shape, patch_upload_of, server_and_client, stored, tus_response,
     upload_exactly, upload_of, with_method,
 };
 
@@ -88,8 +88,7 @@ async fn upload_chunk_moves_the_offset_by_what_the_server_acknowledged() {
 #[tokio::test]
 async fn upload_ends_at_the_file_size_with_exactly_the_files_bytes_on_the_server() {
     let (server, client) = server_and_client().await;
-    let bytes = data(5000);
-    let (_dir, file) = temp_file(&bytes);
+    let (bytes, _dir, file) = data_file(5000);
     let (uploader, summary) = upload_exactly(
         &server,
         client.uploader().path(&file).chunk_size(1024),

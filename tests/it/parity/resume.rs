@@ -10,14 +10,14 @@ use tusky::error::Operation;
 use tusky::mock::TusMockServer;
 use tusky::storage::{JsonFileStorage, MemoryStorage, RedbStorage, Storage, UploadRecord};
 use tusky::transport::ReqwestTransport;
-use tusky::{Client, Error, NoRetry, Uploader};
+use tusky::{Client, Error, NoRetry, UploadSummary, Uploader};
 use wiremock::matchers::{method, path};
 use wiremock::Mock;
 
 use super::record_key;
 use crate::common::{
-    client_for, created_upload, data, patch_shape, server_and_client, stored, temp_file,
-    tus_response, upload_error, upload_exactly, upload_of,
+    assert_no_records, client_for, created_upload, data, data_file, patch_shape, reader_of,
+    server_and_client, stored, tus_response, upload_error, upload_exactly, upload_of, upload_ok,
 };
 
 /// parity 9
@@ -82,13 +82,27 @@ fn file_uploader<S: Storage>(
         .unwrap()
 }
 
+/// Runs `uploader` to the end and checks that it resumed `partial`'s upload from where that
+/// stopped, and that the server holds `bytes` in that one upload.
+async fn resume_to_the_end<S: Storage>(
+    server: &TusMockServer,
+    mut uploader: Uploader<ReqwestTransport, S>,
+    partial: &UploadSummary,
+    bytes: &[u8],
+) {
+    let summary = uploader.upload().await.unwrap();
+    assert_eq!(summary.url, partial.url);
+    assert_eq!(summary.resumed_from, Some(partial.offset));
+    assert_eq!(server.uploads().len(), 1);
+    assert_eq!(stored(server, &summary.url), bytes);
+}
+
 /// parity 9: resume through a `JsonFileStorage`, each uploader with its own handle on the same
 /// file.
 #[tokio::test]
 async fn resume_through_a_json_file_store_with_a_new_handle() {
     let (server, client) = server_and_client().await;
-    let bytes = data(4000);
-    let (dir, file) = temp_file(&bytes);
+    let (bytes, dir, file) = data_file(4000);
     let store_path = dir.path().join("uploads.json");
 
     let mut first = file_uploader(&client, &file, JsonFileStorage::open(&store_path).unwrap());
@@ -101,19 +115,10 @@ async fn resume_through_a_json_file_store_with_a_new_handle() {
         1,
         "the record is on disk"
     );
-    let summary = file_uploader(&client, &file, second_store)
-        .upload()
-        .await
-        .unwrap();
-    assert_eq!(summary.url, partial.url);
-    assert_eq!(summary.resumed_from, Some(2000));
-    assert_eq!(server.uploads().len(), 1);
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let uploader = file_uploader(&client, &file, second_store);
+    resume_to_the_end(&server, uploader, &partial, &bytes).await;
     let reopened = JsonFileStorage::open(&store_path).unwrap();
-    assert!(
-        reopened.list().await.unwrap().is_empty(),
-        "the finished upload's record is gone"
-    );
+    assert_no_records(&reopened, "the finished upload's record is gone").await;
 }
 
 /// parity 9: resume through a `RedbStorage`; the first handle is dropped (redb locks the file)
@@ -121,12 +126,12 @@ async fn resume_through_a_json_file_store_with_a_new_handle() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_through_a_redb_store_after_reopening_it() {
     let (server, client) = server_and_client().await;
-    let bytes = data(4000);
-    let (dir, file) = temp_file(&bytes);
+    let (bytes, dir, file) = data_file(4000);
     let store_path = dir.path().join("uploads.redb");
 
     let mut first = file_uploader(&client, &file, RedbStorage::open(&store_path).unwrap());
     let partial = first.upload_until(3000).await.unwrap();
+    assert_eq!(partial.offset, 3000);
     assert!(
         RedbStorage::open(&store_path).is_err(),
         "still locked by the first uploader"
@@ -134,14 +139,8 @@ async fn resume_through_a_redb_store_after_reopening_it() {
     drop(first);
 
     let store = RedbStorage::open(&store_path).unwrap();
-    let summary = file_uploader(&client, &file, store.clone())
-        .upload()
-        .await
-        .unwrap();
-    assert_eq!(summary.url, partial.url);
-    assert_eq!(summary.resumed_from, Some(3000));
-    assert_eq!(server.uploads().len(), 1);
-    assert_eq!(stored(&server, &summary.url), bytes);
+    let uploader = file_uploader(&client, &file, store.clone());
+    resume_to_the_end(&server, uploader, &partial, &bytes).await;
     assert!(store.list().await.unwrap().is_empty());
 }
 
@@ -168,15 +167,13 @@ async fn a_stored_url_that_is_gone_is_forgotten_and_a_new_upload_created() {
             .unwrap();
 
         let client = client_for(&server);
-        let mut uploader = upload_of(&client, &bytes, 20)
-            .storage(store.clone())
-            .remove_record_on_success(false)
-            .build()
-            .unwrap();
-        let summary = uploader
-            .upload()
-            .await
-            .unwrap_or_else(|e| panic!("HEAD {status}: {e}"));
+        let summary = upload_ok(
+            upload_of(&client, &bytes, 20)
+                .storage(store.clone())
+                .remove_record_on_success(false),
+            &format!("HEAD {status}"),
+        )
+        .await;
         assert_ne!(summary.url.as_str(), stale);
         assert_eq!(summary.resumed_from, None);
         assert_eq!(server.uploads().len(), 1, "HEAD {status}: one new upload");
@@ -237,12 +234,7 @@ async fn an_explicit_url_that_is_gone_is_a_clear_error_or_recreated_when_allowed
     let bytes = data(20);
     let client = client_for(&server);
 
-    let mut uploader = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .url(&stale)
-        .build()
-        .unwrap();
+    let mut uploader = reader_of(&client, &bytes).url(&stale).build().unwrap();
     let error = uploader.upload().await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(404), "{error:?}");
     let context = error.context().unwrap();
@@ -278,9 +270,7 @@ async fn an_explicit_url_that_is_gone_is_a_clear_error_or_recreated_when_allowed
     // with an endpoint and permission: a new upload
     let (_, summary) = upload_exactly(
         &server,
-        client
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
+        reader_of(&client, &bytes)
             .url(&stale)
             .recreate_if_gone(true),
         &bytes,
@@ -301,9 +291,7 @@ async fn a_recreated_explicit_upload_is_recorded_in_the_store() {
     let client = client_for(&server);
 
     let store = Arc::new(MemoryStorage::new());
-    let mut refusing = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
+    let mut refusing = reader_of(&client, &bytes)
         .url(&stale)
         .storage(store.clone())
         .build()
@@ -333,10 +321,7 @@ async fn a_recreated_explicit_upload_is_recorded_in_the_store() {
     );
     let summary = uploader.upload().await.unwrap();
     assert_eq!(stored(&server, &summary.url), bytes);
-    assert!(
-        store.list().await.unwrap().is_empty(),
-        "removed once finished"
-    );
+    assert_no_records(&store, "removed once finished").await;
 }
 
 /// parity 31
@@ -359,10 +344,7 @@ async fn a_finished_uploads_record_is_removed_unless_kept() {
     );
     let summary = uploader.upload().await.unwrap();
     assert_eq!(stored(&server, &summary.url), bytes);
-    assert!(
-        store.list().await.unwrap().is_empty(),
-        "removed once finished"
-    );
+    assert_no_records(&store, "removed once finished").await;
 
     let kept = Arc::new(MemoryStorage::new());
     let mut uploader = upload_of(&client, &bytes, 40)
@@ -435,9 +417,7 @@ async fn a_stored_upload_of_another_length_is_not_continued() {
         .await
         .unwrap();
     let error = upload_error(
-        client
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
+        reader_of(&client, &bytes)
             .storage(store.clone())
             .recreate_if_gone(false),
     )
@@ -446,10 +426,7 @@ async fn a_stored_upload_of_another_length_is_not_continued() {
 
     let (_, summary) = upload_exactly(
         &server,
-        client
-            .uploader()
-            .reader(Cursor::new(bytes.clone()))
-            .storage(store.clone()),
+        reader_of(&client, &bytes).storage(store.clone()),
         &bytes,
     )
     .await;

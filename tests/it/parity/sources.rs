@@ -8,16 +8,15 @@ use tusky::Error;
 use wiremock::Request;
 
 use crate::common::{
-    data, header, header_u64, server_and_client, stored, temp_file, upload_error, upload_exactly,
-    with_method, Trickle,
+    data, data_file, header, header_u64, server_and_client, stored, temp_file, upload_error,
+    upload_exactly, upload_ok, with_method, Trickle,
 };
 
 /// parity 12: a reader (here an open file) is used as given and handed back open.
 #[tokio::test]
 async fn a_reader_source_is_not_closed_and_comes_back_with_into_reader() {
     let (server, client) = server_and_client().await;
-    let bytes = data(3000);
-    let (_dir, file) = temp_file(&bytes);
+    let (bytes, _dir, file) = data_file(3000);
     let reader = tokio::fs::File::open(&file).await.unwrap();
     let builder = client.uploader().reader(reader).chunk_size(1000);
     let (uploader, _) = upload_exactly(&server, builder, &bytes).await;
@@ -96,17 +95,15 @@ async fn the_size_of_a_path_source_is_its_size_on_disk() {
 /// those bytes, and returns the requests it received.
 async fn upload_hello_stream(chunk: u64, creation_with_upload: bool) -> Vec<Request> {
     let (server, client) = server_and_client().await;
-    let mut uploader = client
-        .uploader()
-        .stream(Trickle::new(*b"hello", 2))
-        .chunk_size(chunk)
-        .creation_with_upload(creation_with_upload)
-        .build()
-        .unwrap();
-    let summary = uploader
-        .upload()
-        .await
-        .unwrap_or_else(|e| panic!("chunk {chunk}: {e}"));
+    let summary = upload_ok(
+        client
+            .uploader()
+            .stream(Trickle::new(*b"hello", 2))
+            .chunk_size(chunk)
+            .creation_with_upload(creation_with_upload),
+        &format!("chunk {chunk}"),
+    )
+    .await;
     assert_eq!(summary.offset, 5, "chunk {chunk}");
     assert_eq!(stored(&server, &summary.url), b"hello", "chunk {chunk}");
     assert!(

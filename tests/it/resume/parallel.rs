@@ -12,7 +12,7 @@ use tusky::ProgressEvent;
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    cancel_when_acknowledged, client_for, create_directly, data, parallel_upload_of,
+    cancel_when_acknowledged, client_for, create_directly, data, data_file, parallel_upload_of,
     patch_directly, server_and_client, server_and_client_with, stored, temp_file, QUICK,
 };
 
@@ -22,8 +22,7 @@ use crate::common::{
 async fn a_kept_parallel_record_is_found_complete_and_not_uploaded_again() {
     let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
-    let bytes = data(60_000);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(60_000);
     let build = || {
         parallel_upload_of(&client, &path, 3, 10_000)
             .storage(Arc::clone(&store))
@@ -61,8 +60,7 @@ async fn a_stored_final_of_another_size_is_not_taken_for_this_file() {
     let other = create_directly(&server, &[("Upload-Length", "10")], b"").await;
     patch_directly(&other, 0, &[7u8; 10]).await;
 
-    let bytes = data(40_000);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(40_000);
     let store = Arc::new(MemoryStorage::new());
     let key = DefaultFingerprint::default()
         .fingerprint_file(&path)
@@ -97,8 +95,7 @@ async fn a_stored_final_of_another_size_is_not_taken_for_this_file() {
 async fn a_parallel_run_continues_an_interrupted_single_upload() {
     let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
-    let bytes = data(60_000);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(60_000);
     let first = client
         .uploader()
         .path(&path)
@@ -226,8 +223,7 @@ async fn a_partial_that_started_over_is_recorded_with_its_new_url() {
 async fn a_resumed_parallel_upload_starts_at_the_bytes_the_server_holds() {
     let server = Arc::new(TusMockServer::start().await);
     let client = client_for(&server);
-    let bytes = data(80_000);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(80_000);
     let store = Arc::new(MemoryStorage::new());
     let (token, cancel_mid_way) = cancel_when_acknowledged(20_000);
     let mut first = parallel_upload_of(&client, &path, 2, 10_000)

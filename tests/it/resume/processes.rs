@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use tusky::mock::{PatchAction, PatchContext, TusMockServer};
 use tusky::storage::{JsonFileStorage, RedbStorage, Storage};
-use tusky::Client;
+use tusky::{Client, UploadSummary};
 
-use crate::common::{data, temp_file, wait_until};
+use crate::common::{data_file, wait_until};
 
 const CHUNK: u64 = 1000;
 const SIZE: usize = 10_000;
@@ -115,10 +115,28 @@ struct Fixture {
     bytes: Vec<u8>,
 }
 
+impl Fixture {
+    /// Resumes the file's upload in this process, with `store`, and checks that it continued
+    /// the upload at `url`.
+    async fn resume_here<S: Storage>(&self, endpoint: &str, store: S, url: &str) -> UploadSummary {
+        let mut uploader = Client::new(endpoint)
+            .unwrap()
+            .uploader()
+            .path(&self.file)
+            .chunk_size(CHUNK)
+            .creation_with_upload(false)
+            .storage(store)
+            .build()
+            .unwrap();
+        let summary = uploader.upload().await.unwrap();
+        assert_eq!(summary.url.as_str(), url);
+        summary
+    }
+}
+
 async fn fixture(store_name: &str) -> Fixture {
     let server = TusMockServer::start().await;
-    let bytes = data(SIZE);
-    let (dir, file) = temp_file(&bytes);
+    let (bytes, dir, file) = data_file(SIZE);
     let store = dir.path().join(store_name);
     Fixture {
         server,
@@ -203,17 +221,7 @@ async fn json_store_resumes_in_another_process() {
         "the child left its upload URL on disk"
     );
 
-    let client = Client::new(&endpoint).unwrap();
-    let mut uploader = client
-        .uploader()
-        .path(&f.file)
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
-        .storage(store)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(summary.url.as_str(), url);
+    let summary = f.resume_here(&endpoint, store, &url).await;
     assert_eq!(summary.resumed_from, Some(HALF));
     assert_eq!(summary.bytes_uploaded, SIZE as u64 - HALF);
     assert_eq!(f.server.upload_bytes(&url).unwrap(), f.bytes);
@@ -224,7 +232,6 @@ async fn json_store_resumes_in_another_process() {
         SIZE as u64 / CHUNK,
         "no byte sent twice"
     );
-    drop(uploader);
     assert!(
         JsonFileStorage::open(&f.store)
             .unwrap()
@@ -330,18 +337,8 @@ async fn a_process_killed_mid_patch_resumes_from_what_the_server_kept() {
     assert_eq!(uploads.len(), 1);
     let url = uploads[0].url.clone();
 
-    let client = Client::new(&endpoint).unwrap();
     let store = JsonFileStorage::open(&f.store).unwrap();
-    let mut uploader = client
-        .uploader()
-        .path(&f.file)
-        .chunk_size(CHUNK)
-        .creation_with_upload(false)
-        .storage(store)
-        .build()
-        .unwrap();
-    let summary = uploader.upload().await.unwrap();
-    assert_eq!(summary.url.as_str(), url);
+    let summary = f.resume_here(&endpoint, store, &url).await;
     assert_eq!(summary.resumed_from, Some(3 * CHUNK));
     assert_eq!(f.server.upload_bytes(&url).unwrap(), f.bytes);
     assert_eq!(f.server.uploads().len(), 1);

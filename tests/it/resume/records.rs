@@ -1,12 +1,11 @@
 //! What gets recorded for a later run: the URL of an upload, whether the uploader created it or
 //! was given it.
 
-use std::io::Cursor;
 use std::sync::Arc;
 
 use tusky::storage::MemoryStorage;
 
-use crate::common::{created_upload, data, server_and_client, stored, upload_of};
+use crate::common::{created_upload, data, reader_of, server_and_client, stored, upload_of};
 
 /// An upload continued from an explicit URL is recorded under the file's key, so that a later
 /// run, given no URL, finds it and resumes it.
@@ -16,9 +15,7 @@ async fn an_explicit_url_is_recorded_so_a_later_run_resumes_it_from_the_store() 
     let bytes = data(30_000);
     let url = created_upload(&client, &bytes).await;
     let store = Arc::new(MemoryStorage::new());
-    let mut first = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
+    let mut first = reader_of(&client, &bytes)
         .url(url.as_str())
         .chunk_size(10_000)
         .storage(store.clone())

@@ -12,12 +12,24 @@ use tusky::{CancellationToken, Error, ExponentialBackoff, ProgressEvent};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    client_for, data, parallel_upload_of, patch_upload_of, server_and_client, stored, temp_file,
-    tus_response, upload_cancelled_at, upload_error, upload_exactly, upload_of, Events, Tap,
+    assert_no_records, client_for, data, data_file, parallel_upload_of, patch_upload_of,
+    server_and_client, stored, tus_response, upload_cancelled_at, upload_error, upload_exactly,
+    upload_of, Events, Tap,
 };
 
 const CHUNK: u64 = 3000;
 const SIZE: usize = 10_000;
+
+/// `result` is a cancellation, reported within three seconds of `started`.
+fn assert_cancelled_promptly<T: std::fmt::Debug>(result: Result<T, Error>, started: Instant) {
+    let error = result.unwrap_err();
+    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "cancelled after {:?}",
+        started.elapsed()
+    );
+}
 
 /// A new uploader of `bytes` over the same store finishes the upload: it resumes the one
 /// upload the server has, from at least `at_least`, and ends with exactly the bytes.
@@ -37,10 +49,7 @@ async fn resume_and_finish(
     assert!(resumed_from >= at_least, "resumed from {resumed_from}");
     assert_eq!(stored(server, &summary.url), bytes);
     assert_eq!(server.uploads().len(), 1, "a second upload was created");
-    assert!(
-        store.list().await.unwrap().is_empty(),
-        "the record was kept"
-    );
+    assert_no_records(&store, "the record was kept").await;
 }
 
 #[tokio::test]
@@ -116,13 +125,7 @@ async fn a_token_cancelled_mid_patch_stops_at_once() {
         arrived.notified().await;
         token.cancel();
     });
-    let error = result.unwrap_err();
-    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_cancelled_promptly(result, started);
     assert_eq!(store.list().await.unwrap().len(), 1);
     resume_and_finish(&server, &store, &bytes, 2 * CHUNK).await;
 }
@@ -148,9 +151,7 @@ async fn a_token_cancelled_during_a_retry_wait_stops_at_once() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let error = uploader.upload().await.unwrap_err();
-    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_cancelled_promptly(uploader.upload().await, started);
     assert_eq!(server.request_count("HEAD"), 0);
     resume_and_finish(&server, &store, &bytes, CHUNK).await;
 }
@@ -229,8 +230,7 @@ async fn an_uploader_whose_future_was_dropped_re_reads_the_offset_when_run_again
 #[tokio::test]
 async fn a_cancelled_parallel_upload_resumes_its_partial_uploads() {
     let server = TusMockServer::start().await;
-    let bytes = data(30_001);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(30_001);
     let store = Arc::new(MemoryStorage::new());
     let client = client_for(&server);
     let first = parallel_upload_of(&client, &path, 3, 2000).storage(Arc::clone(&store));
@@ -269,8 +269,7 @@ async fn a_token_cancelled_while_the_final_post_waits_to_be_retried_stops_at_onc
         .with_priority(1)
         .mount(server.wiremock())
         .await;
-    let bytes = data(30_000);
-    let (_dir, path) = temp_file(&bytes);
+    let (_, _dir, path) = data_file(30_000);
     let token = CancellationToken::new();
     let cancel = token.clone();
     let mut uploader = client_for(&server)
@@ -290,11 +289,5 @@ async fn a_token_cancelled_while_the_final_post_waits_to_be_retried_stops_at_onc
     let result = tokio::time::timeout(Duration::from_secs(20), uploader.upload())
         .await
         .expect("upload() returns");
-    let error = result.unwrap_err();
-    assert!(matches!(error, Error::Cancelled { .. }), "{error:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "cancelled after {:?}",
-        started.elapsed()
-    );
+    assert_cancelled_promptly(result, started);
 }

@@ -12,8 +12,8 @@ use tusky::ProgressEvent;
 use tusky_mock_server::TusMockServer;
 
 use crate::common::{
-    cancel_when_acknowledged, client_for, data, parallel_upload_of, patch_upload_of,
-    server_and_client, temp_file, upload_exactly, upload_of, Events, Fault, Tap, QUICK,
+    cancel_when_acknowledged, client_for, data, data_file, parallel_upload_of, patch_upload_of,
+    server_and_client, upload_exactly, upload_of, Events, Fault, Tap, QUICK,
 };
 
 const CHUNK: u64 = 3000;
@@ -196,8 +196,7 @@ async fn bytes_sent_is_reported_while_a_slow_body_streams() {
 async fn a_parallel_upload_reports_in_order() {
     for creation_with_upload in [false, true] {
         let (server, client) = server_and_client().await;
-        let bytes = data(30_001);
-        let (_dir, path) = temp_file(&bytes);
+        let (bytes, _dir, path) = data_file(30_001);
         let events = Events::default();
         let builder = parallel_upload_of(&client, &path, 3, 4000)
             .creation_with_upload(creation_with_upload)
@@ -224,8 +223,7 @@ async fn a_parallel_upload_reports_in_order() {
 #[tokio::test]
 async fn a_resumed_parallel_upload_counts_what_its_partial_uploads_hold() {
     let server = TusMockServer::start().await;
-    let bytes = data(30_003);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(30_003);
     let store = Arc::new(MemoryStorage::new());
     let client = client_for(&server);
     // One PATCH per partial upload; cancelled as soon as the first one completes.

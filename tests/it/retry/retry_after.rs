@@ -9,7 +9,7 @@ use tusky::{Client, ExponentialBackoff, ProgressEvent};
 use wiremock::matchers::method;
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::common::{data, temp_file, Events};
+use crate::common::{client_for, data, data_file, parallel_upload_of, upload_exactly, Events};
 
 /// No jitter, 1 ms between ordinary retries, up to `max` for a server's `Retry-After`.
 fn policy(max: Duration) -> ExponentialBackoff {
@@ -83,24 +83,13 @@ async fn too_many_requests_waits_as_long_as_the_server_asks() {
 async fn a_parallel_upload_told_to_slow_down_finishes_with_one_retry() {
     let server = TusMockServer::start().await;
     slow_down(&server, 1, 429, "1").await;
-    let bytes = data(40_000);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(40_000);
     let events = Events::default();
-    let summary = Client::new(server.endpoint())
-        .unwrap()
-        .uploader()
-        .path(&path)
-        .parallel(4)
-        .chunk_size(2000)
+    let builder = parallel_upload_of(&client_for(&server), &path, 4, 2000)
         .creation_with_upload(false)
         .retry_policy(policy(Duration::from_secs(10)))
-        .on_progress(events.callback())
-        .build()
-        .unwrap()
-        .upload()
-        .await
-        .unwrap();
-    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+        .on_progress(events.callback());
+    upload_exactly(&server, builder, &bytes).await;
     assert_eq!(
         delays(&events),
         vec![Duration::from_secs(1)],

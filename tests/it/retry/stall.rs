@@ -11,7 +11,7 @@ use tusky::ProgressEvent;
 use tusky_mock_server::TusMockServer;
 
 use crate::common::{
-    assert_resynced, data, nth, patch_upload_of, stored, temp_file, upload_of, Builder, Events,
+    assert_resynced, data, data_file, nth, patch_upload_of, stored, upload_of, Builder, Events,
     Exchange, Fault, Outcome, Tap, QUICK,
 };
 
@@ -44,6 +44,13 @@ async fn finish_despite_a_stall(
 }
 
 /// The server takes the PATCH, stores nothing and would answer only after 10 s.
+/// [`finish_despite_a_stall`] for 10 000 bytes sent in PATCHes of [`CHUNK`] through `tap`.
+async fn plain_upload_despite_a_stall(server: &TusMockServer, tap: &Tap) -> Vec<Exchange> {
+    let bytes = data(10_000);
+    let builder = patch_upload_of(&tap.client(&server.endpoint()), &bytes, CHUNK);
+    finish_despite_a_stall(server, tap, builder, &bytes).await
+}
+
 #[tokio::test]
 async fn a_stalled_patch_is_dropped_and_retried() {
     let server = TusMockServer::start().await;
@@ -70,9 +77,7 @@ async fn a_late_answer_is_given_up_on_and_the_stored_bytes_kept() {
     let server = TusMockServer::start().await;
     server.delay_patch(2, Duration::from_secs(10));
     let tap = Tap::reqwest();
-    let bytes = data(10_000);
-    let builder = patch_upload_of(&tap.client(&server.endpoint()), &bytes, CHUNK);
-    let log = finish_despite_a_stall(&server, &tap, builder, &bytes).await;
+    let log = plain_upload_despite_a_stall(&server, &tap).await;
     let stalled = nth(&log, &Method::PATCH, 2);
     assert_eq!(log[stalled].outcome, Outcome::Pending);
     assert_eq!(assert_resynced(&log, stalled), 2 * CHUNK);
@@ -84,9 +89,7 @@ async fn a_patch_that_never_ends_is_given_up_on() {
     let server = TusMockServer::start().await;
     let tap = Tap::reqwest();
     tap.on(Method::PATCH, 1, Fault::Hang);
-    let bytes = data(10_000);
-    let builder = patch_upload_of(&tap.client(&server.endpoint()), &bytes, CHUNK);
-    let log = finish_despite_a_stall(&server, &tap, builder, &bytes).await;
+    let log = plain_upload_despite_a_stall(&server, &tap).await;
     let hung = nth(&log, &Method::PATCH, 1);
     assert_eq!(assert_resynced(&log, hung), 0);
 }
@@ -130,9 +133,7 @@ async fn a_head_that_gets_no_answer_is_given_up_on() {
     server.fail_patch(2, 500);
     server.delay_request("HEAD", 1, Duration::from_secs(10));
     let tap = Tap::reqwest();
-    let bytes = data(10_000);
-    let builder = patch_upload_of(&tap.client(&server.endpoint()), &bytes, CHUNK);
-    let log = finish_despite_a_stall(&server, &tap, builder, &bytes).await;
+    let log = plain_upload_despite_a_stall(&server, &tap).await;
     let stalled = nth(&log, &Method::HEAD, 1);
     assert_eq!(log[stalled].outcome, Outcome::Pending);
     assert_eq!(assert_resynced(&log, stalled), CHUNK);
@@ -176,8 +177,7 @@ async fn a_stream_on_a_slow_but_moving_link_is_not_taken_for_stalled() {
     tap.on_every(Method::POST, link.clone());
     tap.on_every(Method::PATCH, link);
     let client = tap.client(&server.endpoint());
-    let bytes = data(1_200_000);
-    let (_dir, path) = temp_file(&bytes);
+    let (bytes, _dir, path) = data_file(1_200_000);
     let build = |builder: tusky::UploaderBuilder<_, _, _>| {
         builder
             .chunk_size(1024 * 1024)

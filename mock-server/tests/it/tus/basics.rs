@@ -9,15 +9,13 @@ async fn options_advertises_every_extension_by_default() {
     let server = TusMockServer::start().await;
     let resp = options(&server).await;
     assert_eq!(resp.status(), 204);
-    assert_eq!(header(&resp, "tus-resumable").as_deref(), Some("1.0.0"));
-    assert_eq!(header(&resp, "tus-version").as_deref(), Some("1.0.0"));
-    assert_eq!(
-        header(&resp, "tus-extension").as_deref(),
-        Some("creation,creation-with-upload,creation-defer-length,checksum,termination,expiration,concatenation")
-    );
-    assert_eq!(
-        header(&resp, "tus-checksum-algorithm").as_deref(),
-        Some("sha1,sha256,sha512,md5,crc32")
+    assert_header(&resp, "tus-resumable", "1.0.0");
+    assert_header(&resp, "tus-version", "1.0.0");
+    assert_header(&resp, "tus-extension", "creation,creation-with-upload,creation-defer-length,checksum,termination,expiration,concatenation");
+    assert_header(
+        &resp,
+        "tus-checksum-algorithm",
+        "sha1,sha256,sha512,md5,crc32",
     );
     assert_eq!(header(&resp, "tus-max-size"), None);
 }
@@ -31,11 +29,8 @@ async fn options_reflects_the_configuration() {
         .await;
     let resp = options(&server).await;
     assert_eq!(resp.status(), 204);
-    assert_eq!(
-        header(&resp, "tus-extension").as_deref(),
-        Some("creation,termination")
-    );
-    assert_eq!(header(&resp, "tus-max-size").as_deref(), Some("1000"));
+    assert_header(&resp, "tus-extension", "creation,termination");
+    assert_header(&resp, "tus-max-size", "1000");
     // Checksum is off: no algorithm list.
     assert_eq!(header(&resp, "tus-checksum-algorithm"), None);
 
@@ -44,10 +39,7 @@ async fn options_reflects_the_configuration() {
         .start()
         .await;
     let resp = options(&server).await;
-    assert_eq!(
-        header(&resp, "tus-checksum-algorithm").as_deref(),
-        Some("md5,sha1")
-    );
+    assert_header(&resp, "tus-checksum-algorithm", "md5,sha1");
 }
 
 #[tokio::test]
@@ -70,12 +62,12 @@ async fn requests_without_tus_resumable_get_412_with_tus_version() {
     for rb in requests {
         let resp = rb.send().await.unwrap();
         assert_eq!(resp.status(), 412);
-        assert_eq!(header(&resp, "tus-version").as_deref(), Some("1.0.0"));
-        assert_eq!(header(&resp, "tus-resumable").as_deref(), Some("1.0.0"));
+        assert_header(&resp, "tus-version", "1.0.0");
+        assert_header(&resp, "tus-resumable", "1.0.0");
     }
     // Nothing was created, stored or deleted.
     assert_eq!(server.uploads().len(), 1);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"");
+    assert_holds(&server, &url, b"");
     assert!(!server.uploads()[0].terminated);
 }
 
@@ -105,13 +97,10 @@ async fn unsupported_methods_get_405_with_allow() {
     let (server, url) = server_with_upload(1).await;
     let resp = tus(http().get(&url)).send().await.unwrap();
     assert_eq!(resp.status(), 405);
-    assert_eq!(
-        header(&resp, "allow").as_deref(),
-        Some("OPTIONS, HEAD, PATCH, DELETE")
-    );
+    assert_header(&resp, "allow", "OPTIONS, HEAD, PATCH, DELETE");
     let resp = tus(http().patch(server.endpoint())).send().await.unwrap();
     assert_eq!(resp.status(), 405);
-    assert_eq!(header(&resp, "allow").as_deref(), Some("OPTIONS, POST"));
+    assert_header(&resp, "allow", "OPTIONS, POST");
 }
 
 #[tokio::test]

@@ -19,6 +19,12 @@ fn digest(algo: &str, body: &[u8]) -> String {
     format!("{algo} {}", STANDARD.encode(bytes))
 }
 
+/// The status a PATCH of `body` at `offset` with `Upload-Checksum: checksum` gets.
+async fn checksummed_patch(url: &str, offset: u64, body: &[u8], checksum: &str) -> u16 {
+    let resp = patch_with(url, offset, body, &[("Upload-Checksum", checksum)]).await;
+    resp.status().as_u16()
+}
+
 #[tokio::test]
 async fn every_advertised_algorithm_is_verified() {
     let server = TusMockServer::start().await;
@@ -26,12 +32,18 @@ async fn every_advertised_algorithm_is_verified() {
         let url = create(&server, 11).await;
         let good = digest(algo, b"hello world");
         let bad = digest(algo, b"hello wOrld");
-        let resp = patch_with(&url, 0, b"hello world", &[("Upload-Checksum", &bad)]).await;
-        assert_eq!(resp.status(), 460, "{algo} mismatch");
+        assert_eq!(
+            checksummed_patch(&url, 0, b"hello world", &bad).await,
+            460,
+            "{algo} mismatch"
+        );
         assert_eq!(offset(&server, &url), 0);
-        let resp = patch_with(&url, 0, b"hello world", &[("Upload-Checksum", &good)]).await;
-        assert_eq!(resp.status(), 204, "{algo} match");
-        assert_eq!(server.upload_bytes(&url).unwrap(), b"hello world");
+        assert_eq!(
+            checksummed_patch(&url, 0, b"hello world", &good).await,
+            204,
+            "{algo} match"
+        );
+        assert_holds(&server, &url, b"hello world");
     }
 }
 
@@ -39,25 +51,17 @@ async fn every_advertised_algorithm_is_verified() {
 async fn mismatch_is_460_and_stores_nothing() {
     let (server, url) = server_with_upload(11).await;
     assert_eq!(patch(&url, 0, b"hello").await.status(), 204);
-    let resp = patch_with(
-        &url,
-        5,
-        b" world",
-        &[("Upload-Checksum", &digest("sha1", b"something else"))],
-    )
-    .await;
-    assert_eq!(resp.status(), 460);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"hello");
+    assert_eq!(
+        checksummed_patch(&url, 5, b" world", &digest("sha1", b"something else")).await,
+        460
+    );
+    assert_holds(&server, &url, b"hello");
     // The spec's own example digest.
     let url = create(&server, 11).await;
-    let resp = patch_with(
-        &url,
-        0,
-        b"hello world",
-        &[("Upload-Checksum", "sha1 Kq5sNclPz7QV2+lfQIuc6R7oRu0=")],
-    )
-    .await;
-    assert_eq!(resp.status(), 204);
+    assert_eq!(
+        checksummed_patch(&url, 0, b"hello world", "sha1 Kq5sNclPz7QV2+lfQIuc6R7oRu0=").await,
+        204
+    );
 }
 
 #[tokio::test]
@@ -74,18 +78,17 @@ async fn unsupported_or_malformed_checksum_is_400_and_stores_nothing() {
         "md5 ***not base64***",            // undecodable
         "MD5 XUFAKrxLKna5cZ2REBfFkg==",    // names are lowercase
     ] {
-        let resp = patch_with(&url, 0, b"hello", &[("Upload-Checksum", header)]).await;
-        assert_eq!(resp.status(), 400, "Upload-Checksum: {header}");
+        assert_eq!(
+            checksummed_patch(&url, 0, b"hello", header).await,
+            400,
+            "Upload-Checksum: {header}"
+        );
     }
     assert_eq!(offset(&server, &url), 0);
-    let resp = patch_with(
-        &url,
-        0,
-        b"hello",
-        &[("Upload-Checksum", &digest("md5", b"hello"))],
-    )
-    .await;
-    assert_eq!(resp.status(), 204);
+    assert_eq!(
+        checksummed_patch(&url, 0, b"hello", &digest("md5", b"hello")).await,
+        204
+    );
 }
 
 #[tokio::test]
@@ -93,7 +96,6 @@ async fn without_the_extension_checksums_are_ignored() {
     // Like tusd and @tus/server: the header is not looked at.
     let server = with_extensions(&[Extension::Creation]).await;
     let url = create(&server, 5).await;
-    let resp = patch_with(&url, 0, b"hello", &[("Upload-Checksum", "sha1 AAAA")]).await;
-    assert_eq!(resp.status(), 204);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"hello");
+    assert_eq!(checksummed_patch(&url, 0, b"hello", "sha1 AAAA").await, 204);
+    assert_holds(&server, &url, b"hello");
 }

@@ -28,7 +28,7 @@ async fn partial_uploads_concatenate_into_a_final_upload() {
     let b = partial(&server, b" world").await;
     assert_eq!(server.upload(&a).unwrap().concat, UploadConcat::Partial);
     let resp = head(&a).await;
-    assert_eq!(header(&resp, "upload-concat").as_deref(), Some("partial"));
+    assert_header(&resp, "upload-concat", "partial");
 
     // One absolute URL, one path: both are accepted.
     let b_path = b.strip_prefix(&server.uri()).unwrap().to_owned();
@@ -44,7 +44,7 @@ async fn partial_uploads_concatenate_into_a_final_upload() {
     assert_eq!(resp.status(), 201);
     let fin = header(&resp, "location").unwrap();
 
-    assert_eq!(server.upload_bytes(&fin).unwrap(), b"hello world");
+    assert_holds(&server, &fin, b"hello world");
     let snap = server.upload(&fin).unwrap();
     assert_eq!(snap.concat, UploadConcat::Final(vec![a.clone(), b.clone()]));
     assert_eq!(snap.length, Some(11));
@@ -53,26 +53,14 @@ async fn partial_uploads_concatenate_into_a_final_upload() {
 
     let resp = head(&fin).await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(header(&resp, "upload-length").as_deref(), Some("11"));
-    assert_eq!(header(&resp, "upload-offset").as_deref(), Some("11"));
-    assert_eq!(
-        header(&resp, "upload-concat").as_deref(),
-        Some(concat.as_str())
-    );
-    assert_eq!(
-        header(&resp, "upload-metadata").as_deref(),
-        Some("filename aGVsbG8udHh0")
-    );
+    assert_header(&resp, "upload-length", "11");
+    assert_header(&resp, "upload-offset", "11");
+    assert_header(&resp, "upload-concat", concat.as_str());
+    assert_header(&resp, "upload-metadata", "filename aGVsbG8udHh0");
     // Partials are untouched and may be used again.
-    assert_eq!(server.upload_bytes(&a).unwrap(), b"hello");
+    assert_holds(&server, &a, b"hello");
     let resp = post(&server, &[("Upload-Concat", &format!("final;{b} {a}"))]).await;
-    assert_eq!(resp.status(), 201);
-    assert_eq!(
-        server
-            .upload_bytes(&header(&resp, "location").unwrap())
-            .unwrap(),
-        b" worldhello"
-    );
+    assert_created_holding(&server, &resp, b" worldhello");
 }
 
 #[tokio::test]
@@ -83,8 +71,8 @@ async fn patch_on_a_final_upload_is_403() {
     let fin = header(&resp, "location").unwrap();
     let resp = patch(&fin, 3, b"x").await;
     assert_eq!(resp.status(), 403);
-    assert_eq!(server.upload_bytes(&fin).unwrap(), b"abc");
-    assert_eq!(server.upload_bytes(&a).unwrap(), b"abc");
+    assert_holds(&server, &fin, b"abc");
+    assert_holds(&server, &a, b"abc");
 }
 
 #[tokio::test]

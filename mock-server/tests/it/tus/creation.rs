@@ -9,7 +9,7 @@ async fn post_creates_an_upload_with_an_absolute_location() {
     let server = TusMockServer::start().await;
     let resp = post(&server, &[("Upload-Length", "11")]).await;
     assert_eq!(resp.status(), 201);
-    assert_eq!(header(&resp, "tus-resumable").as_deref(), Some("1.0.0"));
+    assert_header(&resp, "tus-resumable", "1.0.0");
     // No body was sent: no Upload-Offset.
     assert_eq!(header(&resp, "upload-offset"), None);
     let location = header(&resp, "location").unwrap();
@@ -22,7 +22,7 @@ async fn post_creates_an_upload_with_an_absolute_location() {
     assert_eq!(u.offset, 0);
     assert_eq!(u.concat, UploadConcat::None);
     assert!(!u.terminated && !u.expired && u.expires.is_none());
-    assert_eq!(server.upload_bytes(&location).unwrap(), b"");
+    assert_holds(&server, &location, b"");
     // Ids are distinct.
     let second = create(&server, 1).await;
     assert_ne!(second, location);
@@ -74,8 +74,8 @@ async fn zero_length_upload_is_complete_at_once() {
     let u = server.upload(&url).unwrap();
     assert!(u.is_complete());
     let resp = head(&url).await;
-    assert_eq!(header(&resp, "upload-offset").as_deref(), Some("0"));
-    assert_eq!(header(&resp, "upload-length").as_deref(), Some("0"));
+    assert_header(&resp, "upload-offset", "0");
+    assert_header(&resp, "upload-length", "0");
 }
 
 #[tokio::test]
@@ -149,13 +149,13 @@ async fn creation_with_upload_stores_the_body_and_answers_the_offset() {
     let server = TusMockServer::start().await;
     let resp = post_with_body(&server, &[("Upload-Length", "11")], "hello").await;
     assert_eq!(resp.status(), 201);
-    assert_eq!(header(&resp, "upload-offset").as_deref(), Some("5"));
+    assert_header(&resp, "upload-offset", "5");
     let url = header(&resp, "location").unwrap();
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"hello");
+    assert_holds(&server, &url, b"hello");
     // The rest follows with PATCH.
     let resp = patch(&url, 5, b" world").await;
     assert_eq!(resp.status(), 204);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"hello world");
+    assert_holds(&server, &url, b"hello world");
 }
 
 #[tokio::test]
@@ -180,13 +180,7 @@ async fn creation_with_upload_verifies_the_checksum() {
     assert_eq!(resp.status(), 400);
     assert!(server.uploads().is_empty());
     let resp = send("sha1 Kq5sNclPz7QV2+lfQIuc6R7oRu0=").await;
-    assert_eq!(resp.status(), 201);
-    assert_eq!(
-        server
-            .upload_bytes(&header(&resp, "location").unwrap())
-            .unwrap(),
-        b"hello world"
-    );
+    assert_created_holding(&server, &resp, b"hello world");
 }
 
 #[tokio::test]

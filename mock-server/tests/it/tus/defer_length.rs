@@ -18,20 +18,20 @@ async fn deferred_length_is_set_by_a_later_patch() {
 
     let resp = head(&url).await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(header(&resp, "upload-defer-length").as_deref(), Some("1"));
+    assert_header(&resp, "upload-defer-length", "1");
     assert_eq!(header(&resp, "upload-length"), None);
 
     assert_eq!(patch(&url, 0, b"hello").await.status(), 204);
     let resp = patch_with(&url, 5, b" world", &[("Upload-Length", "11")]).await;
     assert_eq!(resp.status(), 204);
-    assert_eq!(header(&resp, "upload-offset").as_deref(), Some("11"));
+    assert_header(&resp, "upload-offset", "11");
 
     let u = server.upload(&url).unwrap();
     assert_eq!(u.length, Some(11));
     assert!(u.is_complete());
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"hello world");
+    assert_holds(&server, &url, b"hello world");
     let resp = head(&url).await;
-    assert_eq!(header(&resp, "upload-length").as_deref(), Some("11"));
+    assert_header(&resp, "upload-length", "11");
     assert_eq!(header(&resp, "upload-defer-length"), None);
 }
 
@@ -50,11 +50,11 @@ async fn the_length_can_be_announced_before_the_last_bytes() {
     );
     let resp = patch_with(&url, 3, b"d", &[("Upload-Length", "5")]).await;
     assert_eq!(resp.status(), 400);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abc");
+    assert_holds(&server, &url, b"abc");
     // Past the announced length: 413, nothing stored.
     assert_eq!(patch(&url, 3, b"de").await.status(), 413);
     assert_eq!(patch(&url, 3, b"d").await.status(), 204);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abcd");
+    assert_holds(&server, &url, b"abcd");
 }
 
 #[tokio::test]
@@ -90,6 +90,6 @@ async fn deferred_uploads_cannot_grow_past_max_size() {
             .status(),
         413
     );
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abc");
+    assert_holds(&server, &url, b"abc");
     assert_eq!(server.upload(&url).unwrap().length, None);
 }

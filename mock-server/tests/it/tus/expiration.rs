@@ -11,12 +11,14 @@ fn expires(resp: &reqwest::Response) -> SystemTime {
     httpdate::parse_http_date(&value).expect("an HTTP date")
 }
 
+/// A mock server whose uploads expire `after` their creation.
+async fn expiring_server(after: Duration) -> TusMockServer {
+    TusMockServer::builder().expires_after(after).start().await
+}
+
 #[tokio::test]
 async fn post_patch_and_head_carry_upload_expires() {
-    let server = TusMockServer::builder()
-        .expires_after(Duration::from_secs(3600))
-        .start()
-        .await;
+    let server = expiring_server(Duration::from_secs(3600)).await;
     let before = SystemTime::now();
     let resp = post(&server, &[("Upload-Length", "10")]).await;
     assert_eq!(resp.status(), 201);
@@ -43,10 +45,7 @@ async fn post_patch_and_head_carry_upload_expires() {
 #[tokio::test]
 async fn expired_uploads_answer_410() {
     // A whole second, so that the PATCHes below land before it even on a loaded machine.
-    let server = TusMockServer::builder()
-        .expires_after(Duration::from_millis(1000))
-        .start()
-        .await;
+    let server = expiring_server(Duration::from_millis(1000)).await;
     let url = create(&server, 10).await;
     assert_eq!(patch(&url, 0, b"abc").await.status(), 204);
     let finished = create(&server, 1).await;
@@ -58,15 +57,11 @@ async fn expired_uploads_answer_410() {
     })
     .await;
 
-    let resp = head(&url).await;
-    assert_eq!(resp.status(), 410);
-    assert_eq!(header(&resp, "upload-offset"), None);
-    assert_eq!(patch(&url, 3, b"def").await.status(), 410);
-    assert_eq!(delete(&url).await.status(), 410);
+    assert_gone(&url, 410).await;
     let snap = server.upload(&url).unwrap();
     assert!(snap.expired);
     // What it had is still inspectable.
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abc");
+    assert_holds(&server, &url, b"abc");
     // A finished upload does not expire.
     assert_eq!(head(&finished).await.status(), 200);
     assert!(!server.upload(&finished).unwrap().expired);

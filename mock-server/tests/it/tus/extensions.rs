@@ -9,13 +9,10 @@ async fn without_creation_post_is_405() {
     let server = with_extensions(&[Extension::Termination]).await;
     let resp = post(&server, &[("Upload-Length", "5")]).await;
     assert_eq!(resp.status(), 405);
-    assert_eq!(header(&resp, "allow").as_deref(), Some("OPTIONS"));
+    assert_header(&resp, "allow", "OPTIONS");
     assert!(server.uploads().is_empty());
     let resp = options(&server).await;
-    assert_eq!(
-        header(&resp, "tus-extension").as_deref(),
-        Some("termination")
-    );
+    assert_header(&resp, "tus-extension", "termination");
 }
 
 #[tokio::test]
@@ -44,5 +41,5 @@ async fn no_extensions_at_all() {
     let resp = options(&server).await;
     assert_eq!(resp.status(), 204);
     assert_eq!(header(&resp, "tus-extension"), None);
-    assert_eq!(header(&resp, "tus-version").as_deref(), Some("1.0.0"));
+    assert_header(&resp, "tus-version", "1.0.0");
 }

@@ -14,12 +14,12 @@ async fn the_nth_patch_fails_and_stores_nothing() {
     assert_eq!(patch(&url, 0, b"abc").await.status(), 204);
     let resp = patch(&url, 3, b"def").await;
     assert_eq!(resp.status(), 503);
-    assert_eq!(header(&resp, "tus-resumable").as_deref(), Some("1.0.0"));
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abc");
+    assert_header(&resp, "tus-resumable", "1.0.0");
+    assert_holds(&server, &url, b"abc");
     // Faults fire once: the retry goes through.
     assert_eq!(patch(&url, 3, b"def").await.status(), 204);
     assert_eq!(patch(&url, 6, b"ghi").await.status(), 204);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abcdefghi");
+    assert_holds(&server, &url, b"abcdefghi");
 }
 
 #[tokio::test]
@@ -28,12 +28,12 @@ async fn partial_acceptance_stores_exactly_the_prefix() {
     server.accept_partial_patch(1, 4);
     let resp = patch(&url, 0, b"0123456789").await;
     assert_eq!(resp.status(), 204);
-    assert_eq!(header(&resp, "upload-offset").as_deref(), Some("4"));
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"0123");
+    assert_header(&resp, "upload-offset", "4");
+    assert_holds(&server, &url, b"0123");
     // The client continues from the returned offset.
     let resp = patch(&url, 4, b"456789").await;
-    assert_eq!(header(&resp, "upload-offset").as_deref(), Some("10"));
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"0123456789");
+    assert_header(&resp, "upload-offset", "10");
+    assert_holds(&server, &url, b"0123456789");
 }
 
 #[tokio::test]
@@ -49,7 +49,7 @@ async fn a_delayed_patch_is_stored_and_answered_late() {
     server.delay_patch(2, Duration::from_millis(1500));
     let err = patch_giving_up(&url, 3, b"def", Duration::from_millis(100)).await;
     assert!(err.is_timeout());
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abcdef");
+    assert_holds(&server, &url, b"abcdef");
 }
 
 #[tokio::test]
@@ -58,11 +58,11 @@ async fn a_stalled_patch_stores_nothing() {
     server.stall_patch(1, Duration::from_millis(1500));
     let err = patch_giving_up(&url, 0, b"abc", Duration::from_millis(100)).await;
     assert!(err.is_timeout());
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"");
+    assert_holds(&server, &url, b"");
 
     server.stall_patch(2, Duration::from_millis(50));
     assert_eq!(patch(&url, 0, b"abc").await.status(), 408);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"");
+    assert_holds(&server, &url, b"");
 }
 
 #[tokio::test]
@@ -79,13 +79,13 @@ async fn the_hook_sees_each_patch_and_decides() {
         }
     });
     let resp = patch(&url, 0, b"abc").await;
-    assert_eq!(header(&resp, "upload-offset").as_deref(), Some("2"));
+    assert_header(&resp, "upload-offset", "2");
     let resp = patch(&url, 2, b"cdef").await;
     assert_eq!(resp.status(), 423);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"ab");
+    assert_holds(&server, &url, b"ab");
     let resp = patch(&url, 2, b"cdef").await;
     assert_eq!(resp.status(), 204);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abcdef");
+    assert_holds(&server, &url, b"abcdef");
 
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 3);
@@ -113,7 +113,7 @@ async fn scheduled_faults_win_over_the_hook_and_clear_faults_removes_both() {
     server.fail_patch(3, 502);
     server.clear_faults();
     assert_eq!(patch(&url, 2, b"cd").await.status(), 204);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abcd");
+    assert_holds(&server, &url, b"abcd");
 }
 
 #[tokio::test]
@@ -165,8 +165,8 @@ async fn locked_uploads_answer_423_until_unlocked() {
     assert_eq!(delete(&url).await.status(), 423);
     // Creation is not affected.
     create(&server, 1).await;
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"");
+    assert_holds(&server, &url, b"");
     server.lock_uploads(false);
     assert_eq!(patch(&url, 0, b"abc").await.status(), 204);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abc");
+    assert_holds(&server, &url, b"abc");
 }

@@ -19,11 +19,11 @@ async fn head_reports_offset_length_and_metadata_as_received() {
 
     let resp = head(&url).await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(header(&resp, "upload-offset").as_deref(), Some("4"));
-    assert_eq!(header(&resp, "upload-length").as_deref(), Some("10"));
-    assert_eq!(header(&resp, "upload-metadata").as_deref(), Some(metadata));
-    assert_eq!(header(&resp, "cache-control").as_deref(), Some("no-store"));
-    assert_eq!(header(&resp, "tus-resumable").as_deref(), Some("1.0.0"));
+    assert_header(&resp, "upload-offset", "4");
+    assert_header(&resp, "upload-length", "10");
+    assert_header(&resp, "upload-metadata", metadata);
+    assert_header(&resp, "cache-control", "no-store");
+    assert_header(&resp, "tus-resumable", "1.0.0");
     // Not a concatenation upload, no expiry configured.
     assert_eq!(header(&resp, "upload-concat"), None);
     assert_eq!(header(&resp, "upload-expires"), None);

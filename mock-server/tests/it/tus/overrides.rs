@@ -22,11 +22,11 @@ async fn method_override_on_post_is_honoured() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"hello");
+    assert_holds(&server, &url, b"hello");
 
     let resp = overridden(&url, "HEAD").send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(header(&resp, "upload-offset").as_deref(), Some("5"));
+    assert_header(&resp, "upload-offset", "5");
 
     // Counted as the method they stand for.
     assert_eq!(server.requests_by_method("PATCH").await.len(), 1);
@@ -59,7 +59,7 @@ async fn a_higher_priority_mock_answers_once_then_the_tus_server_resumes() {
 
     let resp = patch(&url, 0, b"hello").await;
     assert_eq!(resp.status(), 500);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"");
+    assert_holds(&server, &url, b"");
     // The stateful mock never saw it…
     assert_eq!(server.request_count("PATCH"), 0);
     // …but wiremock recorded it.
@@ -67,7 +67,7 @@ async fn a_higher_priority_mock_answers_once_then_the_tus_server_resumes() {
 
     let resp = patch(&url, 0, b"hello").await;
     assert_eq!(resp.status(), 204);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"hello");
+    assert_holds(&server, &url, b"hello");
 }
 
 #[tokio::test]

@@ -13,12 +13,9 @@ async fn patches_append_bytes_exactly() {
         let resp = patch(&url, offset, chunk).await;
         assert_eq!(resp.status(), 204);
         offset += chunk.len() as u64;
-        assert_eq!(
-            header(&resp, "upload-offset").as_deref(),
-            Some(offset.to_string().as_str())
-        );
+        assert_header(&resp, "upload-offset", &offset.to_string());
     }
-    assert_eq!(server.upload_bytes(&url).unwrap(), all);
+    assert_holds(&server, &url, &all);
     assert!(server.upload(&url).unwrap().is_complete());
 }
 
@@ -27,7 +24,7 @@ async fn an_empty_patch_is_fine_and_moves_nothing() {
     let (_server, url) = server_with_upload(3).await;
     let resp = patch(&url, 0, b"").await;
     assert_eq!(resp.status(), 204);
-    assert_eq!(header(&resp, "upload-offset").as_deref(), Some("0"));
+    assert_header(&resp, "upload-offset", "0");
 }
 
 #[tokio::test]
@@ -50,7 +47,7 @@ async fn wrong_content_type_is_415() {
             .status(),
         415
     );
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"");
+    assert_holds(&server, &url, b"");
     // Case and parameters do not matter.
     assert_eq!(
         with_type(Some("Application/Offset+Octet-Stream; x=y"))
@@ -68,9 +65,9 @@ async fn offset_mismatch_is_409_with_the_right_offset() {
     for wrong in [0, 2, 4, 10] {
         let resp = patch(&url, wrong, b"def").await;
         assert_eq!(resp.status(), 409, "offset {wrong}");
-        assert_eq!(header(&resp, "upload-offset").as_deref(), Some("3"));
+        assert_header(&resp, "upload-offset", "3");
     }
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abc");
+    assert_holds(&server, &url, b"abc");
 }
 
 #[tokio::test]
@@ -101,17 +98,22 @@ async fn a_body_past_the_length_is_413_and_stores_nothing() {
     let (server, url) = server_with_upload(5).await;
     assert_eq!(patch(&url, 0, b"abc").await.status(), 204);
     assert_eq!(patch(&url, 3, b"def").await.status(), 413);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abc");
+    assert_holds(&server, &url, b"abc");
     assert_eq!(patch(&url, 3, b"de").await.status(), 204);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abcde");
+    assert_holds(&server, &url, b"abcde");
+}
+
+/// A PATCH of two bytes at offset 0 with `headers` is refused (400) and stores nothing.
+async fn assert_patch_refused(server: &TusMockServer, url: &str, headers: &[(&str, &str)]) {
+    let resp = patch_with(url, 0, b"ab", headers).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(offset(server, url), 0);
 }
 
 #[tokio::test]
 async fn changing_a_known_length_is_400() {
     let (server, url) = server_with_upload(5).await;
-    let resp = patch_with(&url, 0, b"ab", &[("Upload-Length", "6")]).await;
-    assert_eq!(resp.status(), 400);
-    assert_eq!(offset(&server, &url), 0);
+    assert_patch_refused(&server, &url, &[("Upload-Length", "6")]).await;
     // The same length again is harmless.
     let resp = patch_with(&url, 0, b"ab", &[("Upload-Length", "5")]).await;
     assert_eq!(resp.status(), 204);
@@ -131,7 +133,5 @@ async fn patch_on_an_unknown_upload_is_404() {
 async fn repeated_headers_are_400() {
     let (server, url) = server_with_upload(5).await;
     // reqwest's `header` appends: two Upload-Offset values.
-    let resp = patch_with(&url, 0, b"ab", &[("Upload-Offset", "0")]).await;
-    assert_eq!(resp.status(), 400);
-    assert_eq!(offset(&server, &url), 0);
+    assert_patch_refused(&server, &url, &[("Upload-Offset", "0")]).await;
 }

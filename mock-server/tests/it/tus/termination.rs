@@ -11,13 +11,9 @@ async fn delete_terminates_and_later_requests_are_404() {
 
     let resp = delete(&url).await;
     assert_eq!(resp.status(), 204);
-    assert_eq!(header(&resp, "tus-resumable").as_deref(), Some("1.0.0"));
+    assert_header(&resp, "tus-resumable", "1.0.0");
 
-    let resp = head(&url).await;
-    assert_eq!(resp.status(), 404);
-    assert_eq!(header(&resp, "upload-offset"), None);
-    assert_eq!(patch(&url, 3, b"def").await.status(), 404);
-    assert_eq!(delete(&url).await.status(), 404);
+    assert_gone(&url, 404).await;
 
     let u = server.upload(&url).unwrap();
     assert!(u.terminated);
@@ -31,11 +27,8 @@ async fn without_termination_delete_is_405() {
     assert_eq!(patch(&url, 0, b"abc").await.status(), 204);
     let resp = delete(&url).await;
     assert_eq!(resp.status(), 405);
-    assert_eq!(
-        header(&resp, "allow").as_deref(),
-        Some("OPTIONS, HEAD, PATCH")
-    );
+    assert_header(&resp, "allow", "OPTIONS, HEAD, PATCH");
     assert!(!server.upload(&url).unwrap().terminated);
-    assert_eq!(server.upload_bytes(&url).unwrap(), b"abc");
+    assert_holds(&server, &url, b"abc");
     assert_eq!(head(&url).await.status(), 200);
 }
