@@ -15,9 +15,23 @@ use tusky::transport::ReqwestTransport;
 use tusky::{Client, Error, ProgressEvent, Uploader};
 
 use crate::common::{
-    client_for, data, patch_upload_of, reader_of, server_and_client, temp_file as file,
-    upload_error, upload_exactly, Events,
+    client_for, data, patch_upload_of, reader_of, server_and_client, stored_keys,
+    temp_file as file, upload_error, upload_exactly, Events,
 };
+
+/// A parallel(2) upload of the file at `path` whose record `store` keeps after success.
+fn kept_parallel(
+    client: &Client,
+    path: &std::path::Path,
+    store: &Arc<MemoryStorage>,
+) -> tusky::UploaderBuilder<ReqwestTransport, Arc<MemoryStorage>, DefaultFingerprint> {
+    client
+        .uploader()
+        .path(path)
+        .parallel(2)
+        .storage(Arc::clone(store))
+        .remove_record_on_success(false)
+}
 
 /// Finding 1: a finished parallel upload is a known remote upload with its length declared,
 /// so a second `upload()` on the same uploader is a no-op that returns `Ok` (it used to PATCH
@@ -53,12 +67,7 @@ async fn a_kept_finished_parallel_upload_reports_started_and_finished() {
     let client = client_for(&server);
     let store = Arc::new(MemoryStorage::new());
     let build = |events: Option<Events>| {
-        let builder = client
-            .uploader()
-            .path(&path)
-            .parallel(2)
-            .storage(Arc::clone(&store))
-            .remove_record_on_success(false);
+        let builder = kept_parallel(&client, &path, &store);
         match events {
             Some(events) => builder.on_progress(events.callback()).build().unwrap(),
             None => builder.build().unwrap(),
@@ -127,12 +136,7 @@ async fn a_failing_check_of_a_kept_final_upload_is_an_error() {
     let client = client_for(&server);
     let store = Arc::new(MemoryStorage::new());
     let build = || {
-        client
-            .uploader()
-            .path(&path)
-            .parallel(2)
-            .storage(Arc::clone(&store))
-            .remove_record_on_success(false)
+        kept_parallel(&client, &path, &store)
             .retry_delay(1, Duration::from_millis(1))
             .build()
             .unwrap()
@@ -157,16 +161,7 @@ async fn a_gone_kept_final_upload_starts_a_new_parallel_upload() {
     let (_dir, path) = file(&bytes);
     let client = client_for(&server);
     let store = Arc::new(MemoryStorage::new());
-    let build = || {
-        client
-            .uploader()
-            .path(&path)
-            .parallel(2)
-            .storage(Arc::clone(&store))
-            .remove_record_on_success(false)
-            .build()
-            .unwrap()
-    };
+    let build = || kept_parallel(&client, &path, &store).build().unwrap();
     let first = build().upload().await.unwrap();
     client.terminate(first.url.as_str()).await.unwrap();
     let second = build().upload().await.unwrap();
@@ -208,13 +203,7 @@ async fn records_are_scoped_to_their_server() {
     );
 
     let key = Md5Fingerprint.fingerprint(&bytes, 40);
-    let keys: Vec<String> = store
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let keys: Vec<String> = stored_keys(store.as_ref()).await;
     assert_eq!(
         keys,
         vec![scoped_key(&key, &a.endpoint())],
@@ -263,13 +252,7 @@ async fn bare_fingerprint_records_are_read_and_migrated() {
         .unwrap();
     let summary = to_a.upload().await.unwrap();
     assert_eq!((summary.url, summary.resumed_from), (partial.url, Some(10)));
-    let keys: Vec<String> = store
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let keys: Vec<String> = stored_keys(store.as_ref()).await;
     assert_eq!(keys, vec![scoped_key(&bare, &a.endpoint())], "migrated");
 }
 

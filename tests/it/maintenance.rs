@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tusky::maintenance::{prune, PruneOptions, PruneReason};
 use tusky::storage::{MemoryStorage, Storage, UploadRecord};
 
-use crate::common::{created_upload, data, patch_directly, server_and_client, temp_file};
+use crate::common::{
+    created_upload, data, patch_directly, server_and_client, stored_keys, temp_file,
+};
 
 const DAY: u64 = 86_400;
 
@@ -83,13 +85,7 @@ async fn prune_removes_expired_gone_and_old_uploads() {
     );
     assert_eq!(report.removed.len(), 3);
     assert_eq!((report.kept, report.errors.len()), (1, 0));
-    let left: Vec<String> = store
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let left: Vec<String> = stored_keys(&store).await;
     assert_eq!(left, ["fresh"]);
     // On the server: the old upload was terminated; the expired one is not touched (only its
     // record goes); the fresh one keeps its bytes.

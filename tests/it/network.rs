@@ -11,7 +11,7 @@ use tusky::mock::{ForwardProxy, TusMockServer};
 use tusky::transport::layers::RateLimit;
 use tusky::{Client, Error};
 
-use crate::common::{data, noise, Tap};
+use crate::common::{data, noise, reader_of, upload_exactly, upload_of, Tap};
 
 const KIB: u64 = 1024;
 
@@ -102,17 +102,8 @@ async fn every_request_goes_through_the_proxy() {
         .build()
         .unwrap();
     let bytes = data(50_000);
-    let summary = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .chunk_size(16_000)
-        .creation_with_upload(false)
-        .build()
-        .unwrap()
-        .upload()
-        .await
-        .unwrap();
-    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+    let builder = upload_of(&client, &bytes, 16_000).creation_with_upload(false);
+    upload_exactly(&server, builder, &bytes).await;
     let proxied = proxy.requests();
     let received = server.received_requests().await;
     assert_eq!(proxied.len(), received.len(), "{proxied:?}");
@@ -139,15 +130,7 @@ async fn no_proxy_overrides_an_earlier_proxy() {
         .build()
         .unwrap();
     let bytes = data(5_000);
-    let summary = client
-        .uploader()
-        .reader(Cursor::new(bytes.clone()))
-        .build()
-        .unwrap()
-        .upload()
-        .await
-        .unwrap();
-    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+    upload_exactly(&server, reader_of(&client, &bytes), &bytes).await;
     assert!(proxy.requests().is_empty());
 }
 

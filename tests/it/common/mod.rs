@@ -30,8 +30,8 @@ pub use tap::{assert_resynced, nth, Exchange, Fault, Outcome, Tap};
 pub use tls_front::{tls_fronted_server, TEST_CERT_PEM};
 pub use uploads::{
     assert_no_records, client_for, created_upload, parallel_upload_of, patch_upload_of, reader_of,
-    server_and_client, server_and_client_with, upload_cancelled_at, upload_error, upload_exactly,
-    upload_of, upload_ok, Builder,
+    server_and_client, server_and_client_with, stored_keys, upload_cancelled_at, upload_error,
+    upload_exactly, upload_of, upload_ok, Builder,
 };
 pub use wait::{shut_out, wait_until, RUN};
 

@@ -87,6 +87,17 @@ pub async fn upload_exactly<T: Transport, S: Storage, F: Fingerprint>(
     (uploader, summary)
 }
 
+/// The keys `store` holds, in its (sorted) order.
+pub async fn stored_keys(store: &impl Storage) -> Vec<String> {
+    store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect()
+}
+
 /// `store` holds no record (`why` says what that shows).
 pub async fn assert_no_records(store: &impl Storage, why: &str) {
     let records = store.list().await.unwrap();
