@@ -59,7 +59,9 @@ pub use protocol::ChecksumAlgorithm;
 pub use retry::{ExponentialBackoff, NoRetry, RetryPolicy};
 pub use source::{SeekableReader, StreamReader};
 pub use upload_status::UploadStatus;
-pub use uploader::{UploadSummary, Uploader, UploaderBuilder, DEFAULT_CHUNK_SIZE};
+pub use uploader::{
+    FinalAnswer, UploadSummary, Uploader, UploaderBuilder, DEFAULT_CHUNK_SIZE, FINAL_ANSWER_BODY,
+};
 
 /// URL storage: where upload URLs are remembered between runs (crate `tusky-storage`).
 pub mod storage {

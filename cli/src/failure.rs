@@ -23,6 +23,9 @@ pub enum Exit {
     Network,
     /// 5: a local I/O error (the file, the store, the data directory).
     LocalIo,
+    /// 6: every byte is stored, but the server's final answer was an error (its
+    /// post-processing refused the upload).
+    StoredButRefused,
     /// 130: interrupted.
     Interrupted,
 }
@@ -37,6 +40,7 @@ impl Exit {
             Exit::Refused => 3,
             Exit::Network => 4,
             Exit::LocalIo => 5,
+            Exit::StoredButRefused => 6,
             Exit::Interrupted => 130,
         }
     }

@@ -167,7 +167,25 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
         endpoint.bare(),
         local_path.as_deref(),
     );
-    Ok(())
+    refused_after_storing(&summary)
+}
+
+/// Every byte stored but the server's last answer an error: its own outcome (exit 6), not a
+/// plain success.
+fn refused_after_storing(summary: &UploadSummary) -> Result<(), Failure> {
+    match summary.final_answer.as_ref() {
+        Some(answer) if !answer.status.is_success() => Err(Failure::new(
+            Exit::StoredButRefused,
+            format!(
+                "all {} bytes are stored at {}, but the server's final answer was {}: {}",
+                summary.offset,
+                summary.url,
+                answer.status,
+                crate::failure::one_line(&answer.body)
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The last line of an upload to a server: how much, how fast, from where.
@@ -433,6 +451,13 @@ fn print_result(
             "endpoint": endpoint.as_str(),
             "chunk_size": args.chunk_size,
             "mib_per_s": if seconds > 0.0 { summary.bytes_uploaded as f64 / seconds / 1048576.0 } else { 0.0 },
+            "final_answer": summary.final_answer.as_ref().map(|answer| serde_json::json!({
+                "status": answer.status.as_u16(),
+                "headers": answer.headers.iter().map(|(name, value)| {
+                    (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned())
+                }).collect::<std::collections::BTreeMap<_, _>>(),
+                "body": answer.body,
+            })),
         });
         println!("{json}");
     } else if let Some(path) = local_path {

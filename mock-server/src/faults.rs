@@ -51,6 +51,9 @@ pub enum PatchAction {
     /// Store nothing and answer `423 Locked`, as tusd does while another request
     /// holds the upload ("retry later").
     Locked,
+    /// Process the request normally (the bytes are stored), then answer this status
+    /// instead of success: a server whose post-processing fails after storing.
+    StoreThenFail(u16),
 }
 
 /// Decides what happens to each `PATCH`; see [`TusMockServer::set_patch_hook`].

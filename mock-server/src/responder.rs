@@ -139,7 +139,7 @@ pub(crate) fn handle(shared: &Shared, req: &Request) -> Reply {
     let route = route(&shared.config.base_path, req.url.path());
     let (action, locked) = decide(shared, req, &method, route);
     let take_at_most = match action {
-        PatchAction::Accept | PatchAction::Delay(_) => None,
+        PatchAction::Accept | PatchAction::Delay(_) | PatchAction::StoreThenFail(_) => None,
         PatchAction::AcceptPartial(n) => Some(n),
         PatchAction::Fail(status) => {
             return Reply::error(fault_status(status), "injected fault (tusky-mock-server)")
@@ -161,8 +161,15 @@ pub(crate) fn handle(shared: &Shared, req: &Request) -> Reply {
         take_at_most,
     };
     let mut reply = dispatch(&cx, &method, route);
-    if let PatchAction::Delay(d) = action {
-        reply.delay = Some(d);
+    match action {
+        PatchAction::Delay(d) => reply.delay = Some(d),
+        PatchAction::StoreThenFail(status) => {
+            reply = Reply::error(
+                fault_status(status),
+                "stored, then failed (injected by tusky-mock-server)",
+            )
+        }
+        _ => {}
     }
     reply
 }

@@ -139,6 +139,9 @@ impl<T: Transport> SingleUpload<T> {
             )
             .await?;
         let url = created_url(&context, &endpoint, &response)?;
+        if send_len > 0 {
+            self.last_answer = Some(super::FinalAnswer::of(&response));
+        }
         tracing::info!(%url, "created upload");
         let offset = created_offset(&context, &response, send_len)?;
         let remote = RemoteUpload {
@@ -311,6 +314,8 @@ impl<T: Transport> SingleUpload<T> {
                 true,
             )
             .await?;
+        // Kept whatever it says: a server may store every byte and still answer an error.
+        self.last_answer = Some(super::FinalAnswer::of(&response));
         if !response.status.is_success() {
             return Err(status_error(context, &response));
         }

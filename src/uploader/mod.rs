@@ -60,6 +60,52 @@ pub struct UploadSummary {
     pub resumed_from: Option<u64>,
     /// Bytes the server acknowledged during this run.
     pub bytes_uploaded: u64,
+    /// The server's last answer to a request that sent bytes (PATCH, or a creation POST with
+    /// data): its status, headers and (bounded) body — what a server's post-processing said.
+    pub final_answer: Option<FinalAnswer>,
+}
+
+impl UploadSummary {
+    /// Whether every byte is stored but the server's last answer was an error (it failed the
+    /// request after storing, and a HEAD found all the bytes): not a plain success.
+    pub fn stored_but_refused(&self) -> bool {
+        self.final_answer
+            .as_ref()
+            .is_some_and(|answer| !answer.status.is_success())
+    }
+}
+
+/// A server's answer, kept for the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FinalAnswer {
+    /// The status.
+    pub status: http::StatusCode,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    /// The body, lossily decoded, at most [`FINAL_ANSWER_BODY`] bytes.
+    pub body: String,
+}
+
+/// How much of the last answer's body a summary keeps (4 KiB).
+pub const FINAL_ANSWER_BODY: usize = 4096;
+
+impl FinalAnswer {
+    pub(crate) fn of(response: &crate::transport::Response) -> Self {
+        let mut body = response.body_text();
+        if body.len() > FINAL_ANSWER_BODY {
+            let mut cut = FINAL_ANSWER_BODY;
+            while !body.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            body.truncate(cut);
+        }
+        Self {
+            status: response.status,
+            headers: response.headers.clone(),
+            body,
+        }
+    }
 }
 
 /// One resumable upload of one source.
@@ -498,6 +544,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
             offset: size,
             resumed_from: joined.resumed_from,
             bytes_uploaded: size - resumed.min(size),
+            final_answer: joined.final_answer,
         })
     }
 }

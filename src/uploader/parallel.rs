@@ -62,6 +62,8 @@ pub(crate) struct ParallelUpload<T: Transport> {
 pub(crate) struct Joined {
     pub url: Url,
     pub resumed_from: Option<u64>,
+    /// The answer to the final concatenation POST.
+    pub final_answer: Option<super::FinalAnswer>,
 }
 
 impl<T: Transport> ParallelUpload<T> {
@@ -204,16 +206,17 @@ impl<T: Transport> ParallelUpload<T> {
         };
         let resumed_from: u64 = summaries.iter().filter_map(|s| s.resumed_from).sum();
         let urls: Vec<Url> = summaries.into_iter().map(|s| s.url).collect();
-        let url = self.concatenate(&urls).await?;
+        let (url, answer) = self.concatenate(&urls).await?;
         Ok(Joined {
             url,
             resumed_from: self.resumed.then_some(resumed_from),
+            final_answer: Some(answer),
         })
     }
 
     /// The final POST. It is not idempotent (a blind retry can create a second upload), so the
     /// retry path repeats it only after an answer that shows the server did not create it.
-    async fn concatenate(&mut self, partials: &[Url]) -> Result<Url> {
+    async fn concatenate(&mut self, partials: &[Url]) -> Result<(Url, super::FinalAnswer)> {
         let concat = format!(
             "final;{}",
             partials
@@ -249,7 +252,8 @@ impl<T: Transport> ParallelUpload<T> {
                     Body::Empty,
                 )
                 .await?;
-            created_url(&context, endpoint, &response)
+            let url = created_url(&context, endpoint, &response)?;
+            Ok((url, super::FinalAnswer::of(&response)))
         })
         .await
     }

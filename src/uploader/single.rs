@@ -100,6 +100,8 @@ pub(crate) struct SingleUpload<T: Transport> {
     pub(crate) checksum: std::sync::OnceLock<Option<ChecksumAlgorithm>>,
     /// The digest of the acknowledged bytes, when content is verified (made on first use).
     pub(crate) content: Option<super::content::ContentCheck>,
+    /// The server's answer to the last request that sent bytes (kept for the summary).
+    pub(crate) last_answer: Option<super::FinalAnswer>,
 }
 
 impl<T: Transport> SingleUpload<T> {
@@ -121,6 +123,7 @@ impl<T: Transport> SingleUpload<T> {
             state,
             checksum: std::sync::OnceLock::new(),
             content: None,
+            last_answer: None,
         }
     }
 
@@ -425,6 +428,7 @@ impl<T: Transport> SingleUpload<T> {
             offset,
             resumed_from,
             bytes_uploaded: offset.saturating_sub(start_offset.or(resumed_from).unwrap_or(0)),
+            final_answer: self.last_answer.clone(),
         })
     }
 }

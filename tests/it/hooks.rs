@@ -197,3 +197,43 @@ async fn provided_headers_stay_on_the_endpoints_origin() {
         );
     }
 }
+
+/// The server's final word: the summary carries the last answer to a request that sent bytes;
+/// when the server stores every byte but answers the last PATCH with an error, the upload is
+/// complete (a HEAD shows it) yet not a plain success.
+#[tokio::test]
+async fn the_summary_carries_the_servers_final_answer() {
+    use tusky::mock::PatchAction;
+    let server = TusMockServer::start().await;
+    let client = Client::new(server.endpoint()).unwrap();
+    let upload = |bytes: Vec<u8>| {
+        client
+            .uploader()
+            .reader(Cursor::new(bytes))
+            .chunk_size(1000)
+            .creation_with_upload(false)
+            .retry_delay(3, std::time::Duration::from_millis(1))
+            .build()
+            .unwrap()
+    };
+    let summary = upload(data(2000)).upload().await.unwrap();
+    let answer = summary
+        .final_answer
+        .clone()
+        .expect("the last PATCH's answer");
+    assert_eq!(answer.status.as_u16(), 204);
+    assert!(!summary.stored_but_refused());
+
+    server.schedule_patch(4, PatchAction::StoreThenFail(500));
+    let bytes = data(2000);
+    let summary = upload(bytes.clone()).upload().await.unwrap();
+    assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+    assert!(summary.stored_but_refused());
+    let answer = summary.final_answer.expect("the failed answer is kept");
+    assert_eq!(answer.status.as_u16(), 500);
+    assert!(
+        answer.body.contains("stored, then failed"),
+        "{}",
+        answer.body
+    );
+}

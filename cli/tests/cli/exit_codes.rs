@@ -211,3 +211,37 @@ async fn a_closed_stdout_is_not_a_panic() {
     out.expect_code(0);
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
 }
+
+/// All bytes stored but the server's final answer an error: exit 6, the URL still printed, the
+/// answer in `--json`.
+#[tokio::test(flavor = "multi_thread")]
+async fn stored_but_refused_exits_6_with_the_servers_answer() {
+    use tusky::mock::PatchAction;
+    let sandbox = crate::support::Sandbox::new();
+    let server = tusky::mock::TusMockServer::start().await;
+    sandbox.file("f.bin", 300 * 1024, 3);
+    // 128 KiB chunks, the first in the creation POST: the second PATCH is the last.
+    server.schedule_patch(2, PatchAction::StoreThenFail(500));
+    let out = sandbox
+        .run([
+            "upload",
+            "f.bin",
+            &server.endpoint(),
+            "-c",
+            "128KiB",
+            "--json",
+        ])
+        .await;
+    out.expect_code(6);
+    // The result, then (as for every --json failure) the error object.
+    let first = out.stdout.lines().next().unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(first).unwrap();
+    assert_eq!(json["final_answer"]["status"], 500, "{json}");
+    let url = json["url"].as_str().unwrap();
+    assert_eq!(
+        server.upload_bytes(url),
+        Some(crate::support::bytes(300 * 1024, 3))
+    );
+    let line = out.one_error_line();
+    assert!(line.contains("the server's final answer was 500"), "{line}");
+}
