@@ -49,23 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 1. List the stored uploads, asking the server how far each got.
-    let records = store.list().await?;
-    println!(
-        "{} stored uploads in {}:",
-        records.len(),
-        store.path().display()
-    );
-    for (key, record) in &records {
-        let status = client.upload_status(&record.url).await?;
-        println!(
-            "  {key}\n    source {}\n    {} of {} bytes on the server at {}",
-            record.source.as_deref().unwrap_or("?"),
-            status.offset,
-            record.size.map_or("?".to_owned(), |s| s.to_string()),
-            record.url
-        );
-    }
-    assert_eq!(records.len(), 3);
+    assert_eq!(list_with_status(&client, &store).await?, 3);
 
     // 2. Look one up by its file's fingerprint (keys are `<fingerprint> @ <endpoint> @ file
     //    <device>:<inode>`: a file's records, on every server, are those with its fingerprint).
@@ -116,4 +100,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         summary.url
     );
     Ok(())
+}
+
+/// Prints every stored upload with what the server holds of it; returns how many there are.
+async fn list_with_status(
+    client: &tusky::Client,
+    store: &JsonFileStorage,
+) -> Result<usize, Box<dyn std::error::Error>> {
+    let records = store.list().await?;
+    println!(
+        "{} stored uploads in {}:",
+        records.len(),
+        store.path().display()
+    );
+    for (key, record) in &records {
+        let status = client.upload_status(&record.url).await?;
+        println!(
+            "  {key}\n    source {}\n    {} of {} bytes on the server at {}",
+            record.source.as_deref().unwrap_or("?"),
+            status.offset,
+            record.size.map_or("?".to_owned(), |s| s.to_string()),
+            record.url
+        );
+    }
+    Ok(records.len())
 }

@@ -164,6 +164,7 @@ mod tests {
         }
     }
 
+    // One row per case: a table, longer than a function should be, on purpose.
     #[test]
     fn status_table() {
         let stored = Some(UrlOrigin::Stored);

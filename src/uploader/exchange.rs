@@ -13,6 +13,32 @@ use crate::source::{ChunkPlan, Source};
 use crate::transport::{Response, Transport};
 use crate::{Error, Result};
 
+/// The offset a PATCH answer moves the upload to: its `Upload-Offset`, which may not go
+/// backwards nor beyond the `sent` bytes sent from `offset`.
+fn patched_offset(context: &Context, response: &Response, offset: u64, sent: u64) -> Result<u64> {
+    if !response.status.is_success() {
+        return Err(status_error(context.clone(), response));
+    }
+    let new_offset = protocol::required("Upload-Offset", response.header(names::UPLOAD_OFFSET))
+        .and_then(protocol::parse_upload_offset)
+        .map_err(|e| Error::header(context.clone(), e))?;
+    if new_offset < offset {
+        return Err(Error::protocol(
+            context.clone(),
+            format!("the server's offset moved backwards, from {offset} to {new_offset}"),
+        ));
+    }
+    if new_offset > offset + sent {
+        return Err(Error::protocol(
+            context.clone(),
+            format!(
+                "the server's offset {new_offset} is beyond the {sent} bytes sent from {offset}"
+            ),
+        ));
+    }
+    Ok(new_offset)
+}
+
 /// The offset a creation answer leaves: 0 without a body; with one, the answer's
 /// `Upload-Offset` (at most what was sent), or stale when the answer does not say.
 fn created_offset(context: &Context, response: &Response, send_len: u64) -> Result<Offset> {
@@ -316,27 +342,7 @@ impl<T: Transport> SingleUpload<T> {
             .await?;
         // Kept whatever it says: a server may store every byte and still answer an error.
         self.last_answer = Some(super::FinalAnswer::of(&response));
-        if !response.status.is_success() {
-            return Err(status_error(context, &response));
-        }
-        let new_offset = protocol::required("Upload-Offset", response.header(names::UPLOAD_OFFSET))
-            .and_then(protocol::parse_upload_offset)
-            .map_err(|e| Error::header(context.clone(), e))?;
-        if new_offset < offset {
-            return Err(Error::protocol(
-                context,
-                format!("the server's offset moved backwards, from {offset} to {new_offset}"),
-            ));
-        }
-        if new_offset > offset + plan.len {
-            return Err(Error::protocol(
-                context,
-                format!(
-                    "the server's offset {new_offset} is beyond the {} bytes sent from {offset}",
-                    plan.len
-                ),
-            ));
-        }
+        let new_offset = patched_offset(&context, &response, offset, plan.len)?;
         self.patched(
             offset,
             new_offset,

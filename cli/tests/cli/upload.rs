@@ -379,6 +379,8 @@ async fn uploads_stdin_of_unknown_length() {
             use tokio::io::AsyncWriteExt;
             for piece in data.chunks(50_000) {
                 stdin.write_all(piece).await.unwrap();
+                // A slow pipe (simulated), not synchronisation: the upload must cope with
+                // bytes that arrive in bursts.
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             // dropping stdin closes the pipe: the end of the stream

@@ -521,6 +521,8 @@ async fn a_silent_or_stopped_server_is_a_timely_error_and_a_restarted_one_is_use
             Ok(()) => break,
             Err(err) => assert!(Instant::now() < deadline, "never reconnected: {err}"),
         }
+        // The pause between two tries of a condition with a deadline (the reconnection
+        // happens inside the client; there is no event to wait on).
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(store.get(KEY).await.unwrap(), Some(record(1)));
