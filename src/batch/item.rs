@@ -83,7 +83,10 @@ impl BatchItem {
                 pairs.push(("filename".to_owned(), name.to_string_lossy().into_owned()));
             }
         }
-        if let Some(relative) = self.relative_path.as_ref().filter(|_| !has(&pairs, RELATIVE_PATH))
+        if let Some(relative) = self
+            .relative_path
+            .as_ref()
+            .filter(|_| !has(&pairs, RELATIVE_PATH))
         {
             pairs.push((RELATIVE_PATH.to_owned(), relative.clone()));
         }

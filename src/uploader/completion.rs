@@ -141,7 +141,11 @@ mod tests {
             .with_size(10)
             .with_completed_unix(NOW - 60)
             .with_expires_unix(NOW + 60)
-            .with_file(FileIdentity::default().with_modified_nanos(5).with_inode(1, 2))
+            .with_file(
+                FileIdentity::default()
+                    .with_modified_nanos(5)
+                    .with_inode(1, 2),
+            )
     }
 
     fn same_file() -> FileIdentity {

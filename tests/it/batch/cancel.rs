@@ -66,7 +66,11 @@ async fn cancel_stops_every_file_keeps_every_record_and_a_rerun_finishes_the_res
     let token = CancellationToken::new();
     let cancel = token.clone();
     let first = stored_batch_of(&client, &tree, 2, &store)
-        .uploader(|u| u.chunk_size(CHUNK).creation_with_upload(false).header(RUN, "first"))
+        .uploader(|u| {
+            u.chunk_size(CHUNK)
+                .creation_with_upload(false)
+                .header(RUN, "first")
+        })
         .cancellation_token(token)
         .on_progress(move |event: &BatchEvent| {
             if let (2, FileEvent::Progress(ProgressEvent::Acknowledged { offset, .. })) =
@@ -83,11 +87,18 @@ async fn cancel_stops_every_file_keeps_every_record_and_a_rerun_finishes_the_res
     assert_eq!(stopped.len(), 6);
     assert!(summary.count(OutcomeKind::Uploaded) >= 1, "{summary:?}");
     assert!(summary.count(OutcomeKind::Cancelled) >= 2, "{summary:?}");
+    assert!(
+        matches!(
+            &stopped[2].outcome,
+            Outcome::Cancelled { url: Some(_), offset } if *offset >= 2 * CHUNK
+        ),
+        "{:?}",
+        stopped[2].outcome
+    );
     assert!(matches!(
-        &stopped[2].outcome,
-        Outcome::Cancelled { url: Some(_), offset } if *offset >= 2 * CHUNK
-    ), "{:?}", stopped[2].outcome);
-    assert!(matches!(stopped[5].outcome, Outcome::Cancelled { url: None, .. }));
+        stopped[5].outcome,
+        Outcome::Cancelled { url: None, .. }
+    ));
     // Every started upload's record is kept: a completion for a finished file, its URL for an
     // unfinished one.
     let records = records_by_file(&*store).await;
@@ -124,7 +135,9 @@ async fn cancel_stops_every_file_keeps_every_record_and_a_rerun_finishes_the_res
     assert_eq!(patched, bytes, "the second run sends exactly what was left");
     assert_eq!(summary.bytes_uploaded, bytes);
     assert!(
-        requests[before..].iter().all(|r| !finished.contains(r.url.path())),
+        requests[before..]
+            .iter()
+            .all(|r| !finished.contains(r.url.path())),
         "nothing is sent for a finished file"
     );
     // The unfinished uploads were resumed, not created again.
@@ -138,8 +151,14 @@ async fn cancel_stops_every_file_keeps_every_record_and_a_rerun_finishes_the_res
     for (index, url) in kept {
         assert_eq!(finished_url(&rerun[index]), url, "file {index} resumed");
     }
-    for result in stopped.iter().filter(|r| matches!(r.outcome, Outcome::Uploaded(_))) {
-        assert!(matches!(rerun[result.index].outcome, Outcome::AlreadyUploaded(_)));
+    for result in stopped
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Uploaded(_)))
+    {
+        assert!(matches!(
+            rerun[result.index].outcome,
+            Outcome::AlreadyUploaded(_)
+        ));
     }
 }
 

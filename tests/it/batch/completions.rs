@@ -29,7 +29,10 @@ async fn running_the_batch_again_sends_nothing_for_finished_files() {
         assert!(record.is_completed(), "{record:?}");
         assert_eq!(record.url, finished_url(result).as_str());
         assert_eq!(record.size, Some(tree.bytes(result.index).len() as u64));
-        assert!(record.file.as_ref().is_some_and(|f| f.modified_nanos.is_some()));
+        assert!(record
+            .file
+            .as_ref()
+            .is_some_and(|f| f.modified_nanos.is_some()));
         let expires = record.expires_unix.expect("a completion record expires");
         let completed = record.completed_unix.unwrap();
         assert_eq!(expires - completed, 30 * 24 * 60 * 60);
@@ -37,7 +40,11 @@ async fn running_the_batch_again_sends_nothing_for_finished_files() {
 
     let requests = server.received_requests().await.len();
     let (again, summary) = run_batch(stored_batch_of(&client, &tree, 2, &store)).await;
-    assert_eq!(summary.count(OutcomeKind::AlreadyUploaded), 3, "{summary:?}");
+    assert_eq!(
+        summary.count(OutcomeKind::AlreadyUploaded),
+        3,
+        "{summary:?}"
+    );
     assert_eq!(summary.bytes_uploaded, 0);
     for (before, now) in first.iter().zip(&again) {
         assert_eq!(finished_url(before), finished_url(now));
@@ -61,7 +68,10 @@ async fn a_finished_file_that_changed_is_uploaded_again() {
 
     // File 0 edited in place (same inode, new modification time); file 1 replaced by another
     // file of other bytes.
-    let mut edited = std::fs::OpenOptions::new().write(true).open(&tree.files[0]).unwrap();
+    let mut edited = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&tree.files[0])
+        .unwrap();
     edited.seek(SeekFrom::End(-1)).unwrap();
     edited.write_all(&[!tree.bytes(0)[70 * 1024 - 1]]).unwrap();
     edited
@@ -76,7 +86,11 @@ async fn a_finished_file_that_changed_is_uploaded_again() {
     let (again, _) = run_batch(batch()).await;
     assert_all_on_server(&server, &tree, &again);
     for i in [0, 1] {
-        assert!(matches!(again[i].outcome, Outcome::Uploaded(_)), "{:?}", again[i].outcome);
+        assert!(
+            matches!(again[i].outcome, Outcome::Uploaded(_)),
+            "{:?}",
+            again[i].outcome
+        );
         assert_ne!(finished_url(&again[i]), finished_url(&first[i]));
     }
     assert!(matches!(again[2].outcome, Outcome::AlreadyUploaded(_)));
@@ -109,16 +123,29 @@ async fn an_expired_completion_or_none_at_all_uploads_again() {
     let (server, client) = server_and_client().await;
     let tree = Tree::new(&[2 * CHUNK]);
     let store = Arc::new(MemoryStorage::new());
-    let expiring = || stored_batch_of(&client, &tree, 1, &store).completions(Completions::Keep(Duration::ZERO));
+    let expiring = || {
+        stored_batch_of(&client, &tree, 1, &store).completions(Completions::Keep(Duration::ZERO))
+    };
     run_batch(expiring()).await;
     assert_eq!(records_by_file(&*store).await.len(), 1);
     let (again, _) = run_batch(expiring()).await;
-    assert!(matches!(again[0].outcome, Outcome::Uploaded(_)), "{:?}", again[0].outcome);
+    assert!(
+        matches!(again[0].outcome, Outcome::Uploaded(_)),
+        "{:?}",
+        again[0].outcome
+    );
     assert_eq!(server.request_count("POST"), 2);
 
-    let off = || stored_batch_of(&client, &tree, 1, &store).completions(Completions::Off).fresh(true);
+    let off = || {
+        stored_batch_of(&client, &tree, 1, &store)
+            .completions(Completions::Off)
+            .fresh(true)
+    };
     run_batch(off()).await;
-    assert!(records_by_file(&*store).await.is_empty(), "nothing recorded");
+    assert!(
+        records_by_file(&*store).await.is_empty(),
+        "nothing recorded"
+    );
     let (again, _) = run_batch(off()).await;
     assert_all_on_server(&server, &tree, &again);
     assert_eq!(server.request_count("POST"), 4);

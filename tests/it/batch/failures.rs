@@ -57,11 +57,23 @@ async fn a_file_refused_after_storing_is_not_recorded_as_complete() {
     assert_eq!(stored(&server, &refused.url), tree.bytes(0));
     assert_eq!(summary.count(OutcomeKind::StoredButRefused), 1);
     let records = records_by_file(&*store).await;
-    assert_eq!(records.len(), 1, "only the second file is recorded: {records:?}");
+    assert_eq!(
+        records.len(),
+        1,
+        "only the second file is recorded: {records:?}"
+    );
 
     let posts = server.request_count("POST");
     let (again, _) = run_batch(stored_batch_of(&client, &tree, 1, &store)).await;
-    assert!(matches!(again[0].outcome, Outcome::Uploaded(_)), "{:?}", again[0].outcome);
-    assert!(matches!(again[1].outcome, Outcome::AlreadyUploaded(_)), "{:?}", again[1].outcome);
+    assert!(
+        matches!(again[0].outcome, Outcome::Uploaded(_)),
+        "{:?}",
+        again[0].outcome
+    );
+    assert!(
+        matches!(again[1].outcome, Outcome::AlreadyUploaded(_)),
+        "{:?}",
+        again[1].outcome
+    );
     assert_eq!(server.request_count("POST") - posts, 1);
 }

@@ -58,7 +58,15 @@ struct Gate {
 impl Transport for Gate {
     async fn send(&self, request: Request) -> Result<Response, TransportError> {
         let offset = (request.method == Method::PATCH)
-            .then(|| request.headers.get("upload-offset")?.to_str().ok()?.parse::<u64>().ok())
+            .then(|| {
+                request
+                    .headers
+                    .get("upload-offset")?
+                    .to_str()
+                    .ok()?
+                    .parse::<u64>()
+                    .ok()
+            })
             .flatten();
         if offset == Some(0) {
             self.counts.send_modify(|(begun, _)| *begun += 1);

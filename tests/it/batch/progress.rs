@@ -51,7 +51,11 @@ async fn events_are_tagged_with_their_file_and_the_totals_add_up() {
                 _ => None,
             })
             .collect();
-        assert_eq!(acknowledged.last(), Some(size), "file {i}: {acknowledged:?}");
+        assert_eq!(
+            acknowledged.last(),
+            Some(size),
+            "file {i}: {acknowledged:?}"
+        );
     }
     let totals: Vec<_> = events.iter().map(|e| e.totals).collect();
     assert!(totals
@@ -59,12 +63,18 @@ async fn events_are_tagged_with_their_file_and_the_totals_add_up() {
         .all(|w| w[0].acknowledged <= w[1].acknowledged));
     let last = totals.last().unwrap();
     assert_eq!((last.files, last.files_finished), (3, 3));
-    assert_eq!((last.bytes, last.acknowledged, last.uploaded), (total, total, total));
+    assert_eq!(
+        (last.bytes, last.acknowledged, last.uploaded),
+        (total, total, total)
+    );
 
     // Again: every file is already uploaded; the totals count them whole, this run sent nothing.
     run_batch(batch()).await;
     let events = recorded.take();
     assert_eq!(events.len(), 6, "Started and Finished per file");
     let last = events.last().unwrap().totals;
-    assert_eq!((last.acknowledged, last.uploaded, last.files_finished), (total, 0, 3));
+    assert_eq!(
+        (last.acknowledged, last.uploaded, last.files_finished),
+        (total, 0, 3)
+    );
 }
