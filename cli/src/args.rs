@@ -197,7 +197,8 @@ pub enum Command {
     /// Show the server's offset and length for an upload (by URL, or by file via the store).
     #[command(after_help = STATUS_AFTER_HELP)]
     Status(StatusArgs),
-    /// List the stored (unfinished) uploads.
+    /// List the stored uploads: unfinished ones, and the completion records of files a
+    /// many-file upload finished.
     #[command(after_help = LIST_AFTER_HELP)]
     List(ListArgs),
     /// Remove the stored record of an upload, so the next upload starts over.
@@ -283,8 +284,8 @@ pub struct UploadArgs {
     #[arg(short = 'j', long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub jobs: u32,
-    /// With several files: upload every one again from its first byte, even those a run already
-    /// finished or started (their records are replaced; the server's uploads are left as they are).
+    /// Upload every file again from its first byte, even those a run already finished or
+    /// started (their records are replaced; the server's uploads are left as they are).
     #[arg(long, conflicts_with = "no_resume")]
     pub fresh: bool,
     /// Bytes per PATCH request (e.g. 8MiB, 512KiB, 1048576). Memory use does not grow with it.

@@ -190,14 +190,7 @@ async fn upload(
         build_uploader(&client, args, &input, settings, storage, &cancel, &reporter)?;
 
     let started = Instant::now();
-    let result = match args.fresh && resumable {
-        // Forgets only this file's record for this endpoint: the upload below starts anew.
-        true => match uploader.forget_record().await {
-            Ok(()) => uploader.upload().await,
-            Err(error) => Err(error),
-        },
-        false => uploader.upload().await,
-    };
+    let result = fresh_or_resumed(&mut uploader, args.fresh && resumable).await;
     let seconds = started.elapsed().as_secs_f64();
     let summary = match result {
         Ok(summary) => summary,
@@ -235,6 +228,18 @@ async fn upload(
         local_path.as_deref(),
     );
     refused_after_storing(&summary)
+}
+
+/// Runs the upload; `fresh`: first forgets this file's record for this endpoint, so that it
+/// starts anew.
+async fn fresh_or_resumed(
+    uploader: &mut Uploader<ReqwestTransport, Arc<dyn Storage>>,
+    fresh: bool,
+) -> Result<UploadSummary, Error> {
+    if fresh {
+        uploader.forget_record().await?;
+    }
+    uploader.upload().await
 }
 
 /// Every byte stored but the server's last answer an error: its own outcome (exit 6), not a

@@ -146,7 +146,7 @@ impl Tally {
                 "error": error,
                 "exit_code": exit.code(),
             });
-            println!("{line}");
+            tell.out(&line.to_string());
         } else if left.error {
             tell.error(&format!("reading {}: {}", left.path, left.reason));
         } else {
@@ -179,12 +179,12 @@ impl Tally {
                 "error": said.error,
                 "exit_code": said.exit.code(),
             });
-            println!("{line}");
+            tell.out(&line.to_string());
             return;
         }
         match (&result.outcome, url, said.error) {
             (Outcome::Uploaded(_) | Outcome::AlreadyUploaded(_), Some(url), _) => {
-                println!("{}\t{}", escape(&url), escape(&path));
+                tell.out(&format!("{}\t{}", escape(&url), escape(&path)));
             }
             (Outcome::StoredButRefused(_), _, Some(error)) => tell.warn(&error),
             (_, _, Some(error)) => tell.error(&error),
@@ -215,7 +215,7 @@ impl Tally {
                 "seconds": seconds,
                 "exit_code": self.exit.code(),
             });
-            println!("{line}");
+            tell.out(&line.to_string());
         } else {
             let counts: Vec<String> = OUTCOMES
                 .iter()

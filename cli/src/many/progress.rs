@@ -58,6 +58,15 @@ impl BatchReporter {
         self.print(format!("tusky: error: {}", escape(&one_line(message))));
     }
 
+    /// Prints `line` on stdout (the bars step aside while it is written, should stdout be the
+    /// same terminal).
+    pub fn out(&self, line: &str) {
+        match &self.bars {
+            Some(bars) => bars.multi.suspend(|| println!("{line}")),
+            None => println!("{line}"),
+        }
+    }
+
     fn print(&self, line: String) {
         match &self.bars {
             Some(bars) => {

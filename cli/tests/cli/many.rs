@@ -110,6 +110,12 @@ async fn running_the_same_command_again_skips_finished_files() {
     first.expect_stderr_contains("skipped photos/link: a symbolic link");
     first.expect_stderr_contains("5 files: 4 uploaded, 1 skipped");
 
+    // The store holds a completion record per file done, which `list` shows as such.
+    let listed = sandbox.run_json(["list", "--json"]).await;
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    assert!(listed.iter().all(|entry| entry["completed_unix"].is_u64()));
+
     let requests = server.received_requests().await.len();
     let again = sandbox.run(args).await;
     again.expect_code(0);
