@@ -72,10 +72,11 @@ pub(crate) enum Start {
 /// }
 /// let client = tusky::Client::new(server.endpoint())?;
 /// let store = std::sync::Arc::new(MemoryStorage::new());
+/// let files = tusky::batch::walk(dir.path())?.items;
 /// let batch = || {
 ///     client
 ///         .batch()
-///         .items(tusky::batch::walk(dir.path())?.items)
+///         .items(files.clone())
 ///         .jobs(2)
 ///         .uploader(|uploader| uploader.chunk_size(1024 * 1024).retries(3))
 ///         .storage(std::sync::Arc::clone(&store))
