@@ -88,6 +88,7 @@ async fn describe(
         "size": record.size,
         "created_unix": record.created_unix,
         "expires_unix": record.expires_unix,
+        "completed_unix": record.completed_unix,
         "endpoint": record.endpoint.as_deref().map(shown_url),
     });
     let mut check = None;
@@ -101,6 +102,8 @@ async fn describe(
             "({} partial uploads, not yet joined)",
             record.partial_urls.len()
         )
+    } else if record.is_completed() {
+        format!("{} (done: a completion record)", shown_url(&record.url))
     } else {
         shown_url(&record.url)
     };
