@@ -105,29 +105,20 @@
 //! received in full.
 #![warn(missing_docs)]
 
-mod builder;
-mod checksum;
-mod creation;
-mod extension;
 mod fault_proxy;
-mod faults;
 mod forward_proxy;
-mod headers;
-mod metadata;
-mod reply;
-mod resource;
-mod responder;
+mod mock;
 mod sample;
-mod server;
 mod snapshot;
-mod state;
+mod tus;
 
-pub use builder::TusMockServerBuilder;
-pub use extension::Extension;
 pub use fault_proxy::{Cut, CutSchedule, Direction, FaultProxy, ProxyStats};
-pub use faults::{PatchAction, PatchContext, PatchHook};
 pub use forward_proxy::{ForwardProxy, ProxiedRequest};
+pub use mock::{
+    PatchAction, PatchContext, PatchHook, TusMockServer, TusMockServerBuilder,
+    STATEFUL_MOCK_PRIORITY,
+};
 pub use sample::sample_bytes;
-pub use server::{TusMockServer, STATEFUL_MOCK_PRIORITY};
 pub use snapshot::{UploadConcat, UploadSnapshot};
+pub use tus::extension::Extension;
 pub use wiremock;
