@@ -113,7 +113,7 @@ impl Uploads for State {
 
     fn by_key(&self, key: &str) -> KeyLookup {
         match self.keys.get(key) {
-            Some(&i) => KeyLookup::Created(self.uploads[i].info.clone()),
+            Some(&i) => KeyLookup::Created(Box::new(self.uploads[i].info.clone())),
             None => KeyLookup::Unknown,
         }
     }

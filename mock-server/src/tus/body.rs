@@ -132,14 +132,10 @@ impl BodySink {
         Ok(())
     }
 
-    /// Whether more bytes came than the plan's limit: the reader may stop.
+    /// Whether more bytes came than the plan's limit.
+    #[cfg(test)]
     pub(crate) fn is_too_long(&self) -> bool {
         self.too_long
-    }
-
-    /// Bytes received so far.
-    pub(crate) fn received(&self) -> u64 {
-        self.received
     }
 
     /// The outcome, the body having ended with `end` (made [`BodyEnd::TooLong`] when it was).

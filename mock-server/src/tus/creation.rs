@@ -287,7 +287,7 @@ mod tests {
         }
         fn by_key(&self, key: &str) -> KeyLookup {
             match self.keys.get(key).and_then(|id| self.info(id)) {
-                Some(info) => KeyLookup::Created(info),
+                Some(info) => KeyLookup::Created(Box::new(info)),
                 None => KeyLookup::Unknown,
             }
         }

@@ -44,7 +44,7 @@ pub(crate) enum KeyLookup {
     /// A creation with this key is being received (the streaming server).
     Pending,
     /// The live upload it created.
-    Created(UploadInfo),
+    Created(Box<UploadInfo>),
 }
 
 /// The request's `Idempotency-Key`: `Ok(None)` when absent, 400 when empty, repeated or longer
@@ -82,7 +82,7 @@ pub(crate) fn repeated(
             "Idempotency-Key: a creation with this key is in progress",
         )),
         KeyLookup::Created(info) => match &info.idempotency {
-            Some(record) if record.ask == *ask => Ok(Some(info)),
+            Some(record) if record.ask == *ask => Ok(Some(*info)),
             _ => Err(Reply::error(
                 422,
                 "Idempotency-Key: already used for a creation with another Upload-Length, Upload-Defer-Length or Upload-Concat",
@@ -135,7 +135,7 @@ mod tests {
             ask: ask(Some(5)),
         });
         let now = SystemTime::now();
-        let created = || KeyLookup::Created(info.clone());
+        let created = || KeyLookup::Created(Box::new(info.clone()));
         assert_eq!(
             repeated(created(), &ask(Some(5)), now),
             Ok(Some(info.clone()))
@@ -158,7 +158,7 @@ mod tests {
         // A terminated upload frees its key.
         info.terminated = true;
         assert_eq!(
-            repeated(KeyLookup::Created(info), &ask(Some(6)), now),
+            repeated(KeyLookup::Created(Box::new(info)), &ask(Some(6)), now),
             Ok(None)
         );
     }
@@ -170,7 +170,7 @@ mod tests {
             let second = CreationAsk { length: b, deferred: b.is_none(), concat };
             let mut info = blank(a);
             info.idempotency = Some(IdempotencyRecord { key: "k".into(), ask: first.clone() });
-            let answer = repeated(KeyLookup::Created(info), &second, SystemTime::now());
+            let answer = repeated(KeyLookup::Created(Box::new(info)), &second, SystemTime::now());
             prop_assert_eq!(answer.is_ok(), first == second);
         }
     }

@@ -1,6 +1,6 @@
 //! The tus 1.0 protocol rules, in one place for both servers: the wiremock mock
 //! ([`TusMockServer`](crate::TusMockServer)) and the streaming, disk-backed server
-//! (the streaming server).
+//! ([`StreamingTusServer`](crate::StreamingTusServer)).
 //!
 //! A request goes through three steps, and only the middle one differs between the servers:
 //!

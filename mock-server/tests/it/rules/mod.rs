@@ -6,12 +6,14 @@ mod scenarios;
 
 use std::time::Duration;
 
-use tusky_mock_server::TusMockServer;
+use tempfile::TempDir;
+use tusky_mock_server::{StreamingTusServer, TusMockServer};
 
 /// Which server a scenario runs against.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
     Mock,
+    Streaming,
 }
 
 /// What a scenario may configure (the rest are both servers' defaults).
@@ -24,6 +26,11 @@ pub struct Settings {
 /// A running server of either kind.
 pub enum Backend {
     Mock(TusMockServer),
+    /// The directory goes away with the server.
+    Streaming {
+        server: StreamingTusServer,
+        _dir: TempDir,
+    },
 }
 
 impl Kind {
@@ -44,6 +51,18 @@ impl Kind {
                 }
                 Backend::Mock(builder.start().await)
             }
+            Kind::Streaming => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let mut builder = StreamingTusServer::builder(dir.path());
+                if let Some(max) = settings.max_size {
+                    builder = builder.max_size(max);
+                }
+                if let Some(after) = settings.expires_after {
+                    builder = builder.expires_after(after);
+                }
+                let server = builder.start().await.expect("start the streaming server");
+                Backend::Streaming { server, _dir: dir }
+            }
         }
     }
 }
@@ -52,6 +71,7 @@ impl Backend {
     pub fn endpoint(&self) -> String {
         match self {
             Backend::Mock(server) => server.endpoint(),
+            Backend::Streaming { server, .. } => server.endpoint(),
         }
     }
 
@@ -59,6 +79,7 @@ impl Backend {
     pub fn bytes(&self, url: &str) -> Option<Vec<u8>> {
         match self {
             Backend::Mock(server) => server.upload_bytes(url),
+            Backend::Streaming { server, .. } => server.upload_bytes(url),
         }
     }
 
@@ -66,6 +87,7 @@ impl Backend {
     pub fn live_uploads(&self) -> usize {
         match self {
             Backend::Mock(server) => server.uploads().iter().filter(|u| !u.terminated).count(),
+            Backend::Streaming { server, .. } => server.uploads().len(),
         }
     }
 }
@@ -79,6 +101,14 @@ macro_rules! both {
                 #[tokio::test]
                 async fn $scenario() {
                     super::$scenario(crate::rules::Kind::Mock).await
+                }
+            )*
+        }
+        mod on_streaming {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(crate::rules::Kind::Streaming).await
                 }
             )*
         }
