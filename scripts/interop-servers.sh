@@ -12,7 +12,8 @@
 #   node           @tus/server 2.4.5 + FileStore            (tests/interop/tus-node-server.mjs)
 #   node-expiring  the same with EXPIRE_MS (default 3000)   (expiration scenario)
 #   py             tuspyserver 4.4.3 under uvicorn          (tests/interop/tuspyserver_app.py)
-# plus the tuspy client venv, whose python goes into TUSKY_INTEROP_TUSPY_PYTHON.
+# plus the tuspy client venv, whose python goes into TUSKY_INTEROP_TUSPY_PYTHON, and node
+# (TUSKY_INTEROP_NODE), which runs tus-js-client from tests/interop/node_modules.
 #
 # Knobs (env): TUSKY_INTEROP_EXPIRE_MS (3000), TUSKY_INTEROP_START_TIMEOUT (seconds, 60),
 #   TUSKY_INTEROP_KEEP_DATA=1 (stop leaves the data dirs), PYTHON (python3).
@@ -210,6 +211,7 @@ start_all() {
     printf 'export TUSKY_INTEROP_PY_ENDPOINT=%q\n' "$e_py"
     printf 'export TUSKY_INTEROP_PY_DATA_DIR=%q\n' "$data_root/py"
     printf 'export TUSKY_INTEROP_TUSPY_PYTHON=%q\n' "$INTEROP/.venv-client/bin/python"
+    printf 'export TUSKY_INTEROP_NODE=%q\n' "$(command -v node)"
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 
