@@ -63,6 +63,9 @@
 //! | `POST` over `Tus-Max-Size`, or whose body exceeds `Upload-Length` | 413, nothing created |
 //! | `POST` with a body and a bad checksum | 400 (algorithm) / 460 (mismatch), nothing created |
 //! | `Upload-Concat: final;…` naming anything but live, complete partial uploads, or with `Upload-Length` or a body | 400 |
+//! | `POST` repeating the `Idempotency-Key` of a live upload | 201 with that upload's `Location` (and its `Upload-Offset` when the request carried upload data, which is not read again) |
+//! | `POST` repeating an `Idempotency-Key` with another `Upload-Length`, `Upload-Defer-Length` or `Upload-Concat` | 422, nothing created |
+//! | `POST` with an empty `Idempotency-Key` or one over 255 characters | 400 |
 //! | `HEAD` | 200, `Upload-Offset`, `Upload-Length` or `Upload-Defer-Length: 1`, `Upload-Metadata` and `Upload-Concat` as received, `Upload-Expires`, `Cache-Control: no-store` |
 //! | `PATCH` without `Content-Type: application/offset+octet-stream` | 415 |
 //! | `PATCH` with a missing/bad `Upload-Offset` | 400 |

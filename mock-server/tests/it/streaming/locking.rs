@@ -54,3 +54,45 @@ async fn a_second_patch_while_one_is_in_progress_is_423() {
     // Free again.
     assert_eq!(delete(&url).await.status(), 204);
 }
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_while_the_first_body_arrives_is_409() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let key = ("Idempotency-Key", "k-409");
+    let headers = [("Upload-Length", "6"), ("Content-Type", OFFSET_STREAM), key];
+    let host = format!("127.0.0.1:{}", server.address().port());
+    let mut first = RawRequest::start(
+        server.address(),
+        "POST",
+        "/files/",
+        &host,
+        &headers,
+        Some(6),
+    )
+    .await;
+    first.send(b"abc").await;
+    // The new upload's file is made once its id and key are reserved, before its body is read.
+    let dir_path = dir.path().to_path_buf();
+    wait_until("the first creation's file", Duration::from_secs(10), || {
+        let dir_path = dir_path.clone();
+        async move {
+            std::fs::read_dir(&dir_path)
+                .unwrap()
+                .any(|e| !e.unwrap().file_name().to_string_lossy().contains('.'))
+        }
+    })
+    .await;
+    let endpoint = server.endpoint();
+    let repeat_headers = [("Upload-Length", "6"), key];
+    let repeat = || post_to(&endpoint, &repeat_headers, None);
+    assert_eq!(repeat().await.status(), 409);
+    assert!(server.uploads().is_empty(), "nothing created yet");
+    first.send(b"def").await;
+    assert_eq!(first.status().await, 201);
+    let again = repeat().await;
+    assert_eq!(again.status(), 201);
+    let url = header(&again, "location").unwrap();
+    assert_eq!(server.upload_bytes(&url).unwrap(), b"abcdef");
+    assert_eq!(server.uploads().len(), 1);
+}
