@@ -98,8 +98,9 @@
 //! shared), over hyper, for `tusky serve`, local uploads, benchmarks and tests with large
 //! files:
 //!
-//! - **Bodies go to disk as they arrive**, through one reused 1 MiB buffer per request (and
-//!   the digest, when `Upload-Checksum` is sent): memory does not grow with the upload.
+//! - **Bodies go to disk as they arrive**, through two 1 MiB buffers per request that take
+//!   turns (one fills from the network while the other is digested, when `Upload-Checksum`
+//!   is sent, and written): memory does not grow with the upload.
 //! - **Uploads survive a restart** on the same directory: `DIR/<id>` holds the bytes and
 //!   `DIR/<id>.info` the upload's state (versioned JSON, replaced atomically after every
 //!   request). At start, bytes past the saved offset (a request cut short by a crash) are

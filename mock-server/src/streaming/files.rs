@@ -232,17 +232,17 @@ mod tests {
         fs::remove_file(layout.data_path(&orphan.id)).unwrap();
         fs::write(dir.join("notes.txt"), b"not an upload").unwrap();
 
-        let mut loaded = layout.load(SystemTime::now()).unwrap();
-        loaded.sort_by_key(|i| i.offset);
-        let offsets: Vec<(String, u64)> = loaded.iter().map(|i| (i.id.clone(), i.offset)).collect();
-        assert_eq!(
-            offsets,
-            vec![
-                (longer.id.clone(), 2),
-                (shorter.id.clone(), 2),
-                (exact.id.clone(), 3)
-            ]
-        );
+        let loaded = layout.load(SystemTime::now()).unwrap();
+        let mut offsets: Vec<(String, u64)> =
+            loaded.iter().map(|i| (i.id.clone(), i.offset)).collect();
+        offsets.sort();
+        let mut expected = vec![
+            (longer.id.clone(), 2),
+            (shorter.id.clone(), 2),
+            (exact.id.clone(), 3),
+        ];
+        expected.sort();
+        assert_eq!(offsets, expected);
         assert_eq!(fs::read(layout.data_path(&longer.id)).unwrap(), b"ab");
         assert!(!layout.data_path(&expired.id).exists());
         assert!(!dir.join(format!("{}.info", orphan.id)).exists());

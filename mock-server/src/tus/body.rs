@@ -1,6 +1,6 @@
 //! A request body on its way into an upload's bytes, the same for both stores: every piece
 //! is counted and digested, and stored within the plan's limit. The mock feeds its buffered
-//! body in one piece; the streaming server feeds one reused buffer at a time.
+//! body in one piece; the streaming server feeds one buffer at a time (two take turns).
 
 use std::io;
 

@@ -12,7 +12,7 @@
 //!    taking a first body of at most N bytes", "concatenate these partial uploads".
 //! 2. **Take the body** (the server's own): [`body::BodySink`] counts, digests and stores it
 //!    in an [`body::UploadBytes`] — the mock's buffered body into a `Vec<u8>`, the streaming
-//!    server's body as it arrives into a file, one reused buffer at a time — and says what
+//!    server's body as it arrives into a file, one buffer at a time — and says what
 //!    became of it ([`body::Received`]: bytes stored, digest, complete / too long / cut short).
 //! 3. **Commit** (pure): [`creation::commit_creation`] and [`append::commit_append`] turn the
 //!    plan and the [`body::Received`] into the upload's new info and the answer; the server
