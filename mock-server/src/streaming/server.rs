@@ -163,3 +163,11 @@ impl Drop for StreamingTusServer {
         }
     }
 }
+
+#[allow(dead_code)]
+fn _assert_impls() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<StreamingTusServer>();
+    send::<StreamingTusServerBuilder>();
+}
