@@ -14,7 +14,8 @@
 #   py             tuspyserver 4.4.3 under uvicorn          (tests/interop/tuspyserver_app.py)
 #   rustus         rustus 0.5.10 built with its `hashers` feature: verifies Upload-Checksum
 #                  (cargo install --debug into $TUSKY_TOOLS_DIR, ~2 min once, then cached)
-# plus the tuspy client venv, whose python goes into TUSKY_INTEROP_TUSPY_PYTHON.
+# plus the tuspy client venv, whose python goes into TUSKY_INTEROP_TUSPY_PYTHON, and node
+# (TUSKY_INTEROP_NODE), which runs tus-js-client from tests/interop/node_modules.
 #
 # Knobs (env): TUSKY_INTEROP_EXPIRE_MS (3000), TUSKY_INTEROP_START_TIMEOUT (seconds, 60),
 #   TUSKY_INTEROP_KEEP_DATA=1 (stop leaves the data dirs), PYTHON (python3),
@@ -245,6 +246,7 @@ start_all() {
     printf 'export TUSKY_INTEROP_RUSTUS_ENDPOINT=%q\n' "$e_rustus"
     printf 'export TUSKY_INTEROP_RUSTUS_DATA_DIR=%q\n' "$data_root/rustus"
     printf 'export TUSKY_INTEROP_TUSPY_PYTHON=%q\n' "$INTEROP/.venv-client/bin/python"
+    printf 'export TUSKY_INTEROP_NODE=%q\n' "$(command -v node)"
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 

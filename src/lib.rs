@@ -35,7 +35,7 @@
 //! | `storage-json` | no | `storage::JsonFileStorage`, `storage::TuspyFileStorage` |
 //! | `storage-redb` | no | `storage::RedbStorage` |
 //! | `storage-redis` | no | `storage::RedisStorage`: resume state in Redis, shared between machines |
-//! | `mock-server` | no | `mock::TusMockServer`, a strict, stateful tus server for tests, and `mock::FaultProxy`, a TCP proxy that cuts, throttles and delays |
+//! | `mock-server` | no | `mock::TusMockServer`, a strict, stateful tus server for tests; `mock::StreamingTusServer`, the same tus rules streaming every body to disk, uploads kept across restarts; and `mock::FaultProxy`, a TCP proxy that cuts, throttles and delays |
 #![warn(missing_docs)]
 
 pub mod batch;
@@ -85,7 +85,8 @@ pub mod fingerprint {
     pub type DefaultFingerprint = tusky_fingerprint::HeadBytesFingerprint;
 }
 
-/// A strict, stateful tus server on wiremock, for tests (crate `tusky-mock-server`).
+/// Tus servers for tests and local development (crate `tusky-mock-server`): the strict,
+/// stateful `TusMockServer` on wiremock and the streaming, disk-backed `StreamingTusServer`.
 #[cfg(feature = "mock-server")]
 pub mod mock {
     pub use tusky_mock_server::*;

@@ -146,12 +146,13 @@ Examples:
   tusky serve                            # http://127.0.0.1:1080/files/, uploads written to the data directory
   tusky serve --port 0 --dir ./uploads   # a free port (printed on stdout)
 
-This is the bundled tus server (tusky's test mock server: strict tus 1.0 with the creation,
+This is the bundled tus server (tusky's streaming server: strict tus 1.0 with the creation,
 creation-with-upload, creation-defer-length, checksum, termination, expiration and
-concatenation extensions), for local development only. Limits: it listens on 127.0.0.1 only;
-it holds every upload in memory while it runs; a completed upload is written to DIR/<id> (and its
-metadata to DIR/<id>.json) within half a second; unfinished uploads are lost when it stops,
-and a restarted server does not know the uploads of an earlier run.
+concatenation extensions), for local development only. It listens on 127.0.0.1 only and
+answers only requests addressed to localhost, 127.0.0.1 or [::1]. Every body is written to
+DIR/<id> as it arrives (memory stays small whatever the size), with the upload's state in
+DIR/<id>.info; a completed upload is described in DIR/<id>.json. Unfinished uploads survive a
+restart on the same DIR and port: the client resumes them. Uploads up to 1 TiB.
 
 ";
 
@@ -323,7 +324,7 @@ pub struct UploadArgs {
     /// local, ...); for several, one object per file as it ends and a summary last.
     #[arg(long)]
     pub json: bool,
-    /// Where a LOCAL upload (no ENDPOINT) writes the bytes it received
+    /// Where a LOCAL upload (no ENDPOINT) keeps the bytes it received
     /// [default: the data directory's `local/`, next to the default store]
     #[arg(long, value_name = "DIR")]
     pub local_dir: Option<PathBuf>,
@@ -451,7 +452,8 @@ pub struct ServeArgs {
     /// The port on 127.0.0.1 (0: any free port; the endpoint is printed on stdout).
     #[arg(short, long, default_value_t = 1080)]
     pub port: u16,
-    /// Where completed uploads are written [default: the data directory's `served/`]
+    /// Where uploads are written as they arrive, and kept across restarts [default: the data
+    /// directory's `served/`]
     #[arg(short, long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// The endpoint's path.

@@ -1,5 +1,6 @@
-//! Writing what the bundled server received to disk: `DIR/<id>` (the bytes) and
-//! `DIR/<id>.json` (id, URL, size, metadata), each written to a temporary file then renamed.
+//! What the bundled server received, on disk: `DIR/<id>` (the bytes, written by the server as
+//! they arrive) and `DIR/<id>.json` (id, URL, size, metadata), written here once the upload is
+//! complete, through a temporary file and a rename.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,17 +21,20 @@ pub fn file_name(id: &str) -> String {
     }
 }
 
-/// Writes the upload's bytes and a JSON description to `dir`; returns the bytes' path.
-pub fn write_upload(
+/// Where the bytes of upload `id` are in `dir`.
+pub fn data_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(file_name(id))
+}
+
+/// Writes the JSON description of a complete upload (`size` bytes, already in
+/// [`data_path`]) to `dir`; returns the bytes' path.
+pub fn describe_upload(
     dir: &Path,
     upload: &UploadSnapshot,
-    bytes: &[u8],
+    size: u64,
     source: Option<&str>,
 ) -> std::io::Result<PathBuf> {
-    crate::store::create_private_dir(dir)?;
     let name = file_name(&upload.id);
-    let data_path = dir.join(&name);
-    write_atomically(&data_path, bytes)?;
     let metadata: serde_json::Map<String, serde_json::Value> = upload
         .metadata
         .iter()
@@ -45,17 +49,17 @@ pub fn write_upload(
     let info = serde_json::json!({
         "id": upload.id,
         "url": upload.url,
-        "size": bytes.len(),
+        "size": size,
         "metadata": metadata,
         "source": source,
         "written_unix": SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
     });
     let text = serde_json::to_vec_pretty(&info).map_err(std::io::Error::other)?;
     write_atomically(&dir.join(format!("{name}.json")), &text)?;
-    Ok(data_path)
+    Ok(dir.join(name))
 }
 
-/// Removes what [`write_upload`] wrote for `id` (missing files are fine).
+/// Removes the bytes and the description of upload `id` (missing files are fine).
 pub fn remove_upload(dir: &Path, id: &str) -> std::io::Result<()> {
     let name = file_name(id);
     for path in [dir.join(&name), dir.join(format!("{name}.json"))] {

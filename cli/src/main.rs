@@ -37,6 +37,7 @@ mod failure;
 mod gc;
 mod header_command;
 mod list;
+mod local_upload;
 mod localdata;
 mod logging;
 mod manage;

@@ -7,8 +7,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
-use tusky::mock::TusMockServer;
+use tokio::io::{AsyncRead, ReadBuf};
 use tusky::storage::{MemoryStorage, Storage};
 use tusky::transport::ReqwestTransport;
 use tusky::{
@@ -19,7 +18,7 @@ use url::Url;
 use crate::args::UploadArgs;
 use crate::connection::{self, UserUrl};
 use crate::failure::{classify, Exit, Failure};
-use crate::localdata;
+use crate::local_upload::{file_sha256, same_files, Local};
 use crate::report::{Mode, Reporter, Tell};
 use crate::size::{human, rate};
 use crate::store;
@@ -30,7 +29,6 @@ use crate::upload_store::UploadStore;
 enum Input {
     File {
         path: PathBuf,
-        size: u64,
     },
     /// Standard input, with the SHA-256 of what was read from it (to verify a LOCAL upload).
     Stdin {
@@ -141,12 +139,6 @@ impl Checksum {
     }
 }
 
-/// The bundled server of a LOCAL upload, and the directory the bytes it receives go to.
-struct Local {
-    server: TusMockServer,
-    dir: PathBuf,
-}
-
 async fn upload(
     args: &UploadArgs,
     file: &str,
@@ -162,10 +154,10 @@ async fn upload(
     // form (no user name or password) is ever shown.
     let local = match endpoint {
         Some(_) => None,
-        None => Some(start_local(args, &input, &reporter).await?),
+        None => Some(start_local(args, &reporter).await?),
     };
     let endpoint = match &local {
-        Some(local) => UserUrl::parse("the bundled server's endpoint", &local.server.endpoint())?,
+        Some(local) => UserUrl::parse("the bundled server's endpoint", &local.endpoint())?,
         None => UserUrl::parse("ENDPOINT", endpoint.unwrap_or_default())?,
     };
     let client = client_for(args, &endpoint)?;
@@ -213,7 +205,7 @@ async fn upload(
     };
     reporter.finish();
 
-    let local_path = match &local {
+    let local_path = match local {
         Some(local) => Some(finish_local(local, &input, &summary, &reporter).await?),
         None => {
             report_done(&reporter, &summary, seconds);
@@ -353,41 +345,22 @@ impl Input {
                 path.display()
             )));
         }
-        Ok(Input::File {
-            path,
-            size: meta.len(),
-        })
+        Ok(Input::File { path })
     }
 }
 
 /// Starts the bundled server for a LOCAL upload (no ENDPOINT given).
-async fn start_local(
-    args: &UploadArgs,
-    input: &Input,
-    reporter: &Reporter,
-) -> Result<Local, Failure> {
+async fn start_local(args: &UploadArgs, reporter: &Reporter) -> Result<Local, Failure> {
     let dir = match &args.local_dir {
         Some(dir) => dir.clone(),
         None => store::data_dir()?.join("local"),
     };
-    if let Input::File { size, .. } = input {
-        if *size > 2 << 30 {
-            reporter.warn(&format!(
-                "the bundled server holds uploads in memory: {} will need about twice that in RAM",
-                human(*size)
-            ));
-        }
-    }
-    let server = TusMockServer::builder()
-        .record_requests(false)
-        .random_ids(true)
-        .start()
-        .await;
+    let local = Local::start(dir).await?;
     reporter.info(&format!(
         "no ENDPOINT given: this is a LOCAL upload to tusky's bundled tus server at {} (nothing leaves this machine)",
-        server.endpoint()
+        local.endpoint()
     ));
-    Ok(Local { server, dir })
+    Ok(local)
 }
 
 /// With `--parallel`, says so when the server cannot join parts: the library then uploads in
@@ -480,27 +453,21 @@ fn guess_filetype(path: &std::path::Path) -> Option<String> {
         .map(|mime| mime.essence_str().to_owned())
 }
 
-/// Checks what the bundled server received against the input, writes it to the local data
-/// directory and says where; returns the written file's path.
+/// Checks what the bundled server received against the input, keeps it in the local data
+/// directory and says where; returns the kept file's path.
 async fn finish_local(
-    local: &Local,
+    local: Local,
     input: &Input,
     summary: &UploadSummary,
     reporter: &Reporter,
 ) -> Result<PathBuf, Failure> {
-    let url = summary.url.as_str();
-    let missing = || {
-        Failure::new(
-            Exit::Other,
-            format!("the bundled server has no upload at {url}"),
-        )
-    };
-    let bytes = local.server.upload_bytes(url).ok_or_else(missing)?;
+    let (snapshot, received) = local.received(summary.url.as_str())?;
     let same = match input {
-        Input::File { path, .. } => same_as_file(path, &bytes).await?,
+        Input::File { path, .. } => same_files(path, &received).await?,
         Input::Stdin { digest } => {
             let read = std::mem::take(&mut *digest.lock().unwrap_or_else(|p| p.into_inner()));
-            bytes.len() as u64 == summary.offset && read.finalize() == Sha256::digest(&bytes)
+            snapshot.offset == summary.offset
+                && read.finalize().to_vec() == file_sha256(&received).await?
         }
     };
     if !same {
@@ -508,12 +475,11 @@ async fn finish_local(
             Exit::Other,
             format!(
                 "verifying the LOCAL upload: the bundled server holds {} bytes that differ from {}",
-                bytes.len(),
+                snapshot.offset,
                 input.describe()
             ),
         ));
     }
-    let snapshot = local.server.upload(url).ok_or_else(missing)?;
     let (source, how) = match input {
         Input::File { path, .. } => (
             std::fs::canonicalize(path)
@@ -526,13 +492,7 @@ async fn finish_local(
             "by SHA-256 of what was read from stdin",
         ),
     };
-    let dir = &local.dir;
-    let path = localdata::write_upload(dir, &snapshot, &bytes, source.as_deref()).map_err(|e| {
-        Failure::local(format!(
-            "writing the LOCAL upload to {}: {e}",
-            dir.display()
-        ))
-    })?;
+    let path = local.keep(&snapshot, source.as_deref()).await?;
     reporter.info(&format!(
         "LOCAL upload done: the bundled server received all {} of {} and it matches {how}.",
         human(summary.offset),
@@ -651,25 +611,6 @@ fn upload_failure(
         failure.message.push_str(&format!(" ({hint})"));
     }
     failure
-}
-
-/// Whether the file at `path` holds exactly `bytes`.
-async fn same_as_file(path: &Path, bytes: &[u8]) -> Result<bool, Failure> {
-    let failed =
-        |e: std::io::Error| Failure::local(format!("reading {} to verify it: {e}", path.display()));
-    let mut file = tokio::fs::File::open(path).await.map_err(failed)?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut at = 0usize;
-    loop {
-        let n = file.read(&mut buf).await.map_err(failed)?;
-        if n == 0 {
-            return Ok(at == bytes.len());
-        }
-        if bytes.get(at..at + n) != Some(&buf[..n]) {
-            return Ok(false);
-        }
-        at += n;
-    }
 }
 
 /// A reader that feeds everything read through it to a SHA-256.

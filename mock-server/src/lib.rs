@@ -63,6 +63,9 @@
 //! | `POST` over `Tus-Max-Size`, or whose body exceeds `Upload-Length` | 413, nothing created |
 //! | `POST` with a body and a bad checksum | 400 (algorithm) / 460 (mismatch), nothing created |
 //! | `Upload-Concat: final;…` naming anything but live, complete partial uploads, or with `Upload-Length` or a body | 400 |
+//! | `POST` repeating the `Idempotency-Key` of a live upload | 201 with that upload's `Location` (and its `Upload-Offset` when the request carried upload data, which is not read again) |
+//! | `POST` repeating an `Idempotency-Key` with another `Upload-Length`, `Upload-Defer-Length` or `Upload-Concat` | 422, nothing created |
+//! | `POST` with an empty `Idempotency-Key` or one over 255 characters | 400 |
 //! | `HEAD` | 200, `Upload-Offset`, `Upload-Length` or `Upload-Defer-Length: 1`, `Upload-Metadata` and `Upload-Concat` as received, `Upload-Expires`, `Cache-Control: no-store` |
 //! | `PATCH` without `Content-Type: application/offset+octet-stream` | 415 |
 //! | `PATCH` with a missing/bad `Upload-Offset` | 400 |
@@ -89,6 +92,71 @@
 //! [`TusMockServer::fail_patch`], [`TusMockServer::fail_request`] and
 //! [`TusMockServer::lock_uploads`].
 //!
+//! # A streaming, disk-backed server
+//!
+//! [`StreamingTusServer`] speaks the same tus rules as the mock (one implementation of them,
+//! shared), over hyper, for `tusky serve`, local uploads, benchmarks and tests with large
+//! files:
+//!
+//! - **Bodies go to disk as they arrive**, through two 1 MiB buffers per request that take
+//!   turns (one fills from the network while the other is digested, when `Upload-Checksum`
+//!   is sent, and written): memory does not grow with the upload.
+//! - **Uploads survive a restart** on the same directory: `DIR/<id>` holds the bytes and
+//!   `DIR/<id>.info` the upload's state (versioned JSON, replaced atomically after every
+//!   request). At start, bytes past the saved offset (a request cut short by a crash) are
+//!   dropped and expired uploads removed.
+//! - Every extension the mock has: creation, creation-with-upload, creation-defer-length,
+//!   checksum (verified: a mismatch is 460 and nothing of that body is kept), termination
+//!   (the files are removed), expiration, concatenation (the final upload's file is a copy of
+//!   its partials'), and idempotent creation (below).
+//! - **One request writes an upload at a time**: a second `PATCH` or a `DELETE` while one is
+//!   in progress gets `423 Locked` at once (tus clients retry it); `HEAD` still answers.
+//! - **A body cut short keeps the bytes that arrived** (the client went away, or sent nothing
+//!   for the idle timeout, 60 s by default), as tus allows — none when the request carried
+//!   `Upload-Checksum`, which a part cannot match. The client resumes from `HEAD`.
+//! - `Tus-Max-Size` is 1 TiB unless set; upload ids are 128 random bits; it binds 127.0.0.1
+//!   by default and, on a loopback address, answers only requests whose `Host` is
+//!   `localhost`, `127.0.0.1` or `[::1]` (403 otherwise: a guard against DNS rebinding).
+//! - [`StreamingTusServer::shutdown`] stops accepting, lets requests in progress finish
+//!   within a grace period, then closes the connections.
+//!
+//! ```
+//! # #[tokio::main] async fn main() -> std::io::Result<()> {
+//! use tusky_mock_server::StreamingTusServer;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let server = StreamingTusServer::builder(dir.path()).start().await?;
+//! let http = reqwest::Client::new();
+//! let created = http
+//!     .post(server.endpoint())
+//!     .header("Tus-Resumable", "1.0.0")
+//!     .header("Upload-Length", "11")
+//!     .header("Content-Type", "application/offset+octet-stream")
+//!     .body("hello world")
+//!     .send()
+//!     .await
+//!     .unwrap();
+//! assert_eq!(created.status(), 201);
+//! let url = created.headers()["location"].to_str().unwrap();
+//! let file = server.upload_path(url).unwrap();
+//! assert_eq!(std::fs::read(file)?, b"hello world");
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Idempotent creation
+//!
+//! Both servers honour `Idempotency-Key` on a creation `POST`: a request that repeats a key
+//! the server already saw answers `201` with the **same** `Location` (and the upload's
+//! current `Upload-Offset` when it carried upload data, whose bytes are then not read again)
+//! instead of creating a second upload — so a client whose answer was lost can send the
+//! `POST` again. A key reused with another `Upload-Length`, `Upload-Defer-Length` or
+//! `Upload-Concat` gets `422`; a repeat while the first request's body is still arriving
+//! (the streaming server) gets `409`. Keys are remembered as long as their upload lives (not
+//! terminated, not expired; across restarts of the streaming server). On the mock,
+//! [`TusMockServer::schedule_request`]`("POST", n, `[`PatchAction::StoreThenFail`]`(503))`
+//! makes "created, but the answer was lost".
+//!
 //! # A fault proxy for any server
 //!
 //! [`FaultProxy`] is a TCP proxy on 127.0.0.1 that can sit in front of this mock or of any
@@ -105,29 +173,22 @@
 //! received in full.
 #![warn(missing_docs)]
 
-mod builder;
-mod checksum;
-mod creation;
-mod extension;
 mod fault_proxy;
-mod faults;
 mod forward_proxy;
-mod headers;
-mod metadata;
-mod reply;
-mod resource;
-mod responder;
+mod mock;
 mod sample;
-mod server;
 mod snapshot;
-mod state;
+mod streaming;
+mod tus;
 
-pub use builder::TusMockServerBuilder;
-pub use extension::Extension;
 pub use fault_proxy::{Cut, CutSchedule, Direction, FaultProxy, ProxyStats};
-pub use faults::{PatchAction, PatchContext, PatchHook};
 pub use forward_proxy::{ForwardProxy, ProxiedRequest};
+pub use mock::{
+    PatchAction, PatchContext, PatchHook, TusMockServer, TusMockServerBuilder,
+    STATEFUL_MOCK_PRIORITY,
+};
 pub use sample::sample_bytes;
-pub use server::{TusMockServer, STATEFUL_MOCK_PRIORITY};
 pub use snapshot::{UploadConcat, UploadSnapshot};
+pub use streaming::{StreamingTusServer, StreamingTusServerBuilder};
+pub use tus::extension::Extension;
 pub use wiremock;

@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use crate::state::{Concat, Upload};
+use crate::tus::info::{Concat, UploadInfo};
 
 /// How an upload takes part in the concatenation extension.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,21 +47,16 @@ pub struct UploadSnapshot {
 }
 
 impl UploadSnapshot {
-    pub(crate) fn new(upload: &Upload, endpoint: &str, now: SystemTime) -> Self {
+    pub(crate) fn new(upload: &UploadInfo, endpoint: &str, now: SystemTime) -> Self {
         UploadSnapshot {
             id: upload.id.clone(),
             url: format!("{endpoint}{}", upload.id),
             length: upload.length,
-            offset: upload.offset(),
+            offset: upload.offset,
             metadata: upload
-                .metadata
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_ref().map(|v| String::from_utf8_lossy(v).into_owned()),
-                    )
-                })
+                .metadata()
+                .into_iter()
+                .map(|(k, v)| (k, v.map(|v| String::from_utf8_lossy(&v).into_owned())))
                 .collect(),
             metadata_header: upload.metadata_header.clone(),
             concat: match &upload.concat {

@@ -17,6 +17,7 @@
 //! - `trust`: origins, redirects, credentials in URLs, deadlines, changed files.
 //! - `hooks`: request hooks, request ids, auth headers refreshed after a 401.
 //! - `network`: the rate limit and proxies.
+//! - `streaming_server`: the uploader against the streaming, disk-backed server.
 //!
 //! What the areas share lives in `common`. One area: `cargo test --all-features --test it
 //! retry::`.
@@ -36,4 +37,5 @@ mod properties;
 mod resume;
 mod retry;
 mod smoke;
+mod streaming_server;
 mod trust;

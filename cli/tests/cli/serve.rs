@@ -62,3 +62,84 @@ async fn serve_on_a_taken_port_is_a_local_error() {
     out.expect_code(5);
     out.expect_error_line_containing(&format!("127.0.0.1:{port}"));
 }
+
+/// The data files (not `.info`, `.json`) in `dir`, with their sizes.
+fn data_files(dir: &std::path::Path) -> Vec<(String, u64)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let is_data = !name.contains('.');
+            let len = e.metadata().ok()?.len();
+            is_data.then_some((name, len))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_keeps_an_unfinished_upload_across_a_restart() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.file("big.bin", 4 * 1024 * 1024, 41);
+    let server = sandbox.serve().await;
+    let endpoint = server.endpoint.clone();
+    let port: u16 = endpoint
+        .trim_start_matches("http://127.0.0.1:")
+        .split('/')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port in the endpoint");
+    let uploads = sandbox.path().join("uploads");
+
+    // A slow upload, killed once the server holds a part of it.
+    let mut client = sandbox
+        .tusky([
+            "upload",
+            "big.bin",
+            &endpoint,
+            "-c",
+            "256KiB",
+            "--limit-rate",
+            "1MiB",
+        ])
+        .spawn()
+        .unwrap();
+    wait_until(
+        "a part of the file on the server",
+        Duration::from_secs(30),
+        || {
+            data_files(&uploads)
+                .iter()
+                .any(|(_, len)| *len >= 512 * 1024)
+        },
+    )
+    .await;
+    client.start_kill().unwrap();
+    let _ = client.wait().await;
+    let out = server.stop().await;
+    out.expect_code(0);
+    out.expect_stderr_contains("unfinished upload(s) kept");
+
+    let server = sandbox.serve_on(port).await;
+    assert_eq!(server.endpoint, endpoint);
+    let json = sandbox
+        .run_json(["upload", "big.bin", &endpoint, "--json"])
+        .await;
+    let resumed = json["resumed_from"]
+        .as_u64()
+        .expect("resumed, not started over");
+    assert!(resumed >= 512 * 1024, "{json}");
+    let url = json["url"].as_str().unwrap();
+    let id = url.rsplit('/').next().unwrap();
+    assert_eq!(
+        std::fs::read(uploads.join(id)).unwrap(),
+        std::fs::read(&file).unwrap()
+    );
+    wait_until("the description written", Duration::from_secs(10), || {
+        uploads.join(format!("{id}.json")).exists()
+    })
+    .await;
+    server.stop().await.expect_code(0);
+}

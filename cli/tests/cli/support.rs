@@ -118,9 +118,15 @@ impl Sandbox {
     /// Starts `tusky serve` on a free port, writing to `uploads` in the sandbox; returns once it
     /// has printed its endpoint (within 30 s).
     pub async fn serve(&self) -> Served {
+        self.serve_on(0).await
+    }
+
+    /// The same on `port` (0: a free one).
+    pub async fn serve_on(&self, port: u16) -> Served {
         use tokio::io::AsyncBufReadExt;
+        let port = port.to_string();
         let mut child = self
-            .tusky(["serve", "--port", "0", "--dir", "uploads"])
+            .tusky(["serve", "--port", &port, "--dir", "uploads"])
             .spawn()
             .expect("spawn tusky serve");
         let stdout = child.stdout.take().unwrap();

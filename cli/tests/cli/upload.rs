@@ -549,3 +549,31 @@ async fn stdin_without_an_endpoint_is_a_verified_local_upload() {
         data
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_local_parallel_upload_leaves_only_the_file_and_its_description() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.file("parts.bin", 3 * 1024 * 1024 + 11, 14);
+    let json = sandbox
+        .run_json([
+            "upload",
+            "parts.bin",
+            "--json",
+            "--parallel",
+            "3",
+            "--local-dir",
+            "kept",
+        ])
+        .await;
+    assert_eq!(json["verified"], true);
+    let path = sandbox.path().join(json["local_path"].as_str().unwrap());
+    assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&file).unwrap());
+    // No partial uploads, no server state, no staging directory.
+    let mut names: Vec<String> = std::fs::read_dir(sandbox.path().join("kept"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let id = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(names, [id.clone(), format!("{id}.json")]);
+}

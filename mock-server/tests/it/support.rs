@@ -26,7 +26,16 @@ pub fn header(resp: &Response, name: &str) -> Option<String> {
 
 /// POST on the endpoint with these headers.
 pub async fn post(server: &TusMockServer, headers: &[(&str, &str)]) -> Response {
-    let mut rb = tus(http().post(server.endpoint()));
+    post_to(&server.endpoint(), headers, None).await
+}
+
+/// POST on `endpoint` with these headers and, when given, `body` as upload data
+/// (`Content-Type: application/offset+octet-stream`).
+pub async fn post_to(endpoint: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Response {
+    let mut rb = tus(http().post(endpoint));
+    if let Some(body) = body {
+        rb = rb.header("Content-Type", OFFSET_STREAM).body(body.to_vec());
+    }
     for (k, v) in headers {
         rb = rb.header(*k, *v);
     }
@@ -66,8 +75,12 @@ pub async fn delete(url: &str) -> Response {
 }
 
 pub async fn options(server: &TusMockServer) -> Response {
+    options_at(&server.endpoint()).await
+}
+
+pub async fn options_at(endpoint: &str) -> Response {
     http()
-        .request(reqwest::Method::OPTIONS, server.endpoint())
+        .request(reqwest::Method::OPTIONS, endpoint)
         .send()
         .await
         .expect("OPTIONS")

@@ -1,6 +1,7 @@
 //! Interop: tusky against real, independent tus servers — @tus/server 2.4 with its FileStore
 //! (NODE, and NODE_EXPIRING with a short expiry) and tuspyserver 4.4 (PY) — and finishing an
-//! upload that tuspy (the Python client) started. Every scenario compares the bytes in the
+//! upload that tuspy (the Python client) started; in `clients`, tuspy and tus-js-client upload
+//! to tusky's own streaming server. Every scenario compares the bytes in the
 //! server's data directory (`<DATA_DIR>/<id>`) with the source.
 //!
 //!     scripts/interop-servers.sh start && source target/interop.env
@@ -14,6 +15,7 @@
 //! Three tests need no server: the FaultProxy cutting requests to the mock server, and the
 //! byte comparison the scenarios rely on.
 
+mod clients;
 mod scenarios;
 mod servers;
 

@@ -170,3 +170,34 @@ async fn locked_uploads_answer_423_until_unlocked() {
     assert_eq!(patch(&url, 0, b"abc").await.status(), 204);
     assert_holds(&server, &url, b"abc");
 }
+
+#[tokio::test]
+async fn a_post_stored_then_failed_creates_the_upload_and_a_retry_with_its_key_finds_it() {
+    // "Created, but the answer was lost": the client sees 503 and sends the POST again.
+    let server = TusMockServer::start().await;
+    server.schedule_request("post", 1, PatchAction::StoreThenFail(503));
+    let key = ("Idempotency-Key", "retry-me");
+    let resp = post_to(
+        &server.endpoint(),
+        &[("Upload-Length", "11"), key],
+        Some(b"hello"),
+    )
+    .await;
+    assert_eq!(resp.status(), 503);
+    assert_eq!(header(&resp, "location"), None);
+    let uploads = server.uploads();
+    assert_eq!(uploads.len(), 1, "created all the same");
+    assert_holds(&server, &uploads[0].url, b"hello");
+
+    let resp = post_to(
+        &server.endpoint(),
+        &[("Upload-Length", "11"), key],
+        Some(b"hello"),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    assert_header(&resp, "location", &uploads[0].url);
+    assert_header(&resp, "upload-offset", "5");
+    assert_eq!(server.uploads().len(), 1);
+    assert_eq!(server.request_count("POST"), 2);
+}

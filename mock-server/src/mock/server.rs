@@ -9,11 +9,11 @@ use std::time::{Duration, SystemTime};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request};
 
-use crate::builder::{Config, TusMockServerBuilder};
-use crate::faults::{PatchAction, PatchHook};
-use crate::responder::{effective_method, Shared, TusResponder};
+use super::builder::{Config, TusMockServerBuilder};
+use super::faults::{PatchAction, PatchHook};
+use super::responder::{effective_method, Shared, TusResponder};
 use crate::snapshot::UploadSnapshot;
-use crate::state::id_from;
+use crate::tus::upload_id::id_from;
 
 /// The priority of the stateful tus mock: the lowest wiremock has, so that every
 /// mock you mount on [`TusMockServer::wiremock`] (default priority 5) wins over it.
@@ -65,7 +65,7 @@ impl TusMockServer {
             }
             builder.start().await
         };
-        let endpoint = format!("{}{}", wiremock.uri(), config.base_path);
+        let endpoint = format!("{}{}", wiremock.uri(), config.protocol.base_path);
         let shared = Arc::new(Shared::new(config, endpoint));
         let server = TusMockServer { wiremock, shared };
         server.mount_stateful_mock().await;
@@ -140,7 +140,7 @@ impl TusMockServer {
         state
             .all()
             .iter()
-            .map(|u| UploadSnapshot::new(u, &self.shared.endpoint, now))
+            .map(|u| UploadSnapshot::new(&u.info, &self.shared.endpoint, now))
             .collect()
     }
 
@@ -149,7 +149,7 @@ impl TusMockServer {
         let state = self.shared.state();
         state
             .get(id_from(url_or_id))
-            .map(|u| UploadSnapshot::new(u, &self.shared.endpoint, SystemTime::now()))
+            .map(|u| UploadSnapshot::new(&u.info, &self.shared.endpoint, SystemTime::now()))
     }
 
     /// The bytes stored for an upload (by absolute URL, path or id): for a final
@@ -159,7 +159,7 @@ impl TusMockServer {
         let state = self.shared.state();
         state
             .get(id_from(url_or_id))
-            .filter(|u| !u.terminated)
+            .filter(|u| !u.info.terminated)
             .map(|u| u.data.clone())
     }
 
@@ -232,6 +232,33 @@ impl TusMockServer {
     /// The `n`-th `PATCH` stores nothing and is answered 408 after `delay`.
     pub fn stall_patch(&self, n: u64, delay: Duration) {
         self.schedule_patch(n, PatchAction::Stall(delay));
+    }
+
+    /// The `n`-th request with effective method `method` (1-based, case-insensitive) gets
+    /// `action`, as [`schedule_patch`](Self::schedule_patch) does for `PATCH`.
+    ///
+    /// [`PatchAction::StoreThenFail`] on a `POST` simulates a creation whose answer is lost:
+    /// the upload is created (and remembers its `Idempotency-Key`), the client sees the error.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use tusky_mock_server::{PatchAction, TusMockServer};
+    ///
+    /// let server = TusMockServer::start().await;
+    /// server.schedule_request("POST", 1, PatchAction::StoreThenFail(503));
+    /// let answer = reqwest::Client::new()
+    ///     .post(server.endpoint())
+    ///     .header("Tus-Resumable", "1.0.0")
+    ///     .header("Upload-Length", "5")
+    ///     .send()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(answer.status(), 503);
+    /// assert_eq!(server.uploads().len(), 1, "created all the same");
+    /// # }
+    /// ```
+    pub fn schedule_request(&self, method: &str, n: u64, action: PatchAction) {
+        self.shared.faults().schedule(method, n, action);
     }
 
     /// The `n`-th request with effective method `method` (1-based, case-insensitive)

@@ -1,57 +1,29 @@
-//! The uploads the server holds.
+//! The uploads the mock holds: each one's info and its bytes in memory.
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::time::SystemTime;
 
-use crate::metadata::Metadata;
-
-/// How an upload takes part in concatenation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Concat {
-    None,
-    Partial,
-    /// The partials' ids, in order.
-    Final(Vec<String>),
-}
+use crate::tus::idempotency::KeyLookup;
+use crate::tus::info::UploadInfo;
+use crate::tus::upload_id::random_id;
+use crate::tus::uploads::Uploads;
 
 /// One upload resource.
 #[derive(Debug, Clone)]
 pub(crate) struct Upload {
-    pub(crate) id: String,
-    pub(crate) length: Option<u64>,
+    pub(crate) info: UploadInfo,
+    /// Exactly `info.offset` bytes.
     pub(crate) data: Vec<u8>,
-    /// `Upload-Metadata` exactly as received, echoed on HEAD.
-    pub(crate) metadata_header: Option<String>,
-    pub(crate) metadata: Metadata,
-    pub(crate) concat: Concat,
-    /// `Upload-Concat` exactly as received, echoed on HEAD.
-    pub(crate) concat_header: Option<String>,
-    /// When the upload expires; `None` when it never does (no expiry, or finished).
-    pub(crate) expires: Option<SystemTime>,
-    pub(crate) terminated: bool,
 }
 
-impl Upload {
-    pub(crate) fn offset(&self) -> u64 {
-        self.data.len() as u64
-    }
-
-    pub(crate) fn is_complete(&self) -> bool {
-        self.length == Some(self.offset())
-    }
-
-    pub(crate) fn is_expired(&self, now: SystemTime) -> bool {
-        !self.is_complete() && self.expires.is_some_and(|e| e <= now)
-    }
-}
-
-/// Every upload, in creation order, with an index by id.
+/// Every upload, in creation order, with an index by id and by `Idempotency-Key`.
 #[derive(Debug)]
 pub(crate) struct State {
     uploads: Vec<Upload>,
     index: HashMap<String, usize>,
+    keys: HashMap<String, usize>,
     ids: Ids,
 }
 
@@ -71,14 +43,6 @@ impl Default for State {
     }
 }
 
-/// A fresh upload id: 128 random bits from a cryptographically secure generator, in hex.
-///
-/// An upload URL is often the only credential for the upload (on `tusky serve`, say), so one
-/// URL must reveal nothing about the others: no shared prefix, no counter.
-fn random_id() -> String {
-    format!("{:032x}", rand::random::<u128>())
-}
-
 impl State {
     /// No uploads yet; ids random when `random_ids`, else counted.
     pub(crate) fn new(random_ids: bool) -> Self {
@@ -92,6 +56,7 @@ impl State {
         State {
             uploads: Vec::new(),
             index: HashMap::new(),
+            keys: HashMap::new(),
             ids,
         }
     }
@@ -111,12 +76,17 @@ impl State {
         }
     }
 
-    /// Stores `upload` under a fresh id and returns that id.
-    pub(crate) fn insert(&mut self, mut upload: Upload) -> String {
+    /// Stores a new upload under a fresh id (remembering its `Idempotency-Key`) and returns
+    /// that id.
+    pub(crate) fn insert(&mut self, mut info: UploadInfo, data: Vec<u8>) -> String {
         let id = self.fresh_id();
-        upload.id = id.clone();
-        self.index.insert(id.clone(), self.uploads.len());
-        self.uploads.push(upload);
+        info.id = id.clone();
+        let at = self.uploads.len();
+        self.index.insert(id.clone(), at);
+        if let Some(record) = &info.idempotency {
+            self.keys.insert(record.key.clone(), at);
+        }
+        self.uploads.push(Upload { info, data });
         id
     }
 
@@ -136,42 +106,38 @@ impl State {
     }
 }
 
-/// The upload id in a URL, a path or a bare id: the last non-empty path segment,
-/// without query or fragment.
-pub(crate) fn id_from(url_or_id: &str) -> &str {
-    let s = url_or_id.trim();
-    let s = s.split(['?', '#']).next().unwrap_or(s);
-    let s = s.trim_end_matches('/');
-    s.rsplit('/').next().unwrap_or(s)
+impl Uploads for State {
+    fn info(&self, id: &str) -> Option<UploadInfo> {
+        self.get(id).map(|u| u.info.clone())
+    }
+
+    fn by_key(&self, key: &str) -> KeyLookup {
+        match self.keys.get(key) {
+            Some(&i) => KeyLookup::Created(Box::new(self.uploads[i].info.clone())),
+            None => KeyLookup::Unknown,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_from_urls_paths_and_ids() {
-        assert_eq!(id_from("http://127.0.0.1:1/files/abc"), "abc");
-        assert_eq!(id_from("/files/abc?x=1"), "abc");
-        assert_eq!(id_from("/files/abc/"), "abc");
-        assert_eq!(id_from("abc"), "abc");
-        assert_eq!(id_from(""), "");
-    }
+    use crate::tus::info::blank;
 
     #[test]
     fn ids_are_unique_and_indexed() {
         let mut s = State::default();
-        let a = s.insert(blank());
-        let b = s.insert(blank());
+        let a = s.insert(blank(Some(1)), vec![]);
+        let b = s.insert(blank(Some(1)), vec![]);
         assert_ne!(a, b);
-        assert_eq!(s.get(&b).unwrap().id, b);
+        assert_eq!(s.get(&b).unwrap().info.id, b);
         assert_eq!(s.all().len(), 2);
     }
 
     #[test]
     fn random_ids_reveal_nothing_about_each_other() {
         let mut s = State::new(true);
-        let ids: Vec<String> = (0..64).map(|_| s.insert(blank())).collect();
+        let ids: Vec<String> = (0..64).map(|_| s.insert(blank(Some(1)), vec![])).collect();
         for id in &ids {
             assert_eq!(id.len(), 32, "128 bits: {id}");
             assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
@@ -186,20 +152,6 @@ mod tests {
             // No shared prefix (a per-server prefix plus a counter would share 16 digits).
             let common = a.bytes().zip(b.bytes()).take_while(|(p, q)| p == q).count();
             assert!(common < 8, "ids share a {common}-digit prefix: {a} {b}");
-        }
-    }
-
-    fn blank() -> Upload {
-        Upload {
-            id: String::new(),
-            length: Some(1),
-            data: vec![],
-            metadata_header: None,
-            metadata: vec![],
-            concat: Concat::None,
-            concat_header: None,
-            expires: None,
-            terminated: false,
         }
     }
 }

@@ -1,12 +1,10 @@
-//! [`Reply`]: a response under construction, turned into a wiremock
-//! [`ResponseTemplate`] in one place so no header value can make it panic.
+//! [`Reply`]: a response under construction, independent of the HTTP library that sends it
+//! (the mock turns it into a wiremock `ResponseTemplate`, the streaming server into a hyper
+//! `Response`, each in one place that never panics on a header value).
 
 use std::time::{Duration, SystemTime};
 
-use wiremock::http::HeaderValue;
-use wiremock::ResponseTemplate;
-
-/// The tus version this server speaks.
+/// The tus version both servers speak.
 pub(crate) const TUS_VERSION: &str = "1.0.0";
 
 /// A response: status, headers, an optional text body (the reason for an error)
@@ -52,34 +50,23 @@ impl Reply {
         }
     }
 
-    /// The wiremock response; adds `Tus-Resumable: 1.0.0`, drops the body when
-    /// `head` (a HEAD response has none) and skips header values that are not
-    /// valid HTTP (they cannot come from a client, but never panic on them).
-    pub(crate) fn into_template(self, head: bool) -> ResponseTemplate {
-        let status = if (100..=999).contains(&self.status) {
-            self.status
-        } else {
-            500
-        };
-        let mut t = ResponseTemplate::new(status).insert_header("Tus-Resumable", TUS_VERSION);
-        for (name, value) in self.headers {
-            match HeaderValue::from_str(&value) {
-                Ok(v) => t = t.append_header(name, v),
-                Err(_) => tracing::warn!(header = name, "dropping an invalid header value"),
-            }
-        }
-        if let (Some(body), false) = (self.body, head) {
-            t = t.set_body_string(body);
-        }
-        if let Some(d) = self.delay {
-            t = t.set_delay(d);
-        }
-        t
+    /// The value of header `name` (case-insensitive), if set.
+    #[cfg(test)]
+    pub(crate) fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The status to send: anything outside 100..=999 (an injected fault's, say) becomes 500.
+    pub(crate) fn valid_status(&self) -> u16 {
+        valid_status(self.status)
     }
 }
 
-/// A valid HTTP status for an injected fault: anything outside 100..=999 becomes 500.
-pub(crate) fn fault_status(status: u16) -> u16 {
+/// A valid HTTP status: anything outside 100..=999 becomes 500.
+pub(crate) fn valid_status(status: u16) -> u16 {
     if (100..=999).contains(&status) {
         status
     } else {

@@ -2,19 +2,14 @@
 
 use std::time::Duration;
 
-use crate::checksum;
-use crate::extension::Extension;
-use crate::server::TusMockServer;
+use super::server::TusMockServer;
+use crate::tus::config::Protocol;
+use crate::tus::extension::Extension;
 
 /// The server's configuration, fixed at start.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub(crate) extensions: Vec<Extension>,
-    pub(crate) max_size: Option<u64>,
-    pub(crate) checksum_algorithms: Vec<String>,
-    pub(crate) expires_after: Option<Duration>,
-    /// Always starts and ends with `/`.
-    pub(crate) base_path: String,
+    pub(crate) protocol: Protocol,
     pub(crate) relative_locations: bool,
     /// Whether wiremock keeps every received request (bodies included).
     pub(crate) record_requests: bool,
@@ -25,27 +20,11 @@ pub(crate) struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            extensions: Extension::ALL.to_vec(),
-            max_size: None,
-            checksum_algorithms: checksum::SUPPORTED.iter().map(|s| s.to_string()).collect(),
-            expires_after: None,
-            base_path: "/files/".to_owned(),
+            protocol: Protocol::default(),
             relative_locations: false,
             record_requests: true,
             random_ids: false,
         }
-    }
-}
-
-impl Config {
-    pub(crate) fn has(&self, extension: Extension) -> bool {
-        self.extensions.contains(&extension)
-    }
-
-    /// The expiry period, when the expiration extension is on and a period is set.
-    pub(crate) fn expiry(&self) -> Option<Duration> {
-        self.expires_after
-            .filter(|_| self.has(Extension::Expiration))
     }
 }
 
@@ -94,20 +73,14 @@ impl TusMockServerBuilder {
     ///
     /// Duplicates are ignored; the order given is the order advertised.
     pub fn extensions(mut self, extensions: &[Extension]) -> Self {
-        let mut list = Vec::with_capacity(extensions.len());
-        for e in extensions {
-            if !list.contains(e) {
-                list.push(*e);
-            }
-        }
-        self.config.extensions = list;
+        self.config.protocol.set_extensions(extensions);
         self
     }
 
     /// The largest upload accepted (advertised as `Tus-Max-Size`); larger
     /// `Upload-Length`s, and deferred-length uploads growing past it, get 413.
     pub fn max_size(mut self, bytes: u64) -> Self {
-        self.config.max_size = Some(bytes);
+        self.config.protocol.max_size = Some(bytes);
         self
     }
 
@@ -118,18 +91,7 @@ impl TusMockServerBuilder {
     /// are dropped with a `tracing` warning, so the server never advertises an
     /// algorithm it would then reject.
     pub fn checksum_algorithms(mut self, algorithms: &[&str]) -> Self {
-        let mut list: Vec<String> = Vec::new();
-        for a in algorithms {
-            let a = a.trim().to_ascii_lowercase();
-            if !checksum::SUPPORTED.contains(&a.as_str()) {
-                tracing::warn!(algorithm = %a, "tusky-mock-server cannot verify this checksum algorithm; not advertised");
-                continue;
-            }
-            if !list.contains(&a) {
-                list.push(a);
-            }
-        }
-        self.config.checksum_algorithms = list;
+        self.config.protocol.set_checksum_algorithms(algorithms);
         self
     }
 
@@ -141,19 +103,14 @@ impl TusMockServerBuilder {
     /// After the deadline `HEAD`, `PATCH` and `DELETE` answer 410 Gone, and a final
     /// concatenation naming the upload gets 400.
     pub fn expires_after(mut self, period: Duration) -> Self {
-        self.config.expires_after = Some(period);
+        self.config.protocol.expires_after = Some(period);
         self
     }
 
     /// The path of the creation endpoint (default `/files/`); upload URLs are
     /// `{base_path}{id}`. A leading and a trailing `/` are added when missing.
     pub fn base_path(mut self, path: &str) -> Self {
-        let trimmed = path.trim().trim_matches('/');
-        self.config.base_path = if trimmed.is_empty() {
-            "/".to_owned()
-        } else {
-            format!("/{trimmed}/")
-        };
+        self.config.protocol.set_base_path(path);
         self
     }
 
@@ -220,33 +177,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base_path_is_normalised() {
-        let b = |p: &str| TusMockServerBuilder::new().base_path(p).config.base_path;
-        assert_eq!(b("files"), "/files/");
-        assert_eq!(b("/files"), "/files/");
-        assert_eq!(b("/a/b/"), "/a/b/");
-        assert_eq!(b(""), "/");
-        assert_eq!(b("/"), "/");
-    }
-
-    #[test]
-    fn unknown_checksum_algorithms_are_dropped() {
+    fn settings_reach_the_protocol() {
         let c = TusMockServerBuilder::new()
-            .checksum_algorithms(&["SHA1", "blake3", "md5", "sha1"])
+            .extensions(&[Extension::Creation, Extension::Termination])
+            .checksum_algorithms(&["SHA1", "blake3"])
+            .base_path("uploads")
+            .max_size(9)
             .config;
-        assert_eq!(c.checksum_algorithms, vec!["sha1", "md5"]);
-    }
-
-    #[test]
-    fn expiry_needs_the_extension() {
-        let c = TusMockServerBuilder::new()
-            .extensions(&[Extension::Creation])
-            .expires_after(Duration::from_secs(1))
-            .config;
-        assert_eq!(c.expiry(), None);
-        let c = TusMockServerBuilder::new()
-            .expires_after(Duration::from_secs(1))
-            .config;
-        assert_eq!(c.expiry(), Some(Duration::from_secs(1)));
+        assert_eq!(
+            c.protocol.extensions,
+            [Extension::Creation, Extension::Termination]
+        );
+        assert_eq!(c.protocol.checksum_algorithms, ["sha1"]);
+        assert_eq!(c.protocol.base_path, "/uploads/");
+        assert_eq!(c.protocol.max_size, Some(9));
     }
 }

@@ -1,0 +1,313 @@
+//! [`App`]: one request of the streaming server from head to answer — the `Host` guard, then
+//! the shared tus rules ([`crate::tus`]) with the body streamed to the upload's file, and the
+//! upload's info saved before the answer.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use http_body_util::Full;
+use hyper::body::{Body, Incoming};
+use tokio::sync::watch;
+use url::Url;
+
+use super::body::receive;
+use super::files::{DataFile, Layout};
+use super::host::HostGuard;
+use super::registry::Registry;
+use super::response::into_response;
+use crate::tus::append::{commit_append, plan_append};
+use crate::tus::body::{BodyEnd, BodySink, Received, UploadBytes};
+use crate::tus::config::Protocol;
+use crate::tus::creation::{
+    commit_creation, created, plan_creation, Creation, CreationBody, CreationPlan,
+};
+use crate::tus::info::UploadInfo;
+use crate::tus::reply::Reply;
+use crate::tus::request::RequestHead;
+use crate::tus::resource;
+use crate::tus::route::{effective_method, operation, options, route, Operation};
+
+/// Everything the requests of one server share.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) protocol: Protocol,
+    pub(crate) layout: Layout,
+    pub(crate) registry: Arc<Registry>,
+    /// `http://{address}{base_path}`.
+    pub(crate) endpoint: String,
+    pub(crate) endpoint_url: Url,
+    pub(crate) host_guard: HostGuard,
+    /// A body that sends nothing for this long is cut short.
+    pub(crate) idle_timeout: Duration,
+    /// Bumped after every change to an upload.
+    pub(crate) changes: watch::Sender<u64>,
+}
+
+impl App {
+    /// Answers one request.
+    pub(crate) async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        let is_head = req.method() == Method::HEAD;
+        let reply = self.reply(req).await;
+        into_response(reply, is_head)
+    }
+
+    async fn reply(&self, req: Request<Incoming>) -> Reply {
+        let (parts, body) = req.into_parts();
+        let host = parts
+            .headers
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+        if let Err(reply) = self.host_guard.check(host) {
+            return reply;
+        }
+        let method = match effective_method(parts.method.as_str(), &parts.headers) {
+            Ok(m) => m,
+            Err(reply) => return reply,
+        };
+        let head = RequestHead {
+            method: &method,
+            headers: &parts.headers,
+            body_len: body.size_hint().exact(),
+        };
+        let now = SystemTime::now();
+        match operation(
+            &self.protocol,
+            &head,
+            route(&self.protocol.base_path, parts.uri.path()),
+        ) {
+            Err(reply) => reply,
+            Ok(Operation::Options) => options(&self.protocol),
+            Ok(Operation::Create) => self.create(&head, body, now, host).await,
+            Ok(Operation::Head(id)) => {
+                match resource::live(self.registry.info(id).as_ref(), now, false) {
+                    Ok(info) => resource::head(info),
+                    Err(reply) => reply,
+                }
+            }
+            Ok(Operation::Patch(id)) => self.patch(&head, id, body, now).await,
+            Ok(Operation::Delete(id)) => self.delete(id, now).await,
+        }
+    }
+
+    /// `POST`: plans under the registry's lock, takes the first bytes into a new file, saves
+    /// the info, then makes the upload visible.
+    async fn create(
+        &self,
+        head: &RequestHead<'_>,
+        body: Incoming,
+        now: SystemTime,
+        host: Option<&str>,
+    ) -> Reply {
+        let decided = self.registry.decide_creation(|uploads| {
+            plan_creation(&self.protocol, head, &self.endpoint_url, uploads, now)
+        });
+        let (plan, reservation) = match decided {
+            Err(reply) => return reply,
+            Ok((
+                Creation::Repeat {
+                    info,
+                    answer_offset,
+                },
+                _,
+            )) => return created(&info, self.location(host, &info.id), answer_offset),
+            Ok((Creation::New(plan), Some(reservation))) => (plan, reservation),
+            Ok((Creation::New(_), None)) => return Reply::error(500, "no id for the new upload"),
+        };
+        let id = reservation.id.clone();
+        let received = self
+            .first_bytes(&plan, body, self.layout.data_path(&id))
+            .await;
+        let answer_offset = plan.answer_offset;
+        let mut info = match commit_creation(plan, &received) {
+            Ok(info) => info,
+            Err(reply) => {
+                let layout = self.layout.clone();
+                if let Err(e) = blocking(move || layout.remove(&id)).await {
+                    tracing::warn!(error = %e, "removing the bytes of a refused creation");
+                }
+                return reply;
+            }
+        };
+        info.id = id;
+        if let Err(e) = self.save(&info).await {
+            let layout = self.layout.clone();
+            let id = info.id.clone();
+            let _ = blocking(move || layout.remove(&id)).await;
+            return Reply::error(500, format!("saving the new upload: {e}"));
+        }
+        let reply = created(&info, self.location(host, &info.id), answer_offset);
+        reservation.insert(info);
+        self.changes.send_modify(|n| *n += 1);
+        reply
+    }
+
+    /// The first bytes of a new upload, into a new data file at `path`.
+    async fn first_bytes(&self, plan: &CreationPlan, body: Incoming, path: PathBuf) -> Received {
+        let file = match blocking({
+            let path = path.clone();
+            move || DataFile::create(&path)
+        })
+        .await
+        {
+            Ok(file) => file,
+            Err(e) => return store_failed(e),
+        };
+        match &plan.body {
+            CreationBody::Nothing => Received::complete(0),
+            CreationBody::Upload(body_plan) => {
+                let sink = BodySink::new(body_plan, None);
+                receive(body, file, sink, body_plan.limit, self.idle_timeout).await
+            }
+            CreationBody::Concatenate(ids) => {
+                let sources: Vec<PathBuf> =
+                    ids.iter().map(|id| self.layout.data_path(id)).collect();
+                let expected = plan.info.length;
+                let concatenated = blocking(move || {
+                    let mut file = file;
+                    for source in &sources {
+                        file.append_file(source)?;
+                    }
+                    Ok(file.stored())
+                })
+                .await;
+                match concatenated {
+                    Ok(n) if Some(n) == expected => Received::complete(n),
+                    Ok(n) => store_failed(io::Error::other(format!(
+                        "the partial uploads hold {n} bytes, expected {expected:?}"
+                    ))),
+                    Err(e) => store_failed(e),
+                }
+            }
+        }
+    }
+
+    /// `PATCH`: claims the upload (423 while another request writes it), streams the body to
+    /// its file, commits, and saves the info.
+    async fn patch(
+        &self,
+        head: &RequestHead<'_>,
+        id: &str,
+        body: Incoming,
+        now: SystemTime,
+    ) -> Reply {
+        let (info, claim) = self.registry.claim(id);
+        let locked = info.is_some() && claim.is_none();
+        let plan = match plan_append(&self.protocol, head, info.as_ref(), now, locked) {
+            Ok(plan) => plan,
+            Err(reply) => return reply,
+        };
+        let (Some(mut info), Some(claim)) = (info, claim) else {
+            return Reply::error(500, "an upload planned without its claim");
+        };
+        let path = self.layout.data_path(id);
+        let offset = plan.offset;
+        // Bytes past the offset are left by a request cut short: they go.
+        let opened = blocking(move || {
+            let mut file = DataFile::open(&path)?;
+            file.truncate_to(offset)?;
+            Ok(file)
+        })
+        .await;
+        let received = match opened {
+            Ok(file) => {
+                let sink = BodySink::new(&plan.body, None);
+                receive(body, file, sink, plan.body.limit, self.idle_timeout).await
+            }
+            Err(e) => store_failed(e),
+        };
+        let reply = commit_append(&plan, &mut info, &received);
+        let saved = self.save(&info).await;
+        claim.update(info);
+        self.changes.send_modify(|n| *n += 1);
+        match saved {
+            Ok(()) => reply,
+            Err(e) => Reply::error(500, format!("saving the upload's info: {e}")),
+        }
+    }
+
+    /// `DELETE`: removes the upload's files, then the upload.
+    async fn delete(&self, id: &str, now: SystemTime) -> Reply {
+        let (info, claim) = self.registry.claim(id);
+        let locked = info.is_some() && claim.is_none();
+        let mut info = match resource::live(info.as_ref(), now, locked) {
+            Ok(info) => info.clone(),
+            Err(reply) => return reply,
+        };
+        let Some(claim) = claim else {
+            return Reply::error(500, "an upload deleted without its claim");
+        };
+        let layout = self.layout.clone();
+        let owned = id.to_owned();
+        if let Err(e) = blocking(move || layout.remove(&owned)).await {
+            return Reply::error(500, format!("removing the upload's files: {e}"));
+        }
+        claim.remove();
+        self.changes.send_modify(|n| *n += 1);
+        resource::terminate(&mut info)
+    }
+
+    /// Cuts the data file to `info.offset` and saves the info.
+    async fn save(&self, info: &UploadInfo) -> io::Result<()> {
+        let layout = self.layout.clone();
+        let info = info.clone();
+        blocking(move || {
+            DataFile::open(&layout.data_path(&info.id))?.truncate_to(info.offset)?;
+            layout.save_info(&info)
+        })
+        .await
+    }
+
+    /// The URL of upload `id` as the client addressed this server (its `Host`), or on the
+    /// address the server listens on.
+    fn location(&self, host: Option<&str>, id: &str) -> String {
+        match host.filter(|h| is_authority(h)) {
+            Some(host) => format!("http://{host}{}{id}", self.protocol.base_path),
+            None => format!("{}{id}", self.endpoint),
+        }
+    }
+}
+
+/// Whether `host` can stand in a URL as given: a name or address and a port, nothing else.
+fn is_authority(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+fn store_failed(e: io::Error) -> Received {
+    Received {
+        stored: 0,
+        digest: None,
+        end: BodyEnd::StoreFailed(e.to_string()),
+    }
+}
+
+/// Runs file work on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(format!("the file thread failed: {e}"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_authority;
+
+    #[test]
+    fn only_plain_authorities_make_locations() {
+        assert!(is_authority("127.0.0.1:8080"));
+        assert!(is_authority("[::1]:1"));
+        assert!(is_authority("localhost"));
+        assert!(!is_authority("evil/path"));
+        assert!(!is_authority("a@b"));
+        assert!(!is_authority(""));
+    }
+}

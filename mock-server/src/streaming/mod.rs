@@ -1,0 +1,15 @@
+//! [`StreamingTusServer`]: the tus rules of [`crate::tus`] over hyper, every body streamed to
+//! a file, every upload's info saved beside it.
+
+mod accept;
+mod body;
+mod builder;
+mod files;
+mod handler;
+mod host;
+mod registry;
+mod response;
+mod server;
+
+pub use builder::StreamingTusServerBuilder;
+pub use server::StreamingTusServer;

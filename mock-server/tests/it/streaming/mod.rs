@@ -1,0 +1,21 @@
+//! The streaming server beyond the shared rules (those run in `rules`): restarts, bodies that
+//! stream in pieces, are cut short or go quiet, two requests on one upload, the `Host` guard,
+//! shutdown.
+
+mod bodies;
+mod host;
+mod locking;
+mod raw;
+mod restart;
+
+use std::path::Path;
+
+use tusky_mock_server::StreamingTusServer;
+
+/// A server on a fresh directory.
+pub async fn start(dir: &Path) -> StreamingTusServer {
+    StreamingTusServer::builder(dir)
+        .start()
+        .await
+        .expect("start the streaming server")
+}
