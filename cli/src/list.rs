@@ -97,10 +97,7 @@ async fn describe(
         check = Some(text);
     }
     let url = if record.url.is_empty() && !record.partial_urls.is_empty() {
-        format!(
-            "({} partial uploads, not yet joined)",
-            record.partial_urls.len()
-        )
+        format!("({}, not yet joined)", partial_uploads(record))
     } else {
         shown_url(&record.url)
     };
@@ -276,5 +273,17 @@ async fn server_check(client: &Client, url: &str) -> (String, serde_json::Value)
             };
             (text.clone(), serde_json::json!({ "error": text }))
         }
+    }
+}
+
+/// "N partial uploads", or "K of N partial uploads" while some parts are not created yet (a
+/// parallel record has an empty slot for each).
+pub(crate) fn partial_uploads(record: &UploadRecord) -> String {
+    let all = record.partial_urls.len();
+    let created = record.partial_urls.iter().filter(|u| !u.is_empty()).count();
+    if created == all {
+        format!("{all} partial uploads")
+    } else {
+        format!("{created} of {all} partial uploads")
     }
 }

@@ -307,6 +307,9 @@ fn build_uploader(
         .storage(storage)
         .resume(resumable)
         .parallel(args.parallel.unwrap_or(1) as usize);
+    if let Some(parts) = args.parts {
+        builder = builder.parts(parts as usize);
+    }
     builder = match input {
         Input::File { path, .. } => {
             let name = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());

@@ -14,6 +14,7 @@ mod content;
 mod exchange;
 mod options;
 mod parallel;
+mod parts_record;
 mod records;
 mod report;
 mod requests;
@@ -475,7 +476,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 max_size,
             });
         }
-        if size < parts as u64 {
+        if size < parts as u64 || parallel::part_count(size, parts, self.upload.options.parts) < 2 {
             tracing::info!(
                 size,
                 "the file is too small to split; uploading in one stream"

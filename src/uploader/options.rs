@@ -55,8 +55,10 @@ pub(crate) struct Options {
     pub remove_record_on_success: bool,
     pub recreate: Recreate,
     pub creation_with_upload: bool,
-    /// Partial uploads to split a file into (concatenation); 1 = a single upload.
+    /// Partial uploads sent at once (concatenation); 1 = a single upload.
     pub parallel: usize,
+    /// How many partial uploads the file is split into (at least `parallel`'s worth of work).
+    pub parts: super::parallel::PartCount,
     pub role: Role,
     /// Whether the acknowledged bytes' digest is kept and checked before resuming.
     pub verify_content: bool,
@@ -79,6 +81,7 @@ impl Default for Options {
             recreate: Recreate::UnlessExplicit,
             creation_with_upload: true,
             parallel: 1,
+            parts: super::parallel::PartCount::Auto,
             role: Role::Whole,
             verify_content: false,
             pause: Arc::default(),

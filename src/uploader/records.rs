@@ -57,8 +57,13 @@ impl Scope {
                 Url::parse(theirs).is_ok_and(|theirs| without_credentials(&theirs) == *ours)
             }
             _ => {
+                // A parallel record's first slot is empty while its part is not created yet.
                 let first = if record.url.is_empty() {
-                    record.partial_urls.first().map(String::as_str)
+                    record
+                        .partial_urls
+                        .iter()
+                        .map(String::as_str)
+                        .find(|u| !u.is_empty())
                 } else {
                     Some(record.url.as_str())
                 };

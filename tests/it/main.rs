@@ -15,6 +15,7 @@
 //! - `trust`: origins, redirects, credentials in URLs, deadlines, changed files.
 //! - `hooks`: request hooks, request ids, auth headers refreshed after a 401.
 //! - `network`: the rate limit and proxies.
+//! - `parallel`: parallel uploads on workers: concurrent creation, more parts than workers.
 //!
 //! What the areas share lives in `common`. One area: `cargo test --all-features --test it
 //! retry::`.
@@ -28,6 +29,7 @@ mod hooks;
 mod interop;
 mod maintenance;
 mod network;
+mod parallel;
 mod parity;
 mod properties;
 mod resume;

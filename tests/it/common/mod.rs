@@ -22,11 +22,11 @@ pub use data::{data, data_file, noise, noise_file, temp_file};
 pub use endpoint_answering::endpoint_answering;
 pub use events::{cancel_when_acknowledged, Events};
 pub use requests::{
-    create_directly, header, header_u64, is_for, patch_directly, patch_shape, patches, posts,
-    stored, tus_response, tus_sequence, upload_offset, with_method,
+    create_directly, finals, header, header_u64, is_for, partials, patch_directly, patch_shape,
+    patches, posts, stored, tus_response, tus_sequence, upload_offset, with_method,
 };
 pub use streams::{pipe, Trickle};
-pub use tap::{assert_resynced, nth, Exchange, Fault, Outcome, Tap};
+pub use tap::{assert_resynced, nth, Condition, Exchange, Fault, Outcome, Tap};
 pub use tls_front::{tls_fronted_server, TEST_CERT_PEM};
 pub use uploads::{
     assert_no_records, client_for, created_upload, parallel_upload_of, patch_upload_of, reader_of,
