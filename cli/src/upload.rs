@@ -306,7 +306,8 @@ fn build_uploader(
         .cancellation_token(cancel.clone())
         .storage(storage)
         .resume(resumable)
-        .parallel(args.parallel.unwrap_or(1) as usize);
+        .parallel(args.parallel.unwrap_or(1) as usize)
+        .idempotent_creation(args.idempotent_creation);
     if let Some(parts) = args.parts {
         builder = builder.parts(parts as usize);
     }

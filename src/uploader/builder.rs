@@ -222,6 +222,37 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
         self
     }
 
+    /// Sends an `Idempotency-Key` (128 random bits in hex) with every creation POST and with a
+    /// parallel upload's final concatenation POST, the same key for every repeat of one
+    /// creation, and repeats such a POST when its answer was lost (a broken connection, a
+    /// timeout, a 5xx) — without the option a lost answer to the final POST fails the upload,
+    /// since a repeat could make a second final upload. The final POST's key is stored in the
+    /// record before the POST is sent, so a later run (after a crash or a lost answer) sends it
+    /// again with the same key. Default: off.
+    ///
+    /// **The server must honour the header**: a POST that repeats a key it has seen is answered
+    /// with the upload the first request created (`201` with the same `Location`), not a new
+    /// one. tus 1.0 does not define it; a server that ignores it makes a new upload for each
+    /// repeat (for a creation POST that is an unused upload, as without the option; for the
+    /// final POST, a second final upload of the same parts).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), tusky::Error> {
+    /// let client = tusky::Client::new("https://tus.example/files/")?;
+    /// let mut uploader = client
+    ///     .uploader()
+    ///     .path("video.mp4")
+    ///     .parallel(4)
+    ///     .idempotent_creation(true)
+    ///     .build()?;
+    /// uploader.upload().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn idempotent_creation(mut self, enabled: bool) -> Self {
+        self.options.idempotent_creation = enabled;
+        self
+    }
+
     /// Verifies content before resuming, trusting no metadata (default: off): the record keeps
     /// a SHA-256 of the bytes the server acknowledged, updated after every chunk, and a resume
     /// first hashes the file's start again and starts over if it differs. Its cost: every

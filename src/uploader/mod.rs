@@ -12,6 +12,7 @@ mod builder;
 mod classify;
 mod content;
 mod exchange;
+mod idempotency;
 mod options;
 mod parallel;
 mod parts_record;
@@ -347,15 +348,13 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                     return Ok(None);
                 }
             }
-            Some(Found::Parallel {
-                partials, expires, ..
-            }) if parallel.is_some() => {
-                return self.run_parallel(Some((partials, expires))).await.map(Some);
+            Some(Found::Parallel { parts, .. }) if parallel.is_some() => {
+                return self.run_parallel(Some(parts)).await.map(Some);
             }
-            Some(Found::Parallel { partials, .. }) => {
+            Some(Found::Parallel { parts, .. }) => {
                 let reason = format!(
                     "the stored record is an unfinished parallel upload of {} parts; resume it with parallel(n) (a single upload starts now)",
-                    partials.len()
+                    parts.partials.len()
                 );
                 tracing::warn!(%reason, "not resuming");
                 self.records.forget().await?;
@@ -490,7 +489,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     /// this uploader's upload.
     async fn run_parallel(
         &mut self,
-        stored: Option<(Vec<Option<Url>>, Option<SystemTime>)>,
+        stored: Option<records::StoredParts>,
     ) -> Result<UploadSummary> {
         let (Some(path), Some(size), Some(endpoint)) = (
             self.path.clone(),

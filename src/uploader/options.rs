@@ -55,6 +55,8 @@ pub(crate) struct Options {
     pub remove_record_on_success: bool,
     pub recreate: Recreate,
     pub creation_with_upload: bool,
+    /// Whether creation POSTs and the final POST carry an `Idempotency-Key`.
+    pub idempotent_creation: bool,
     /// Partial uploads sent at once (concatenation); 1 = a single upload.
     pub parallel: usize,
     /// How many partial uploads the file is split into (at least `parallel`'s worth of work).
@@ -80,6 +82,7 @@ impl Default for Options {
             remove_record_on_success: true,
             recreate: Recreate::UnlessExplicit,
             creation_with_upload: true,
+            idempotent_creation: false,
             parallel: 1,
             parts: super::parallel::PartCount::Auto,
             role: Role::Whole,

@@ -10,16 +10,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use futures_util::{StreamExt, TryStreamExt};
 use http::{HeaderValue, Method};
 use url::Url;
 
 use super::classify::{Facts, Repeat};
+use super::idempotency::{IdempotencyKey, IDEMPOTENCY_KEY};
 use super::options::{Options, Recreate, Role};
 use super::parts_record::PartsRecord;
-use super::records::Records;
+use super::records::{Records, StoredParts};
 use super::report::part_progress;
 use super::requests::created_url;
 use super::retry_path::with_retries;
@@ -101,6 +101,8 @@ pub(crate) struct ParallelUpload<T: Transport> {
     acknowledged: Arc<Vec<AtomicU64>>,
     /// Whether the parts come from a stored record.
     resumed: bool,
+    /// The final POST's key an earlier run stored, with the parts it was stored for.
+    stored_final: Option<(IdempotencyKey, Vec<Option<Url>>)>,
 }
 
 /// How a parallel upload ended well.
@@ -118,10 +120,14 @@ impl<T: Transport> ParallelUpload<T> {
         client: &Client<T>,
         options: &Options,
         (path, size, endpoint): (&Path, u64, &Url),
-        stored: Option<(Vec<Option<Url>>, Option<SystemTime>)>,
+        stored: Option<StoredParts>,
     ) -> Self {
+        let stored_final = stored.as_ref().and_then(|parts| {
+            let key = parts.final_key.clone()?;
+            Some((key, parts.partials.clone()))
+        });
         let (stored, stored_expiry) = match stored {
-            Some((urls, expires)) => (Some(urls), expires),
+            Some(parts) => (Some(parts.partials), parts.expires),
             None => (None, None),
         };
         let count = stored.as_ref().map_or_else(
@@ -169,6 +175,7 @@ impl<T: Transport> ParallelUpload<T> {
             parts,
             acknowledged,
             resumed: stored.is_some(),
+            stored_final,
         }
     }
 
@@ -206,7 +213,7 @@ impl<T: Transport> ParallelUpload<T> {
         let summaries = self.upload_parts(&record).await?;
         let resumed_from: u64 = summaries.iter().filter_map(|s| s.resumed_from).sum();
         let urls: Vec<Url> = summaries.into_iter().map(|s| s.url).collect();
-        let (url, answer) = self.concatenate(&urls).await?;
+        let (url, answer) = self.concatenate(&urls, &record).await?;
         Ok(Joined {
             url,
             resumed_from: self.resumed.then_some(resumed_from),
@@ -259,9 +266,61 @@ impl<T: Transport> ParallelUpload<T> {
         Ok(done.into_iter().map(|(_, summary)| summary).collect())
     }
 
-    /// The final POST. It is not idempotent (a blind retry can create a second upload), so the
-    /// retry path repeats it only after an answer that shows the server did not create it.
-    async fn concatenate(&mut self, partials: &[Url]) -> Result<(Url, super::FinalAnswer)> {
+    /// The final POST. Without a key it is not idempotent (a blind retry can create a second
+    /// upload), so the retry path repeats it only after an answer that shows the server did
+    /// not create it; with idempotent creation it carries a key, written into the record
+    /// first, and is repeated after a lost answer too ([`Repeat::final_post`]).
+    async fn concatenate<S: Storage, F: Fingerprint>(
+        &mut self,
+        partials: &[Url],
+        record: &PartsRecord<'_, S, F>,
+    ) -> Result<(Url, super::FinalAnswer)> {
+        let mut headers = self.final_headers(partials)?;
+        let key = self.final_key(partials);
+        if let Some(key) = &key {
+            record.before_final_post(key).await?;
+            headers.insert(IDEMPOTENCY_KEY, key.header_value());
+        }
+        let context = Context::new(Operation::Concatenate, Some(&self.endpoint), None);
+        let facts = Facts::request(Repeat::final_post(key.as_ref()));
+        let (client, endpoint) = (&self.client, &self.endpoint);
+        with_retries(&self.options, facts, Operation::Concatenate, || async {
+            let response = client
+                .send(
+                    &context,
+                    Method::POST,
+                    endpoint,
+                    headers.clone(),
+                    Body::Empty,
+                )
+                .await?;
+            let url = created_url(&context, endpoint, &response)?;
+            Ok((url, super::FinalAnswer::of(&response)))
+        })
+        .await
+    }
+
+    /// The final POST's key (with idempotent creation): the stored one when an earlier run
+    /// stored it for these very parts (it may have made the final upload already), else a new
+    /// one.
+    fn final_key(&self, partials: &[Url]) -> Option<IdempotencyKey> {
+        if !self.options.idempotent_creation {
+            return None;
+        }
+        let same_parts = |stored: &[Option<Url>]| {
+            stored
+                .iter()
+                .map(Option::as_ref)
+                .eq(partials.iter().map(Some))
+        };
+        match &self.stored_final {
+            Some((key, stored)) if same_parts(stored) => Some(key.clone()),
+            _ => Some(IdempotencyKey::new()),
+        }
+    }
+
+    /// The final POST's headers: `Upload-Concat` naming `partials` in order, and the metadata.
+    fn final_headers(&self, partials: &[Url]) -> Result<http::HeaderMap> {
         let concat = format!(
             "final;{}",
             partials
@@ -284,23 +343,7 @@ impl<T: Transport> ParallelUpload<T> {
                     .map_err(|_| Error::Config("metadata is not a valid header".to_owned()))?,
             );
         }
-        let context = Context::new(Operation::Concatenate, Some(&self.endpoint), None);
-        let facts = Facts::request(Repeat::IfRefused);
-        let (client, endpoint) = (&self.client, &self.endpoint);
-        with_retries(&self.options, facts, Operation::Concatenate, || async {
-            let response = client
-                .send(
-                    &context,
-                    Method::POST,
-                    endpoint,
-                    headers.clone(),
-                    Body::Empty,
-                )
-                .await?;
-            let url = created_url(&context, endpoint, &response)?;
-            Ok((url, super::FinalAnswer::of(&response)))
-        })
-        .await
+        Ok(headers)
     }
 }
 

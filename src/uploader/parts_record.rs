@@ -7,12 +7,16 @@
 //! always names every part known to exist, in file order, with an empty slot for a part not
 //! created yet — a run that dies between two creations leaves a record a later run resumes:
 //! it continues the listed parts and creates the missing ones.
+//!
+//! With idempotent creation the final POST's key joins the record before that POST is sent
+//! ([`PartsRecord::before_final_post`]).
 
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 use url::Url;
 
+use super::idempotency::IdempotencyKey;
 use super::records::Records;
 use super::single::{RecordFacts, Recorder};
 use super::state::RemoteUpload;
@@ -27,12 +31,19 @@ struct Slot {
     expires: Option<SystemTime>,
 }
 
+/// What the record holds besides the source: a slot per part, and the final POST's key.
+#[derive(Debug, Default)]
+struct Held {
+    slots: Vec<Slot>,
+    final_key: Option<IdempotencyKey>,
+}
+
 /// The record of a parallel upload of a source of `size` bytes, kept as its parts change.
 pub(crate) struct PartsRecord<'a, S, F> {
     records: &'a Records<S, F>,
     size: u64,
     file: Option<&'a FileIdentity>,
-    slots: tokio::sync::Mutex<Vec<Slot>>,
+    held: tokio::sync::Mutex<Held>,
 }
 
 impl<'a, S: Storage, F: Fingerprint> PartsRecord<'a, S, F> {
@@ -52,8 +63,19 @@ impl<'a, S: Storage, F: Fingerprint> PartsRecord<'a, S, F> {
             records,
             size,
             file,
-            slots: tokio::sync::Mutex::new(slots),
+            held: tokio::sync::Mutex::new(Held {
+                slots,
+                final_key: None,
+            }),
         }
+    }
+
+    /// Writes `key` into the record, with every part, before the final POST that carries it
+    /// is sent.
+    pub(crate) async fn before_final_post(&self, key: &IdempotencyKey) -> Result<()> {
+        let mut held = self.held.lock().await;
+        held.final_key = Some(key.clone());
+        self.write(&held).await
     }
 
     /// The recorder part `index` runs with.
@@ -68,18 +90,28 @@ impl<'a, S: Storage, F: Fingerprint> PartsRecord<'a, S, F> {
     /// through the write, so writes land in the order the slots changed. A record with no part
     /// left is removed.
     async fn update(&self, index: usize, slot: Slot) -> Result<()> {
-        let mut slots = self.slots.lock().await;
-        match slots.get_mut(index) {
+        let mut held = self.held.lock().await;
+        match held.slots.get_mut(index) {
             Some(current) if *current != slot => *current = slot,
             _ => return Ok(()),
         }
-        let urls: Vec<Option<Url>> = slots.iter().map(|s| s.url.clone()).collect();
+        self.write(&held).await
+    }
+
+    /// Writes what is `held` (with the lock held by the caller).
+    async fn write(&self, held: &Held) -> Result<()> {
+        let urls: Vec<Option<Url>> = held.slots.iter().map(|s| s.url.clone()).collect();
         if urls.iter().all(Option::is_none) {
             return self.records.forget().await;
         }
-        let expires = slots.iter().filter_map(|s| s.expires).min();
+        let expires = held.slots.iter().filter_map(|s| s.expires).min();
         self.records
-            .remember_parallel(self.size, &urls, expires, self.file)
+            .remember_parallel(
+                (self.size, self.file),
+                &urls,
+                expires,
+                held.final_key.as_ref(),
+            )
             .await
     }
 }

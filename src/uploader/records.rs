@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use url::Url;
 
+use super::idempotency::IdempotencyKey;
 use super::single::RecordFacts;
 use super::state::RemoteUpload;
 use crate::fingerprint::Fingerprint;
@@ -93,15 +94,24 @@ pub(crate) enum Found {
         file: Option<FileIdentity>,
         prefix: Option<crate::storage::PrefixDigest>,
     },
-    /// An unfinished parallel upload of the same size: its partial uploads in order (`None`
-    /// for a part that was not created before the run stopped).
+    /// An unfinished parallel upload of the same size.
     Parallel {
-        partials: Vec<Option<Url>>,
-        expires: Option<SystemTime>,
+        parts: StoredParts,
         file: Option<FileIdentity>,
     },
     /// A record that cannot be used (it was removed): why.
     Unusable(String),
+}
+
+/// An unfinished parallel upload, as its record names it.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredParts {
+    /// Its partial uploads in file order (`None` for a part not created before the run
+    /// stopped).
+    pub partials: Vec<Option<Url>>,
+    pub expires: Option<SystemTime>,
+    /// The final POST's `Idempotency-Key`, when one was stored before that POST was sent.
+    pub final_key: Option<IdempotencyKey>,
 }
 
 #[derive(Debug, Clone)]
@@ -316,13 +326,13 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
     }
 
     /// Records an unfinished parallel upload: its partial uploads, in order (an empty URL for
-    /// a part not created yet).
+    /// a part not created yet), and the final POST's key once it is about to be sent.
     pub(crate) async fn remember_parallel(
         &self,
-        size: u64,
+        (size, file): (u64, Option<&FileIdentity>),
         partials: &[Option<Url>],
         expires: Option<SystemTime>,
-        file: Option<&FileIdentity>,
+        final_key: Option<&IdempotencyKey>,
     ) -> Result<()> {
         let urls = partials
             .iter()
@@ -337,6 +347,7 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
             .with_partial_urls(urls);
         record.expires_unix = expires.map(unix_seconds);
         record.file = file.cloned();
+        record.final_idempotency_key = final_key.map(|key| key.as_str().to_owned());
         self.write(record).await
     }
 
@@ -383,8 +394,14 @@ fn classify_record(record: &UploadRecord, size: Option<u64>) -> Found {
             .collect();
         return match partials {
             Some(partials) if record.size.is_some() && record.size == size => Found::Parallel {
-                partials,
-                expires,
+                parts: StoredParts {
+                    partials,
+                    expires,
+                    final_key: record
+                        .final_idempotency_key
+                        .as_deref()
+                        .and_then(IdempotencyKey::parse),
+                },
                 file: record.file.clone(),
             },
             _ => {

@@ -39,6 +39,38 @@ async fn more_parts_than_workers() {
     assert_eq!(joined_parts(500_003, 54, &options).await, 5);
 }
 
+/// `--idempotent-creation`: each creation POST and the final POST carry a key of their own.
+#[tokio::test(flavor = "multi_thread")]
+async fn idempotent_creation_keys_every_post() {
+    let sandbox = Sandbox::new();
+    let server = TusMockServer::start().await;
+    sandbox.file("k.bin", 100_000, 55);
+    sandbox
+        .run_json([
+            "upload",
+            "k.bin",
+            &server.endpoint(),
+            "--parallel",
+            "2",
+            "--idempotent-creation",
+            "--json",
+        ])
+        .await;
+    let mut keys: Vec<String> = server
+        .requests_by_method("POST")
+        .await
+        .iter()
+        .map(|post| {
+            let key = post.headers.get("idempotency-key").expect("a key");
+            key.to_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(keys.len(), 3, "two parts and the final");
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn parallel_resumes_after_a_kill() {
     let sandbox = Sandbox::new();

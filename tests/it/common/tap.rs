@@ -48,10 +48,14 @@ pub struct Exchange {
     pub concat: Option<String>,
     /// The request's `Upload-Length`.
     pub length: Option<u64>,
+    /// The request's `Idempotency-Key`.
+    pub idempotency_key: Option<String>,
     pub body_len: u64,
     pub outcome: Outcome,
     /// The answer's `Location`.
     pub location: Option<String>,
+    /// The status the server answered, also when the answer was then lost to the client.
+    pub server_status: Option<u16>,
 }
 
 impl Exchange {
@@ -271,9 +275,11 @@ impl<T: Transport + Clone> Tap<T> {
             checksum: request.headers.contains_key("upload-checksum"),
             concat: header_text(&request.headers, "upload-concat"),
             length: header_u64(&request.headers, "upload-length"),
+            idempotency_key: header_text(&request.headers, "idempotency-key"),
             body_len: request.body.len(),
             outcome: Outcome::Pending,
             location: None,
+            server_status: None,
         });
         (log.len() - 1, fault)
     }
@@ -296,15 +302,16 @@ impl<T: Transport + Clone> Tap<T> {
     ) {
         let mut log = self.state.log.lock().unwrap();
         let exchange = &mut log[index];
+        if let Ok(response) = result {
+            exchange.location = header_text(&response.headers, "location");
+            exchange.server_status = Some(response.status.as_u16());
+        }
         exchange.outcome = match (result, lost) {
             (_, Some(kind)) => Outcome::Failed(kind),
-            (Ok(response), None) => {
-                exchange.location = header_text(&response.headers, "location");
-                Outcome::Answered {
-                    status: response.status.as_u16(),
-                    offset: header_u64(&response.headers, "upload-offset"),
-                }
-            }
+            (Ok(response), None) => Outcome::Answered {
+                status: response.status.as_u16(),
+                offset: header_u64(&response.headers, "upload-offset"),
+            },
             (Err(error), None) => Outcome::Failed(error.kind()),
         };
     }

@@ -202,6 +202,13 @@ async fn a_final_post_without_an_answer_is_not_retried() {
     )
     .await;
     assert_eq!(final_posts(&server).await, 1, "sent exactly once");
+    assert!(
+        posts(&server)
+            .await
+            .iter()
+            .all(|post| header(post, "idempotency-key").is_none()),
+        "no Idempotency-Key without idempotent_creation(true)"
+    );
     assert_eq!(partials(&server).len(), 4);
     assert!(partials(&server).iter().all(UploadSnapshot::is_complete));
 }
