@@ -287,3 +287,21 @@ pub(crate) fn partial_uploads(record: &UploadRecord) -> String {
         format!("{created} of {all} partial uploads")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::partial_uploads;
+    use tusky::storage::UploadRecord;
+
+    #[test]
+    fn parts_not_created_yet_are_counted_apart() {
+        let record = |urls: &[&str]| {
+            UploadRecord::new("").with_partial_urls(urls.iter().map(|u| (*u).to_owned()).collect())
+        };
+        assert_eq!(partial_uploads(&record(&["a", "b"])), "2 partial uploads");
+        assert_eq!(
+            partial_uploads(&record(&["a", "", "c", ""])),
+            "2 of 4 partial uploads"
+        );
+    }
+}

@@ -103,6 +103,8 @@ struct Case {
     /// `parts(n)`, or the automatic count (one part per worker for files this small).
     parts: Option<usize>,
     creation_with_upload: bool,
+    /// `idempotent_creation(true)`: keyed creation POSTs change nothing about the bytes.
+    idempotent: bool,
     checksum: bool,
     faults: BTreeMap<u64, Fault>,
     seed: u64,
@@ -112,19 +114,21 @@ fn case() -> impl Strategy<Value = Case> {
     (
         size_and_chunk(),
         (1usize..=4, prop::option::of(1usize..=8)),
-        any::<bool>(),
+        (any::<bool>(), any::<bool>()),
         any::<bool>(),
         schedule(),
         any::<u64>(),
     )
         .prop_map(
-            |((size, chunk), (parallel, parts), creation_with_upload, checksum, faults, seed)| {
+            |((size, chunk), (parallel, parts), creation, checksum, faults, seed)| {
+                let (creation_with_upload, idempotent) = creation;
                 Case {
                     size,
                     chunk,
                     parallel,
                     parts,
                     creation_with_upload,
+                    idempotent,
                     checksum,
                     faults,
                     seed,
@@ -159,6 +163,7 @@ fn uploader(
         .chunk_size(case.chunk)
         .parallel(case.parallel)
         .creation_with_upload(case.creation_with_upload)
+        .idempotent_creation(case.idempotent)
         .storage(Arc::clone(store))
         .stall_timeout(Some(STALL))
         .retry_policy(ExponentialBackoff::fixed(RETRIES, Duration::from_millis(1)))
