@@ -12,10 +12,13 @@
 #   node           @tus/server 2.4.5 + FileStore            (tests/interop/tus-node-server.mjs)
 #   node-expiring  the same with EXPIRE_MS (default 3000)   (expiration scenario)
 #   py             tuspyserver 4.4.3 under uvicorn          (tests/interop/tuspyserver_app.py)
+#   rustus         rustus 0.5.10 built with its `hashers` feature: verifies Upload-Checksum
+#                  (cargo install --debug into $TUSKY_TOOLS_DIR, ~2 min once, then cached)
 # plus the tuspy client venv, whose python goes into TUSKY_INTEROP_TUSPY_PYTHON.
 #
 # Knobs (env): TUSKY_INTEROP_EXPIRE_MS (3000), TUSKY_INTEROP_START_TIMEOUT (seconds, 60),
-#   TUSKY_INTEROP_KEEP_DATA=1 (stop leaves the data dirs), PYTHON (python3).
+#   TUSKY_INTEROP_KEEP_DATA=1 (stop leaves the data dirs), PYTHON (python3),
+#   TUSKY_TOOLS_DIR (where built tools are cached: ${XDG_CACHE_HOME:-~/.cache}/tusky-tools).
 # See tests/interop/README.md for what each server answers and where it stores bytes.
 set -euo pipefail
 
@@ -23,10 +26,14 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 INTEROP="$ROOT/tests/interop"
 STATE="$ROOT/target/interop"
 ENV_FILE="$ROOT/target/interop.env"
-SERVERS=(node node-expiring py)
+SERVERS=(node node-expiring py rustus)
 PYTHON=${PYTHON:-python3}
 EXPIRE_MS=${TUSKY_INTEROP_EXPIRE_MS:-3000}
 START_TIMEOUT=${TUSKY_INTEROP_START_TIMEOUT:-60}
+TOOLS_DIR=${TUSKY_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tusky-tools}
+RUSTUS_VERSION=0.5.10
+RUSTUS_ROOT="$TOOLS_DIR/rustus-$RUSTUS_VERSION-hashers"
+RUSTUS="$RUSTUS_ROOT/bin/rustus"
 
 say() { echo "interop-servers: $*" >&2; }
 die() {
@@ -73,7 +80,21 @@ install_venv() {
   fi
 }
 
+# rustus from crates.io, pinned, with the `hashers` feature (real checksum verification).
+# A debug build: ~2 min on 2 cores instead of ~9 for a release one, and fast enough for tests.
+# Cached under $TOOLS_DIR, keyed by version and features.
+install_rustus() {
+  if [ -x "$RUSTUS" ] && "$RUSTUS" --version 2>/dev/null | grep -qF "$RUSTUS_VERSION"; then
+    return 0
+  fi
+  need cargo "rustus is built from crates.io"
+  say "cargo install rustus $RUSTUS_VERSION --features hashers (debug build, once) into $RUSTUS_ROOT"
+  cargo install rustus --version "$RUSTUS_VERSION" --features hashers --debug --locked \
+    --root "$RUSTUS_ROOT" >&2
+}
+
 install_all() {
+  install_rustus
   install_node
   install_venv "$INTEROP/.venv-server" "$INTEROP/requirements-server.txt"
   install_venv "$INTEROP/.venv-client" "$INTEROP/requirements-client.txt"
@@ -97,7 +118,7 @@ running_pid() { # running_pid NAME -> prints the pid if that server is running
   pid=$(cat "$f")
   pid_alive "$pid" || return 1
   # the pid must still be our server, not a process that got the number later
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'tus-node-server\.mjs|tuspyserver_app\.py' || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'tus-node-server\.mjs|tuspyserver_app\.py|rustus' || return 1
   echo "$pid"
 }
 
@@ -167,7 +188,7 @@ start_all() {
   need curl "used to wait for the servers"
   install_all
   mkdir -p "$STATE"
-  if running_pid node >/dev/null || running_pid node-expiring >/dev/null || running_pid py >/dev/null; then
+  if running_pid node >/dev/null || running_pid node-expiring >/dev/null || running_pid py >/dev/null || running_pid rustus >/dev/null; then
     say "servers already running: restarting them"
   fi
   stop_all 2>/dev/null || true
@@ -176,25 +197,37 @@ start_all() {
   data_root=$(mktemp -d "${TMPDIR:-/tmp}/tusky-interop.XXXXXX")
   echo "$data_root" >"$STATE/data-root"
 
-  local p_node p_exp p_py
+  local p_node p_exp p_py p_rustus
   p_node=$(free_port)
   p_exp=$(free_port)
   p_py=$(free_port)
+  p_rustus=$(free_port)
   while [ "$p_exp" = "$p_node" ]; do p_exp=$(free_port); done
   while [ "$p_py" = "$p_node" ] || [ "$p_py" = "$p_exp" ]; do p_py=$(free_port); done
+  while [ "$p_rustus" = "$p_node" ] || [ "$p_rustus" = "$p_exp" ] || [ "$p_rustus" = "$p_py" ]; do
+    p_rustus=$(free_port)
+  done
 
   local e_node="http://127.0.0.1:$p_node/files/"
   local e_exp="http://127.0.0.1:$p_exp/files/"
   local e_py="http://127.0.0.1:$p_py/files/"
+  local e_rustus="http://127.0.0.1:$p_rustus/files/"
 
   launch node "$p_node" "$data_root/node" node "$INTEROP/tus-node-server.mjs"
   launch node-expiring "$p_exp" "$data_root/node-expiring" env EXPIRE_MS="$EXPIRE_MS" node "$INTEROP/tus-node-server.mjs"
   launch py "$p_py" "$data_root/py" "$INTEROP/.venv-server/bin/python" "$INTEROP/tuspyserver_app.py"
+  # rustus refuses PATCH bodies over 256 KiB by default: allow 64 MiB chunks. Bytes in
+  # <data>/<id>, info in <data>/<id>.info; partial uploads removed once concatenated (as
+  # tuspyserver does); one worker is plenty on loopback.
+  launch rustus "$p_rustus" "$data_root/rustus" "$RUSTUS" --host 127.0.0.1 --port "$p_rustus" \
+    --url /files --data-dir "$data_root/rustus" --info-dir "$data_root/rustus" \
+    --max-body-size 67108864 --remove-parts true --workers 1 --log-level WARN
 
   local ok=1
   wait_ready node "$e_node" || ok=0
   [ "$ok" = 1 ] && { wait_ready node-expiring "$e_exp" || ok=0; }
   [ "$ok" = 1 ] && { wait_ready py "$e_py" || ok=0; }
+  [ "$ok" = 1 ] && { wait_ready rustus "$e_rustus" || ok=0; }
   if [ "$ok" != 1 ]; then
     TUSKY_INTEROP_KEEP_DATA=0 stop_all
     die "interop servers failed to start (see above)"
@@ -209,6 +242,8 @@ start_all() {
     printf 'export TUSKY_INTEROP_NODE_EXPIRE_MS=%q\n' "$EXPIRE_MS"
     printf 'export TUSKY_INTEROP_PY_ENDPOINT=%q\n' "$e_py"
     printf 'export TUSKY_INTEROP_PY_DATA_DIR=%q\n' "$data_root/py"
+    printf 'export TUSKY_INTEROP_RUSTUS_ENDPOINT=%q\n' "$e_rustus"
+    printf 'export TUSKY_INTEROP_RUSTUS_DATA_DIR=%q\n' "$data_root/rustus"
     printf 'export TUSKY_INTEROP_TUSPY_PYTHON=%q\n' "$INTEROP/.venv-client/bin/python"
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
@@ -216,6 +251,7 @@ start_all() {
   say "node          $e_node (pid $(cat "$STATE/node.pid"))"
   say "node-expiring $e_exp (pid $(cat "$STATE/node-expiring.pid"), EXPIRE_MS=$EXPIRE_MS)"
   say "py            $e_py (pid $(cat "$STATE/py.pid"))"
+  say "rustus        $e_rustus (pid $(cat "$STATE/rustus.pid"))"
   say "data under $data_root, logs in $STATE/*.log"
   say "wrote $ENV_FILE (source it)"
 }

@@ -38,6 +38,7 @@
 //! | `mock-server` | no | `mock::TusMockServer`, a strict, stateful tus server for tests, and `mock::FaultProxy`, a TCP proxy that cuts, throttles and delays |
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod blocking;
 mod client;
 pub mod error;
@@ -110,6 +111,12 @@ fn _assert_public_types_are_send_sync() {
     is::<transport::layers::Recorded>();
     is::<storage::UploadRecord>();
     is::<storage::NoStorage>();
+    is::<batch::BatchItem>();
+    is::<batch::BatchEvent>();
+    is::<batch::BatchResult>();
+    is::<batch::BatchSummary>();
+    is::<batch::Batch>();
+    is::<batch::BatchRun>();
     fn send<T: Send>(_: T) {}
     send::<Option<transport::Request>>(None);
     send::<Option<Uploader>>(None);

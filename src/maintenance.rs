@@ -1,6 +1,8 @@
 //! Store maintenance: [`prune`] removes the records that can no longer resume anything —
 //! expired ones, ones whose server says the upload is gone — and, when asked, terminates
-//! uploads older than a given age and removes their records.
+//! uploads older than a given age and removes their records. Completion records (finished
+//! uploads a [`Batch`](crate::batch::Batch) keeps so that it skips them when run again) are
+//! removed only when they expire.
 
 use std::time::{Duration, SystemTime};
 
@@ -204,6 +206,11 @@ async fn judge<T: Transport>(
 ) -> Result<Option<PruneReason>> {
     if let Some(expires_unix) = record.expires_unix.filter(|&e| e <= now) {
         return Ok(Some(PruneReason::Expired { expires_unix }));
+    }
+    // A completion record (a finished upload a batch skips) goes only when it expires: its
+    // upload is finished, never terminated, and a server that moved it away changes nothing.
+    if record.is_completed() {
+        return Ok(None);
     }
     let age = record
         .created_unix

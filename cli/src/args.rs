@@ -17,12 +17,15 @@ Exit codes:
        or tusky refused the server (its TLS certificate, or plain http for an https upload)
   4    network or server failure that persisted after the retries (no connection, timeouts, 5xx)
   5    local I/O error (reading the file, the URL store, writing the local data directory)
-  130  interrupted (Ctrl-C or SIGTERM); the upload URL stays stored, so the same command resumes";
+  6    every byte is stored, but the server's final answer was an error
+  130  interrupted (Ctrl-C or SIGTERM); the upload URL stays stored, so the same command resumes
+With several files, the most serious outcome of any file: 130, 1, 2, 3, 5, 4, 6, then 0.";
 
 const MAIN_AFTER_HELP: &str = "\
 Examples:
   tusky upload video.mp4                                 # no endpoint: a LOCAL upload to the bundled server
   tusky upload video.mp4 https://tus.example/files/      # resumable; run it again after a failure to resume
+  tusky upload a.mp4 photos/ https://tus.example/files/  # many files: 4 at once, finished ones skipped when run again
   tar c dir | tusky upload - https://tus.example/files/  # from stdin, length unknown until the end
   tusky list --check                                     # stored (unfinished) uploads and their offsets
   tusky gc --check                                       # prune expired and gone records from the store
@@ -44,6 +47,11 @@ Examples:
   tusky upload video.mp4 https://tus.example/files/ --limit-rate 10MiB --proxy socks5h://127.0.0.1:1080
   tusky upload video.mp4 https://tus.example/files/ --header-command 'echo \"Authorization: Bearer $(get-token)\"'
       The command's output lines are headers; it runs again when the server answers 401.
+  tusky upload a.mp4 b.mp4 photos/ https://tus.example/files/ --jobs 8
+      Several files and directories (recursive): 8 files at once, one progress bar for all.
+  tusky upload photos/ https://tus.example/files/ --json | jq -c 'select(.type == \"summary\")'
+  tusky upload photos/ https://tus.example/files/ --fresh
+      Uploads every file again, even those a run already finished.
 
 Where headers go: -H headers are sent to the endpoint's origin (scheme, host and port) only. When
 the server's upload URL is on another origin, only the tus protocol's headers go there, unless
@@ -56,6 +64,26 @@ its first 64 KiB, the key tuspy uses) before any byte is sent. Running the same 
 after Ctrl-C, a kill or a network failure continues at the server's offset and says so
 (\"resuming at 412 MiB of 1.0 GiB\"). A record made for another endpoint is not used. The record
 is removed when the upload completes. Uploads from stdin cannot be resumed by a later run.
+
+Many files: the last argument is the ENDPOINT when it is a URL (scheme://...); every other
+argument is a file or a directory, walked recursively in name order (hidden files included;
+symbolic links inside a directory are not followed and, like FIFOs, sockets and devices, are
+skipped and said; a link named on the command line is followed; a file named twice is uploaded
+once). Several files need an ENDPOINT (no LOCAL upload; run `tusky serve` for a local server).
+Each upload carries `filename`, `filetype` (guessed from the name) and, for a file found in a
+directory, `relativePath`: its path from the directory given, starting with that directory's name
+(photos/2024/a.jpg for photos/), as browsers and Uppy send it; -m pairs go with every file. One
+file failing does not stop the others; Ctrl-C stops them all and keeps every record.
+When a file is done its record is kept as a completion record (URL, size, modification time,
+inode, time) for 30 days: running the same command again skips the files done and resumes the
+others. A file that changed (size, modification time or inode) is uploaded again; --fresh uploads
+every file again; `tusky forget FILE` forgets one. --no-resume records nothing. With a tuspy
+store, only URLs are kept: a done file costs one HEAD on the next run instead.
+Without --json, stdout gets `URL<TAB>PATH` for each file done. With --json, stdout gets one JSON
+object per file as it ends ({\"type\":\"file\", \"path\", \"relative_path\", \"outcome\", \"url\", \"bytes\",
+\"bytes_uploaded\", \"resumed_from\", \"error\", \"exit_code\"}; outcome: uploaded, already_uploaded,
+stored_but_refused, failed, interrupted or skipped), then {\"type\":\"summary\", \"files\",
+\"outcomes\": {outcome: count}, \"bytes\", \"bytes_uploaded\", \"seconds\", \"exit_code\"}.
 
 Output: a progress bar on a terminal, a short line every few seconds otherwise; with --json only
 one JSON object on stdout. Without --json stdout gets the upload URL (or, for a local upload,
@@ -163,13 +191,14 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Upload a file (or stdin) to a tus server, resuming an earlier attempt.
+    /// Upload files, directories or stdin to a tus server, resuming an earlier attempt.
     #[command(after_help = format!("{UPLOAD_AFTER_HELP}{EXIT_CODES_HELP}"))]
     Upload(UploadArgs),
     /// Show the server's offset and length for an upload (by URL, or by file via the store).
     #[command(after_help = STATUS_AFTER_HELP)]
     Status(StatusArgs),
-    /// List the stored (unfinished) uploads.
+    /// List the stored uploads: unfinished ones, and the completion records of files a
+    /// many-file upload finished.
     #[command(after_help = LIST_AFTER_HELP)]
     List(ListArgs),
     /// Remove the stored record of an upload, so the next upload starts over.
@@ -243,14 +272,22 @@ pub struct StoreArgs {
 
 /// `tusky upload`.
 #[derive(Debug, Args)]
+#[command(override_usage = "tusky upload [OPTIONS] <FILE|DIR|->... [ENDPOINT]")]
 pub struct UploadArgs {
-    /// The file to upload, or `-` for stdin.
-    #[arg(value_name = "FILE|-")]
-    pub file: String,
-    /// The tus creation endpoint, e.g. https://tus.example/files/. Without it, the upload goes
-    /// to the bundled server, started on 127.0.0.1 for this run (a LOCAL upload).
-    #[arg(value_name = "ENDPOINT")]
-    pub endpoint: Option<String>,
+    /// The files and directories to upload (`-`: stdin, alone), then the tus creation endpoint,
+    /// e.g. https://tus.example/files/ (the last argument, when it is a URL). Without an
+    /// endpoint, one file goes to the bundled server, started on 127.0.0.1 for this run (a
+    /// LOCAL upload).
+    #[arg(value_name = "FILE|DIR|- ... ENDPOINT", required = true, num_args = 1..)]
+    pub targets: Vec<String>,
+    /// With several files: how many are uploaded at once.
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: u32,
+    /// Upload every file again from its first byte, even those a run already finished or
+    /// started (their records are replaced; the server's uploads are left as they are).
+    #[arg(long, conflicts_with = "no_resume")]
+    pub fresh: bool,
     /// Bytes per PATCH request (e.g. 8MiB, 512KiB, 1048576). Memory use does not grow with it.
     #[arg(short = 'c', long, value_name = "SIZE", value_parser = parse_size, default_value = "8MiB")]
     pub chunk_size: u64,
@@ -291,13 +328,38 @@ pub struct UploadArgs {
     /// Retries in a row without progress before giving up (exponential backoff from 0.5 s).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub retries: u32,
-    /// Print only a JSON object on stdout: url, bytes, seconds, resumed_from, local, ...
+    /// Print only JSON on stdout: for one file an object (url, bytes, seconds, resumed_from,
+    /// local, ...); for several, one object per file as it ends and a summary last.
     #[arg(long)]
     pub json: bool,
     /// Where a LOCAL upload (no ENDPOINT) writes the bytes it received
     /// [default: the data directory's `local/`, next to the default store]
     #[arg(long, value_name = "DIR")]
     pub local_dir: Option<PathBuf>,
+}
+
+impl UploadArgs {
+    /// The files and directories, and the endpoint: the last argument when there are several
+    /// and it is a URL (`scheme://...`).
+    pub fn split_endpoint(&self) -> (&[String], Option<&str>) {
+        match self.targets.split_last() {
+            Some((last, files)) if !files.is_empty() && looks_like_url(last) => {
+                (files, Some(last.as_str()))
+            }
+            _ => (&self.targets, None),
+        }
+    }
+}
+
+/// Whether `text` starts with `scheme://` (a URL, perhaps one tus cannot use: that is said
+/// when it is parsed).
+fn looks_like_url(text: &str) -> bool {
+    text.split_once("://").is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
 }
 
 /// `tusky status`.
@@ -458,6 +520,28 @@ mod tests {
     #[test]
     fn the_grammar_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_last_argument_is_the_endpoint_when_it_is_a_url() {
+        let split = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["tusky", "upload"].iter().chain(args)).unwrap();
+            let Command::Upload(upload) = cli.command else {
+                panic!("not upload");
+            };
+            let (files, endpoint) = upload.split_endpoint();
+            (files.to_vec(), endpoint.map(str::to_owned))
+        };
+        let url = "https://tus.example/files/";
+        assert_eq!(split(&["a", url]), (vec!["a".into()], Some(url.into())));
+        assert_eq!(
+            split(&["a", "dir/", "ftp://x/"]),
+            (vec!["a".into(), "dir/".into()], Some("ftp://x/".into()))
+        );
+        assert_eq!(split(&["a", "b"]), (vec!["a".into(), "b".into()], None));
+        assert_eq!(split(&[url]), (vec![url.into()], None));
+        assert_eq!(split(&["-"]), (vec!["-".into()], None));
+        assert!(!looks_like_url("./a://b"));
     }
 
     #[test]

@@ -88,6 +88,7 @@ async fn describe(
         "size": record.size,
         "created_unix": record.created_unix,
         "expires_unix": record.expires_unix,
+        "completed_unix": record.completed_unix,
         "endpoint": record.endpoint.as_deref().map(shown_url),
     });
     let mut check = None;
@@ -98,6 +99,8 @@ async fn describe(
     }
     let url = if record.url.is_empty() && !record.partial_urls.is_empty() {
         format!("({}, not yet joined)", partial_uploads(record))
+    } else if record.is_completed() {
+        format!("{} (done: a completion record)", shown_url(&record.url))
     } else {
         shown_url(&record.url)
     };

@@ -3,6 +3,7 @@
 //! ```text
 //! tusky upload FILE                 # a LOCAL upload to the bundled server (the quick start)
 //! tusky upload FILE|- ENDPOINT      # resumable upload to a tus server
+//! tusky upload A B DIR/ ENDPOINT    # many files and directories, --jobs at once
 //! tusky status FILE|URL             # the server's offset and length
 //! tusky list [--check]              # stored (unfinished) uploads
 //! tusky forget FILE|URL             # drop a stored record
@@ -39,6 +40,7 @@ mod list;
 mod localdata;
 mod logging;
 mod manage;
+mod many;
 mod report;
 mod serve;
 mod size;

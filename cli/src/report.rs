@@ -12,7 +12,7 @@ use crate::size::{human, rate};
 use crate::terminal_text::escape;
 
 /// How often a line is printed when stderr is not a terminal.
-const LINE_INTERVAL: Duration = Duration::from_secs(2);
+pub const LINE_INTERVAL: Duration = Duration::from_secs(2);
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,23 @@ struct LineState {
     position: u64,
     total: Option<u64>,
     run_start_offset: Option<u64>,
+}
+
+/// What tells the user things on stderr: one file's [`Reporter`], or a batch's.
+pub trait Tell: Send + Sync {
+    /// A message (not shown with `--json`).
+    fn info(&self, message: &str);
+    /// A warning (shown even with `--json`).
+    fn warn(&self, message: &str);
+}
+
+impl Tell for Reporter {
+    fn info(&self, message: &str) {
+        Reporter::info(self, message);
+    }
+    fn warn(&self, message: &str) {
+        Reporter::warn(self, message);
+    }
 }
 
 /// Shows progress and messages; shared with the uploader's progress callback.
@@ -249,7 +266,8 @@ impl Reporter {
     }
 }
 
-fn bar_style() -> ProgressStyle {
+/// The style of a bar of known length.
+pub fn bar_style() -> ProgressStyle {
     ProgressStyle::with_template(
         "{spinner} [{bar:32}] {bytes}/{total_bytes} {percent}% {bytes_per_sec} ETA {eta}",
     )

@@ -11,14 +11,16 @@ use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tusky::mock::TusMockServer;
 use tusky::storage::{MemoryStorage, Storage};
 use tusky::transport::ReqwestTransport;
-use tusky::{CancellationToken, ChecksumAlgorithm, Client, Error, UploadSummary, Uploader};
+use tusky::{
+    CancellationToken, ChecksumAlgorithm, Client, Error, UploadSummary, Uploader, UploaderBuilder,
+};
 use url::Url;
 
 use crate::args::UploadArgs;
 use crate::connection::{self, UserUrl};
 use crate::failure::{classify, Exit, Failure};
 use crate::localdata;
-use crate::report::{Mode, Reporter};
+use crate::report::{Mode, Reporter, Tell};
 use crate::size::{human, rate};
 use crate::store;
 use crate::terminal_text::escape;
@@ -45,22 +47,77 @@ impl Input {
     }
 }
 
-/// Runs `tusky upload`; `cancel` is cancelled on Ctrl-C/SIGTERM. With `--json`, a failure
+/// Runs `tusky upload`: one file (or stdin), or several files and directories ([`many`]);
+/// `cancel` is cancelled on Ctrl-C/SIGTERM. With `--json`, a failure before any file's result
 /// is also reported on stdout as `{"error": "...", "exit_code": N}`.
+///
+/// [`many`]: crate::many
 pub async fn run(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failure> {
-    let json = args.json;
-    let result = upload(args, cancel).await;
-    if let (true, Err(failure)) = (json, &result) {
+    let result = match What::of(&args) {
+        Ok(What::One { file, endpoint }) => upload(&args, &file, endpoint.as_deref(), cancel).await,
+        Ok(What::Many { paths, endpoint }) => {
+            return crate::many::run(&args, &paths, &endpoint, cancel).await
+        }
+        Err(failure) => Err(failure),
+    };
+    if let Err(failure) = &result {
+        report_json_failure(&args, failure);
+    }
+    result
+}
+
+/// With `--json`, `failure` as `{"error": "...", "exit_code": N}` on stdout.
+pub fn report_json_failure(args: &UploadArgs, failure: &Failure) {
+    if args.json {
         let object = serde_json::json!({
             "error": failure.to_string(),
             "exit_code": failure.exit.code(),
         });
         println!("{object}");
     }
-    result
+}
+
+/// What `tusky upload` was asked to upload.
+enum What {
+    /// One file or stdin, to the endpoint or (without one) the bundled server.
+    One {
+        file: String,
+        endpoint: Option<String>,
+    },
+    /// Several files and directories, to the endpoint.
+    Many {
+        paths: Vec<String>,
+        endpoint: String,
+    },
+}
+
+impl What {
+    fn of(args: &UploadArgs) -> Result<What, Failure> {
+        let (paths, endpoint) = args.split_endpoint();
+        let endpoint = endpoint.map(str::to_owned);
+        if let [file] = paths {
+            if !std::path::Path::new(file).is_dir() {
+                let file = file.clone();
+                return Ok(What::One { file, endpoint });
+            }
+        }
+        if paths.iter().any(|path| path == "-") {
+            return Err(Failure::usage(
+                "- (stdin) is uploaded alone: give it without other files or directories",
+            ));
+        }
+        let Some(endpoint) = endpoint else {
+            return Err(Failure::usage(
+                "several files or a directory need an ENDPOINT as the last argument (a LOCAL upload takes one file; run `tusky serve` for a local server)",
+            ));
+        };
+        let paths = paths.to_vec();
+        Ok(What::Many { paths, endpoint })
+    }
 }
 
 /// How PATCHes are checksummed.
+#[derive(Debug, Clone, Copy)]
 enum Checksum {
     Off,
     /// The strongest algorithm the server lists (`auto`).
@@ -90,47 +147,50 @@ struct Local {
     dir: PathBuf,
 }
 
-async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failure> {
+async fn upload(
+    args: &UploadArgs,
+    file: &str,
+    endpoint: Option<&str>,
+    cancel: CancellationToken,
+) -> Result<(), Failure> {
     let reporter = Arc::new(Reporter::new(Mode::detect(args.json)));
-    let checksum = Checksum::from_args(&args)?;
-    warn_about_options(&args, &reporter);
-    let input = Input::open(&args.file)?;
+    let settings = UploadSettings::from_args(args)?;
+    warn_about_options(args, file == "-", &*reporter);
+    let input = Input::open(file)?;
 
     // The endpoint: the one given, or the bundled server for a LOCAL upload. Only its bare
     // form (no user name or password) is ever shown.
-    let local = match &args.endpoint {
+    let local = match endpoint {
         Some(_) => None,
-        None => Some(start_local(&args, &input, &reporter).await?),
+        None => Some(start_local(args, &input, &reporter).await?),
     };
     let endpoint = match &local {
         Some(local) => UserUrl::parse("the bundled server's endpoint", &local.server.endpoint())?,
-        None => UserUrl::parse("ENDPOINT", args.endpoint.as_deref().unwrap_or_default())?,
+        None => UserUrl::parse("ENDPOINT", endpoint.unwrap_or_default())?,
     };
-    let mut client = connection::builder(&args.connection)?.endpoint(endpoint.full());
-    if let Some(rate) = args.limit_rate {
-        client = client.limit_rate(rate); // one client: one limit for all the command sends
-    }
-    let client = client
-        .build()
-        .map_err(|e| Failure::tus("setting up the client", &e))?;
+    let client = client_for(args, &endpoint)?;
 
     // The URL store: only for a file going to a real server.
     let resumable = matches!(input, Input::File { .. }) && local.is_none() && !args.no_resume;
     let store = if resumable {
-        Some(open_store(&args, &reporter, &cancel)?)
+        Some(open_store(
+            args,
+            Arc::clone(&reporter) as Arc<dyn Tell>,
+            &cancel,
+        )?)
     } else {
         None
     };
     let storage = store
         .as_ref()
         .map(|(_, watched)| Arc::clone(watched) as Arc<dyn Storage>);
-    warn_without_concatenation(&client, &args, &input, &reporter).await;
-    let mut uploader = build_uploader(
-        &client, &args, &input, checksum, storage, &cancel, &reporter,
-    )?;
+    let is_file = matches!(input, Input::File { .. });
+    warn_without_concatenation(&client, args, is_file, &*reporter).await;
+    let mut uploader =
+        build_uploader(&client, args, &input, settings, storage, &cancel, &reporter)?;
 
     let started = Instant::now();
-    let result = uploader.upload().await;
+    let result = fresh_or_resumed(&mut uploader, args.fresh && resumable).await;
     let seconds = started.elapsed().as_secs_f64();
     let summary = match result {
         Ok(summary) => summary,
@@ -161,13 +221,25 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
         }
     };
     print_result(
-        &args,
+        args,
         &summary,
         seconds,
         endpoint.bare(),
         local_path.as_deref(),
     );
     refused_after_storing(&summary)
+}
+
+/// Runs the upload; `fresh`: first forgets this file's record for this endpoint, so that it
+/// starts anew.
+async fn fresh_or_resumed(
+    uploader: &mut Uploader<ReqwestTransport, Arc<dyn Storage>>,
+    fresh: bool,
+) -> Result<UploadSummary, Error> {
+    if fresh {
+        uploader.forget_record().await?;
+    }
+    uploader.upload().await
 }
 
 /// Every byte stored but the server's last answer an error: its own outcome (exit 6), not a
@@ -203,12 +275,72 @@ fn report_done(reporter: &Reporter, summary: &UploadSummary, seconds: f64) {
 }
 
 /// Warnings about options that do less than they seem to, or are dangerous.
-fn warn_about_options(args: &UploadArgs, reporter: &Reporter) {
-    if args.parallel.is_some_and(|n| n > 1) && args.file == "-" {
-        reporter.warn("--parallel needs a file: stdin is uploaded in one stream");
+pub fn warn_about_options(args: &UploadArgs, stdin: bool, tell: &dyn Tell) {
+    if args.parallel.is_some_and(|n| n > 1) && stdin {
+        tell.warn("--parallel needs a file: stdin is uploaded in one stream");
     }
     if args.connection.insecure {
-        reporter.warn(connection::INSECURE_WARNING);
+        tell.warn(connection::INSECURE_WARNING);
+    }
+}
+
+/// The client of an upload to `endpoint`: the connection options, and `--limit-rate` (one
+/// client: one limit for everything the command sends).
+pub fn client_for(args: &UploadArgs, endpoint: &UserUrl) -> Result<Client, Failure> {
+    let mut client = connection::builder(&args.connection)?.endpoint(endpoint.full());
+    if let Some(rate) = args.limit_rate {
+        client = client.limit_rate(rate);
+    }
+    client
+        .build()
+        .map_err(|e| Failure::tus("setting up the client", &e))
+}
+
+/// The options every upload of the command shares: chunk size, retries, parallel workers and
+/// parts, idempotent creation and checksums.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadSettings {
+    chunk_size: u64,
+    retries: u32,
+    parallel: usize,
+    parts: Option<usize>,
+    idempotent_creation: bool,
+    checksum: Checksum,
+}
+
+impl UploadSettings {
+    /// The settings `args` give.
+    pub fn from_args(args: &UploadArgs) -> Result<Self, Failure> {
+        Ok(Self {
+            chunk_size: args.chunk_size,
+            retries: args.retries,
+            parallel: args.parallel.unwrap_or(1) as usize,
+            parts: args.parts.map(|parts| parts as usize),
+            idempotent_creation: args.idempotent_creation,
+            checksum: Checksum::from_args(args)?,
+        })
+    }
+
+    /// `builder` with these settings.
+    pub fn apply<T, S, F>(&self, builder: UploaderBuilder<T, S, F>) -> UploaderBuilder<T, S, F>
+    where
+        T: tusky::transport::Transport,
+        S: Storage,
+        F: tusky::fingerprint::Fingerprint,
+    {
+        let mut builder = builder
+            .chunk_size(self.chunk_size)
+            .retries(self.retries)
+            .parallel(self.parallel)
+            .idempotent_creation(self.idempotent_creation);
+        if let Some(parts) = self.parts {
+            builder = builder.parts(parts);
+        }
+        match self.checksum {
+            Checksum::Off => builder,
+            Checksum::Negotiated => builder.checksum_negotiated(&ChecksumAlgorithm::ALL),
+            Checksum::Fixed(algorithm) => builder.checksum(algorithm),
+        }
     }
 }
 
@@ -267,20 +399,21 @@ async fn start_local(
 }
 
 /// With `--parallel`, says so when the server cannot join parts: the library then uploads in
-/// one stream (the answer is cached, so this costs no extra request).
-async fn warn_without_concatenation(
+/// one stream (the answer is cached, so this costs no extra request). `files`: whether the
+/// uploads read files.
+pub async fn warn_without_concatenation(
     client: &Client,
     args: &UploadArgs,
-    input: &Input,
-    reporter: &Reporter,
+    files: bool,
+    tell: &dyn Tell,
 ) {
     let parallel = args.parallel.unwrap_or(1);
-    if parallel <= 1 || !matches!(input, Input::File { .. }) {
+    if parallel <= 1 || !files {
         return;
     }
     if let Ok(capabilities) = client.capabilities().await {
         if !capabilities.supports(tusky::protocol::Extension::Concatenation) {
-            reporter.warn(&format!(
+            tell.warn(&format!(
                 "--parallel {parallel}: the server does not offer the concatenation extension; uploading in one stream"
             ));
         }
@@ -292,25 +425,18 @@ fn build_uploader(
     client: &Client,
     args: &UploadArgs,
     input: &Input,
-    checksum: Checksum,
+    settings: UploadSettings,
     storage: Option<Arc<dyn Storage>>,
     cancel: &CancellationToken,
     reporter: &Arc<Reporter>,
 ) -> Result<Uploader<ReqwestTransport, Arc<dyn Storage>>, Failure> {
     let resumable = storage.is_some();
     let storage = storage.unwrap_or_else(|| Arc::new(MemoryStorage::new()));
-    let mut builder = client
-        .uploader()
-        .chunk_size(args.chunk_size)
-        .retries(args.retries)
+    let mut builder = settings
+        .apply(client.uploader())
         .cancellation_token(cancel.clone())
         .storage(storage)
-        .resume(resumable)
-        .parallel(args.parallel.unwrap_or(1) as usize)
-        .idempotent_creation(args.idempotent_creation);
-    if let Some(parts) = args.parts {
-        builder = builder.parts(parts as usize);
-    }
+        .resume(resumable);
     builder = match input {
         Input::File { path, .. } => {
             let name = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
@@ -322,14 +448,13 @@ fn build_uploader(
             .stream(Hashing::new(tokio::io::stdin(), Arc::clone(digest)))
             .source_name("stdin"),
     };
-    for (key, value) in metadata(&args.metadata, input) {
+    let path = match input {
+        Input::File { path, .. } => Some(path.as_path()),
+        Input::Stdin { .. } => None,
+    };
+    for (key, value) in metadata(&args.metadata, path) {
         builder = builder.metadata(key, value);
     }
-    builder = match checksum {
-        Checksum::Off => builder,
-        Checksum::Negotiated => builder.checksum_negotiated(&ChecksumAlgorithm::ALL),
-        Checksum::Fixed(algorithm) => builder.checksum(algorithm),
-    };
     let progress = Arc::clone(reporter);
     builder
         .on_progress(move |event| progress.event(event))
@@ -337,11 +462,11 @@ fn build_uploader(
         .map_err(|e| Failure::tus("setting up the upload", &e))
 }
 
-/// The metadata to send: the user's, with `filename` (a file's name) and `filetype` added
-/// unless given.
-fn metadata(given: &[(String, String)], input: &Input) -> Vec<(String, String)> {
+/// The metadata to send for the file at `path` (`None`: stdin): the user's, with `filename`
+/// (the file's name) and `filetype` added unless given.
+pub fn metadata(given: &[(String, String)], path: Option<&Path>) -> Vec<(String, String)> {
     let mut metadata = given.to_vec();
-    if let Input::File { path, .. } = input {
+    if let Some(path) = path {
         if !metadata.iter().any(|(k, _)| k == "filename") {
             if let Some(name) = path.file_name() {
                 metadata.push(("filename".to_owned(), name.to_string_lossy().into_owned()));
@@ -349,10 +474,7 @@ fn metadata(given: &[(String, String)], input: &Input) -> Vec<(String, String)> 
         }
     }
     if !metadata.iter().any(|(k, _)| k == "filetype" || k == "type") {
-        let guessed = match input {
-            Input::File { path, .. } => guess_filetype(path),
-            Input::Stdin { .. } => None,
-        };
+        let guessed = path.and_then(guess_filetype);
         let filetype = guessed.unwrap_or_else(|| "application/octet-stream".to_owned());
         metadata.push(("filetype".to_owned(), filetype));
     }
@@ -472,12 +594,12 @@ fn print_result(
 }
 
 /// The URL store of a resumable upload, seen through its endpoint, with its path.
-fn open_store(
+pub fn open_store(
     args: &UploadArgs,
-    reporter: &Arc<Reporter>,
+    tell: Arc<dyn Tell>,
     cancel: &CancellationToken,
 ) -> Result<(PathBuf, Arc<UploadStore>), Failure> {
-    let told = Arc::clone(reporter);
+    let told = tell;
     let opened = store::open(
         store::store_path(args.store.store.as_deref())?,
         args.store.lock_timeout,

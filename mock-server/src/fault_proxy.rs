@@ -111,6 +111,8 @@ pub struct ProxyStats {
     pub bytes_downstream: u64,
     /// Connections closed by a [`Cut`].
     pub cuts: u64,
+    /// Bytes changed by [`FaultProxy::corrupt_byte`].
+    pub corruptions: u64,
 }
 
 /// A TCP proxy on 127.0.0.1 in front of any server, with faults that can be changed while it
@@ -280,6 +282,15 @@ impl FaultProxy {
         self.shared.config().cut = None;
     }
 
+    /// Changes one byte on its way to the server: the byte at position `at` (0-based, counted
+    /// from the start of a connection, like a [`Cut`]) of the first connection whose upstream
+    /// flow gets that far is inverted (`!byte`); then the fault is spent. Nothing else about the
+    /// connection changes, so the server receives a well-formed request with one wrong byte:
+    /// what a checksum exists to catch.
+    pub fn corrupt_byte(&self, at: u64) {
+        self.shared.config().corrupt = Some(at);
+    }
+
     /// Limits each connection's flow in `direction` to `bytes_per_second` (`None`: no limit).
     /// The limit is a ceiling, never exceeded: sending X bytes takes at least X / rate seconds
     /// (a bit more, as timers round up). `Some(0)` holds the flow (a stalled connection: open,
@@ -303,7 +314,7 @@ impl FaultProxy {
             .send_modify(|generation| *generation += 1);
     }
 
-    /// Removes every fault: no cut, no throttle, no delay. Counters are kept.
+    /// Removes every fault: no cut, no corruption, no throttle, no delay. Counters are kept.
     pub fn clear_faults(&self) {
         *self.shared.config() = Config::default();
     }
@@ -317,6 +328,7 @@ impl FaultProxy {
             bytes_upstream: s.bytes[0].load(Ordering::SeqCst),
             bytes_downstream: s.bytes[1].load(Ordering::SeqCst),
             cuts: s.cuts.load(Ordering::SeqCst),
+            corruptions: s.corruptions.load(Ordering::SeqCst),
         }
     }
 }
@@ -324,6 +336,8 @@ impl FaultProxy {
 #[derive(Debug, Default, Clone)]
 struct Config {
     cut: Option<Cut>,
+    /// The upstream position of the byte [`FaultProxy::corrupt_byte`] changes.
+    corrupt: Option<u64>,
     throttle: [Option<u64>; 2],
     delay: [Duration; 2],
 }
@@ -335,6 +349,7 @@ struct Shared {
     open: AtomicU64,
     bytes: [AtomicU64; 2],
     cuts: AtomicU64,
+    corruptions: AtomicU64,
     disconnect: watch::Sender<u64>,
 }
 
@@ -346,6 +361,7 @@ impl Shared {
             open: AtomicU64::new(0),
             bytes: [AtomicU64::new(0), AtomicU64::new(0)],
             cuts: AtomicU64::new(0),
+            corruptions: AtomicU64::new(0),
             disconnect: watch::channel(0).0,
         }
     }
@@ -372,6 +388,20 @@ impl Shared {
             config.cut = None;
         }
         Some(cut.after.saturating_sub(total).min(len))
+    }
+
+    /// A connection has let `total` bytes through in `direction` and just read `len` more: the
+    /// index among those `len` of the byte to corrupt, if any (the fault is then spent).
+    fn check_corrupt(&self, direction: Direction, total: u64, len: u64) -> Option<usize> {
+        if direction != Direction::Upstream {
+            return None;
+        }
+        let mut config = self.config();
+        let at = config.corrupt?;
+        let index = at.checked_sub(total).filter(|i| *i < len)?;
+        config.corrupt = None;
+        self.corruptions.fetch_add(1, Ordering::SeqCst);
+        usize::try_from(index).ok()
     }
 
     fn throttle(&self, direction: Direction) -> Option<u64> {

@@ -134,12 +134,13 @@ fn classify_status(status: StatusCode, operation: Operation, facts: &Facts) -> D
     let retryable = match facts.repeat {
         Repeat::IfRefused => refused,
         // 409: the offset differed (re-read it); 460: the checksum did not match (resend).
-        // 400 on a PATCH that carried a checksum: the algorithm was refused; resend (bounded).
-        // Without a checksum a 400 is a malformed request, like any other 4xx: fail at once.
+        // On a PATCH that carried a checksum, 400 (the algorithm was refused) and 417 (rustus's
+        // answer to a mismatch, instead of 460) are resent too (bounded). Without a checksum
+        // both are malformed requests, like any other 4xx: fail at once.
         Repeat::Safe => {
             refused
                 || matches!(status.as_u16(), 409 | 460)
-                || (status == StatusCode::BAD_REQUEST
+                || (matches!(status.as_u16(), 400 | 417)
                     && operation == Operation::Patch
                     && facts.checksummed)
         }
@@ -257,6 +258,8 @@ mod tests {
             ),
             (Patch, 400, facts(stored, true, true), Some(Decision::Retry)),
             (Patch, 400, facts(stored, true, false), Some(Decision::Fail)),
+            (Patch, 417, facts(stored, true, true), Some(Decision::Retry)),
+            (Patch, 417, facts(stored, true, false), Some(Decision::Fail)),
             (Patch, 401, facts(stored, true, false), Some(Decision::Fail)),
             (
                 Patch,

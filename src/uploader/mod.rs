@@ -10,6 +10,7 @@
 
 mod builder;
 mod classify;
+mod completion;
 mod content;
 mod exchange;
 mod idempotency;
@@ -29,6 +30,8 @@ use std::time::SystemTime;
 use url::Url;
 
 pub use builder::UploaderBuilder;
+pub use completion::Completion;
+pub(crate) use completion::Stored;
 pub use options::DEFAULT_CHUNK_SIZE;
 pub(crate) use records::unix_seconds;
 pub(crate) use requests::{delete, head};

@@ -205,7 +205,7 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
 
     /// The record for this source on this server: under its key, else under the bare
     /// fingerprint if it belongs to this server.
-    async fn get(&self) -> Result<Option<(String, UploadRecord)>> {
+    pub(super) async fn get(&self) -> Result<Option<(String, UploadRecord)>> {
         let Some((storage, keys)) = self.store() else {
             return Ok(None);
         };
@@ -270,7 +270,7 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
 
     /// Writes `record` under this source's key (and retires a record of this server kept under
     /// the bare fingerprint).
-    async fn write(&self, mut record: UploadRecord) -> Result<()> {
+    pub(super) async fn write(&self, mut record: UploadRecord) -> Result<()> {
         let Some((storage, keys)) = self.store() else {
             return Ok(());
         };

@@ -75,6 +75,9 @@ const VERSION: u64 = 1;
 pub struct JsonFileStorage {
     path: Arc<Path>,
     lock: LockOptions,
+    /// Writers through this handle (and its clones) take turns here, so the file lock is
+    /// contended only by other processes (or other handles), never by this one's own writes.
+    writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl JsonFileStorage {
@@ -90,6 +93,7 @@ impl JsonFileStorage {
         Ok(Self {
             path,
             lock: LockOptions::default(),
+            writers: Arc::default(),
         })
     }
 
@@ -136,6 +140,7 @@ impl JsonFileStorage {
         &self,
         edit: impl FnOnce(&mut Map<String, Value>) + Send + 'static,
     ) -> Result<(), StorageError> {
+        let _turn = self.writers.lock().await;
         let path = Arc::clone(&self.path);
         let lock = self.lock.clone();
         atomic_file::run_blocking(move |abandoned| {

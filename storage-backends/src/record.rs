@@ -76,6 +76,15 @@ pub struct UploadRecord {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub created_unix: Option<u64>,
+    /// When every byte of the upload was acknowledged, as seconds since the Unix epoch, when
+    /// the record was kept as a completion record (by a batch, so that running it again skips
+    /// this file); `None` for an unfinished upload. A completion record's `url` is the finished
+    /// upload and its `expires_unix` when the record stops counting.
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub completed_unix: Option<u64>,
     /// The `Idempotency-Key` of a parallel upload's final concatenation POST, stored before
     /// that POST is sent, so that a run after a crash or a lost answer repeats the POST with
     /// the same key (`None` without idempotent creation, and in records written before it).
@@ -156,6 +165,27 @@ impl UploadRecord {
     pub fn with_created_unix(mut self, created_unix: u64) -> Self {
         self.created_unix = Some(created_unix);
         self
+    }
+
+    /// Marks the upload complete at `completed_unix` (seconds since the Unix epoch): a
+    /// completion record.
+    ///
+    /// ```
+    /// use tusky_storage::UploadRecord;
+    ///
+    /// let record = UploadRecord::new("https://tus.example/files/1").with_completed_unix(1_700_000_000);
+    /// assert!(record.is_completed());
+    /// assert!(!UploadRecord::new("https://tus.example/files/2").is_completed());
+    /// ```
+    #[must_use]
+    pub fn with_completed_unix(mut self, completed_unix: u64) -> Self {
+        self.completed_unix = Some(completed_unix);
+        self
+    }
+
+    /// Whether this is a completion record (a finished upload kept so a batch skips it).
+    pub fn is_completed(&self) -> bool {
+        self.completed_unix.is_some()
     }
 
     /// Sets the `Idempotency-Key` of the final concatenation POST.

@@ -67,6 +67,9 @@ use crate::{Storage, StorageError, UploadRecord};
 pub struct TuspyFileStorage {
     path: Arc<Path>,
     lock: LockOptions,
+    /// Writers through this handle (and its clones) take turns here, so the file lock is
+    /// contended only by other processes (or other handles), never by this one's own writes.
+    writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl TuspyFileStorage {
@@ -81,6 +84,7 @@ impl TuspyFileStorage {
         Ok(Self {
             path,
             lock: LockOptions::default(),
+            writers: Arc::default(),
         })
     }
 
@@ -122,6 +126,7 @@ impl TuspyFileStorage {
         &self,
         edit: impl FnOnce(&mut TinyDb) -> bool + Send + 'static,
     ) -> Result<(), StorageError> {
+        let _turn = self.writers.lock().await;
         let path = Arc::clone(&self.path);
         let lock = self.lock.clone();
         atomic_file::run_blocking(move |abandoned| {

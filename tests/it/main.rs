@@ -2,6 +2,8 @@
 //! real uploader over HTTP, against the mock tus server (or, in `interop`, real servers) and
 //! checks the bytes the server ends up holding, not only what tusky reports.
 //!
+//! - `batch`: many files at once (`tusky::batch`): the jobs limit, failures, completion
+//!   records, cancellation and a second run, progress.
 //! - `smoke`: the basic shapes every other test builds on.
 //! - `parity`: the 32 tuspy-parity behaviours of `docs/tuspy-parity.md`.
 //! - `extensions`: each tus extension, end to end (and the blocking front).
@@ -22,6 +24,7 @@
 
 mod common;
 
+mod batch;
 mod engine;
 mod extensions;
 mod fuzz_corpus;

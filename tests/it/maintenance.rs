@@ -154,3 +154,46 @@ async fn records_keep_their_creation_time() {
     );
     assert_eq!(server.upload(first.url.as_str()).unwrap().offset, 32 * 1024);
 }
+
+/// A completion record (a finished upload a batch skips) is never terminated nor checked: an
+/// old one, and one whose server no longer has the upload, stay until they expire.
+#[tokio::test]
+async fn prune_keeps_completion_records_until_they_expire() {
+    let (server, client) = server_and_client().await;
+    let finished = created_upload(&client, &data(10)).await;
+    patch_directly(finished.as_str(), 0, &data(10)).await;
+    let gone = format!("{}gone-upload", server.endpoint());
+    let store = MemoryStorage::new();
+    let completed = |url: &str, expires: u64| {
+        UploadRecord::new(url)
+            .with_created_unix(now() - 10 * DAY)
+            .with_completed_unix(now() - 10 * DAY)
+            .with_expires_unix(expires)
+    };
+    store
+        .set("old", completed(finished.as_str(), now() + DAY))
+        .await
+        .unwrap();
+    store
+        .set("gone", completed(&gone, now() + DAY))
+        .await
+        .unwrap();
+    store
+        .set("expired", completed(finished.as_str(), now() - 1))
+        .await
+        .unwrap();
+    let options = PruneOptions::new()
+        .check_server(true)
+        .terminate_older_than(Duration::from_secs(7 * DAY));
+    let report = prune(&store, &client, &options).await.unwrap();
+    let removed: Vec<&str> = report.removed.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(removed, ["expired"]);
+    assert_eq!(stored_keys(&store).await, ["gone", "old"]);
+    assert_eq!(
+        server.request_count("DELETE"),
+        0,
+        "a finished upload is never terminated"
+    );
+    assert_eq!(server.request_count("HEAD"), 0);
+    assert_eq!(server.upload_bytes(finished.as_str()), Some(data(10)));
+}

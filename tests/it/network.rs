@@ -1,5 +1,6 @@
 //! Bandwidth and proxies: a rate limit shared by everything a client uploads, and requests
-//! sent through an HTTP forward proxy (the mock crate's `ForwardProxy`, on 127.0.0.1).
+//! sent through a proxy on 127.0.0.1 (the mock crate's `ForwardProxy`: plain HTTP, a
+//! `CONNECT` tunnel to an https server, SOCKS5).
 //!
 //! Timing is checked with lower bounds only (a slow machine only makes uploads slower), and
 //! always with the bytes the server ends up holding.
@@ -11,7 +12,9 @@ use tusky::mock::{ForwardProxy, TusMockServer};
 use tusky::transport::layers::RateLimit;
 use tusky::{Client, Error};
 
-use crate::common::{data, noise, reader_of, upload_exactly, upload_of, Tap};
+use crate::common::{
+    data, noise, reader_of, tls_fronted_server, upload_exactly, upload_of, Tap, TEST_CERT_PEM,
+};
 
 const KIB: u64 = 1024;
 
@@ -117,6 +120,71 @@ async fn every_request_goes_through_the_proxy() {
     assert!(proxied
         .iter()
         .all(|r| r.url.starts_with(&server.uri()) && r.url.contains("/files/")));
+}
+
+/// `socks5://` (the client resolves names) and `socks5h://` (the proxy does): every request
+/// goes through one SOCKS5 tunnel to the server, and the server holds the exact bytes.
+#[tokio::test]
+async fn uploads_go_through_a_socks5_proxy() {
+    for scheme in ["socks5", "socks5h"] {
+        let server = TusMockServer::start().await;
+        let proxy = ForwardProxy::start().await.unwrap();
+        let proxy_url = proxy.socks5_url().replace("socks5", scheme);
+        let client = Client::builder()
+            .endpoint(server.endpoint())
+            .proxy(proxy_url)
+            .build()
+            .unwrap();
+        let bytes = data(40_000);
+        let builder = upload_of(&client, &bytes, 16_000).creation_with_upload(false);
+        upload_exactly(&server, builder, &bytes).await;
+        let tunnels = proxy.requests();
+        assert!(
+            !tunnels.is_empty(),
+            "{scheme}: nothing went through the proxy"
+        );
+        let server_address = server.address().to_string();
+        for tunnel in &tunnels {
+            assert_eq!(tunnel.method, "SOCKS5", "{scheme}: {tunnels:?}");
+            assert_eq!(tunnel.url, server_address, "{scheme}: {tunnels:?}");
+        }
+    }
+}
+
+/// An `https://` server through an `http://` proxy: the client opens a `CONNECT` tunnel and
+/// speaks TLS inside it (the proxy sees only the host and port), and the upload completes.
+#[tokio::test]
+async fn an_https_server_is_reached_through_a_connect_tunnel() {
+    let (server, endpoint) = tls_fronted_server().await;
+    let proxy = ForwardProxy::start().await.unwrap();
+    let client = Client::builder()
+        .endpoint(&endpoint)
+        .root_certificate_pem(TEST_CERT_PEM)
+        .proxy(proxy.url())
+        .build()
+        .unwrap();
+    let bytes = data(30_000);
+    let summary = upload_of(&client, &bytes, 10_000)
+        .build()
+        .unwrap()
+        .upload()
+        .await
+        .expect("the upload through the tunnel");
+    assert_eq!(server.upload_bytes(summary.url.path()).unwrap(), bytes);
+    let tunnels = proxy.requests();
+    assert!(!tunnels.is_empty(), "nothing went through the proxy");
+    let authority = url::Url::parse(&endpoint).unwrap();
+    let authority = format!(
+        "{}:{}",
+        authority.host_str().unwrap(),
+        authority.port().unwrap()
+    );
+    for tunnel in &tunnels {
+        assert_eq!(
+            (tunnel.method.as_str(), tunnel.url.as_str()),
+            ("CONNECT", authority.as_str())
+        );
+    }
 }
 
 #[tokio::test]

@@ -174,9 +174,16 @@ async fn local_io_errors_exit_5() {
     out.expect_error_line_containing("bad-store.json");
     assert_eq!(server.uploads().len(), 0, "nothing sent");
 
-    let out = sandbox.run(["upload", ".", &server.endpoint()]).await;
+    // Not a regular file (a directory is uploaded file by file: see `many`).
+    let fifo = sandbox.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = sandbox.run(["upload", "pipe", &server.endpoint()]).await;
     out.expect_code(5);
-    out.one_error_line();
+    out.expect_error_line_containing("not a regular file");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,6 +11,7 @@ mod file_changes;
 mod help;
 mod listening;
 mod manage;
+mod many;
 mod network;
 mod origins;
 mod parallel;

@@ -70,6 +70,34 @@ async fn proxy_carries_every_request() {
     assert_eq!(proxied.iter().map(|r| r.body_bytes).sum::<u64>(), 100_000);
 }
 
+/// `--proxy socks5h://…`: the upload goes through a SOCKS5 tunnel to the server.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_socks5_proxy_carries_the_upload() {
+    let sandbox = Sandbox::new();
+    let server = TusMockServer::start().await;
+    let proxy = ForwardProxy::start().await.unwrap();
+    sandbox.file("s.bin", 70_000, 62);
+    let endpoint = server.endpoint();
+    let socks = proxy.socks5_url().replace("socks5://", "socks5h://");
+    let args = ["upload", "s.bin", &endpoint, "--json", "--proxy", &socks];
+    upload(
+        &sandbox,
+        &server,
+        tusky_without_proxy_env(&sandbox, &args),
+        "s.bin",
+    )
+    .await;
+    let tunnels = proxy.requests();
+    assert!(!tunnels.is_empty(), "nothing went through the proxy");
+    let address = server.address().to_string();
+    assert!(
+        tunnels
+            .iter()
+            .all(|t| t.method == "SOCKS5" && t.url == address),
+        "{tunnels:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn http_proxy_is_honoured_and_no_proxy_ignores_it() {
     let sandbox = Sandbox::new();

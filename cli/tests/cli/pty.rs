@@ -17,6 +17,30 @@ async fn a_terminal_gets_a_progress_bar_with_bytes_rate_and_eta() {
     // Slow enough (16 PATCHes of 128 KiB, 150 ms each) for the bar to draw several times.
     server.set_patch_hook(|_: &PatchContext| PatchAction::Delay(Duration::from_millis(150)));
 
+    let endpoint = server.endpoint();
+    let (status, output) = in_pty(
+        &sandbox,
+        &["upload", "bar.bin", &endpoint, "--chunk-size", "128KiB"],
+    )
+    .await;
+    assert!(status.success(), "exit {status:?}; output:\n{output}");
+    // The bar: [====>   ] 1.25 MiB/2.00 MiB 62% 3.12 MiB/s ETA 1s
+    assert!(output.contains("[="), "a bar is drawn:\n{output}");
+    assert!(output.contains("/2.00 MiB"), "bytes of total:\n{output}");
+    assert!(
+        output.contains("MiB/s") || output.contains("KiB/s"),
+        "a rate:\n{output}"
+    );
+    assert!(output.contains("ETA "), "an ETA:\n{output}");
+    assert!(output.contains("100%"), "it ends full:\n{output}");
+    assert!(output.contains("tusky: done: "), "{output}");
+    // The URL is printed after the bar, on stdout (the same terminal here).
+    assert!(output.contains(&server.uploads()[0].url), "{output}");
+}
+
+/// Runs `tusky ARGS` in the sandbox with a pseudo-terminal as its stdout and stderr; returns
+/// its exit status and everything it wrote.
+async fn in_pty(sandbox: &Sandbox, args: &[&str]) -> (portable_pty::ExitStatus, String) {
     let pty = native_pty_system()
         .openpty(PtySize {
             rows: 30,
@@ -26,13 +50,7 @@ async fn a_terminal_gets_a_progress_bar_with_bytes_rate_and_eta() {
         })
         .expect("open a pty");
     let mut command = CommandBuilder::new(TUSKY);
-    command.args([
-        "upload",
-        "bar.bin",
-        &server.endpoint(),
-        "--chunk-size",
-        "128KiB",
-    ]);
+    command.args(args);
     command.cwd(sandbox.path());
     command.env("XDG_DATA_HOME", sandbox.path().join("data"));
     command.env("HOME", sandbox.path());
@@ -62,19 +80,43 @@ async fn a_terminal_gets_a_progress_bar_with_bytes_rate_and_eta() {
         .expect("wait");
     drop(pty.master);
     let output = String::from_utf8_lossy(&reading.join().unwrap()).into_owned();
+    (status, output)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_files_get_one_bar_for_all_with_the_files_in_flight_under_it() {
+    let sandbox = Sandbox::new();
+    let server = TusMockServer::start().await;
+    std::fs::create_dir(sandbox.path().join("dir")).unwrap();
+    for (i, name) in ["dir/first.bin", "dir/second.bin", "dir/third.bin"]
+        .into_iter()
+        .enumerate()
+    {
+        sandbox.file(name, 1024 * 1024, 50 + i as u64);
+    }
+    // Slow enough (8 PATCHes of 128 KiB per file, 100 ms each) for the bars to draw.
+    server.set_patch_hook(|_: &PatchContext| PatchAction::Delay(Duration::from_millis(100)));
+    let endpoint = server.endpoint();
+    let args = ["upload", "dir", &endpoint, "-c", "128KiB", "-j", "2"];
+    let (status, output) = in_pty(&sandbox, &args).await;
     assert!(status.success(), "exit {status:?}; output:\n{output}");
-    // The bar: [====>   ] 1.25 MiB/2.00 MiB 62% 3.12 MiB/s ETA 1s
-    assert!(output.contains("[="), "a bar is drawn:\n{output}");
-    assert!(output.contains("/2.00 MiB"), "bytes of total:\n{output}");
     assert!(
-        output.contains("MiB/s") || output.contains("KiB/s"),
-        "a rate:\n{output}"
+        output.contains("/3.00 MiB"),
+        "the total of every file:\n{output}"
     );
-    assert!(output.contains("ETA "), "an ETA:\n{output}");
-    assert!(output.contains("100%"), "it ends full:\n{output}");
-    assert!(output.contains("tusky: done: "), "{output}");
-    // The URL is printed after the bar, on stdout (the same terminal here).
-    assert!(output.contains(&server.uploads()[0].url), "{output}");
+    assert!(output.contains("0/3 files"), "files done of all:\n{output}");
+    assert!(output.contains("3/3 files"), "{output}");
+    for name in ["dir/first.bin", "dir/second.bin", "dir/third.bin"] {
+        assert!(output.contains(name), "a bar for {name}:\n{output}");
+    }
+    assert!(
+        output.contains("/1.00 MiB"),
+        "a file's bytes of its size:\n{output}"
+    );
+    assert!(output.contains("3 files: 3 uploaded"), "{output}");
+    for upload in server.uploads() {
+        assert!(output.contains(&upload.url), "{output}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

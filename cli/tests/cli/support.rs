@@ -288,6 +288,19 @@ impl Output {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 
+    /// stdout parsed as JSON lines (what `--json` prints for several files): one value per
+    /// line.
+    #[track_caller]
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("a line is not JSON ({e}): {line}\n{}", self.stdout))
+            })
+            .collect()
+    }
+
     /// Panics with stderr unless it contains `text`.
     #[track_caller]
     pub fn expect_stderr_contains(&self, text: &str) -> &Self {
@@ -370,6 +383,17 @@ pub async fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
+}
+
+/// Stops `child` with Ctrl-C (SIGINT) and returns what it printed once it has exited (within
+/// 10 s).
+pub async fn interrupt(child: tokio::process::Child) -> Output {
+    signal(child.id().expect("a running child"), "INT");
+    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("exits promptly after Ctrl-C")
+        .expect("wait for tusky");
+    Output::from(output)
 }
 
 /// Sends `signal` (e.g. "INT", "TERM") to a process with kill(1).

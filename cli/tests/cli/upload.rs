@@ -208,13 +208,7 @@ async fn ctrl_c_keeps_the_record_exits_130_and_the_next_run_resumes() {
         server.request_count("PATCH") >= 2
     })
     .await;
-    signal(child.id().unwrap(), "INT");
-    let out = crate::support::Output::from(
-        tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
-            .await
-            .expect("exits promptly")
-            .unwrap(),
-    );
+    let out = crate::support::interrupt(child).await;
     out.expect_code(130);
     out.expect_stderr_contains("tusky: interrupted at ");
     out.expect_stderr_contains("run the same command again to resume");

@@ -152,6 +152,12 @@ async fn read_side(
             }
         };
         let ready = Instant::now() + shared.delay(direction);
+        if let Some(byte) = shared
+            .check_corrupt(direction, total, len as u64)
+            .and_then(|i| buf.get_mut(i))
+        {
+            *byte = !*byte;
+        }
         match shared.check_cut(direction, index, total, len as u64) {
             None => {
                 total += len as u64;

@@ -1,4 +1,4 @@
-//! FaultProxy: pass-through, cuts (once, every connection, the n-th, downstream, at 0),
+//! FaultProxy: pass-through, a corrupted byte, cuts (once, every connection, the n-th, downstream, at 0),
 //! throttle, stall, delay, disconnect_all and url_for, against raw TCP upstreams that count
 //! what they receive.
 
@@ -112,6 +112,34 @@ async fn passes_bytes_through_exactly_both_ways() {
     assert_eq!(stats.bytes_upstream, bytes.len() as u64);
     assert_eq!(stats.bytes_downstream, bytes.len() as u64);
     assert_eq!(stats.cuts, 0);
+}
+
+#[tokio::test]
+async fn a_corruption_changes_exactly_one_byte_once() {
+    let (upstream, mut received) = sink().await;
+    let proxy = FaultProxy::start(upstream).await.unwrap();
+    let bytes = noise(1024 * 1024, 4);
+    // Past the first 64 KiB read, so the byte is found in a later piece.
+    proxy.corrupt_byte(200_001);
+
+    let (back, wrote_all) = send_through(&proxy, &bytes).await;
+    assert!(wrote_all);
+    assert_eq!(back, b"done", "the connection is otherwise untouched");
+    let got = next(&mut received).await;
+    assert_eq!(got.len(), bytes.len());
+    let changed: Vec<usize> = (0..got.len()).filter(|&i| got[i] != bytes[i]).collect();
+    assert_eq!(changed, [200_001]);
+    assert_eq!(got[200_001], !bytes[200_001]);
+
+    // Spent: the next connection passes unchanged.
+    let (back, _) = send_through(&proxy, &bytes).await;
+    assert_eq!(back, b"done");
+    assert!(
+        next(&mut received).await == bytes,
+        "the second connection is exact"
+    );
+    let stats = settled(&proxy).await;
+    assert_eq!((stats.corruptions, stats.cuts), (1, 0));
 }
 
 #[tokio::test]

@@ -390,3 +390,38 @@ async fn a_directory_is_an_io_error_naming_it() {
         other => panic!("expected an I/O error, got {other:?}"),
     }
 }
+
+/// Concurrent writes through one handle (the uploads of a batch, say) take turns in the
+/// process: none waits for the file lock, so none tells the user that a process — this one —
+/// holds the store; and none is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_handles_concurrent_writes_never_wait_for_the_file_lock() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let (_dir, path) = temp_path("turns.json");
+    let waits = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&waits);
+    let store = JsonFileStorage::open(&path)
+        .unwrap()
+        .on_lock_wait(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+    let writes: Vec<_> = (0..32)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let record = UploadRecord::new(format!("https://t/{i}"));
+                store.set(&format!("k{i:02}"), record).await.unwrap();
+            })
+        })
+        .collect();
+    for write in writes {
+        write.await.unwrap();
+    }
+    assert_eq!(store.list().await.unwrap().len(), 32);
+    assert_eq!(
+        waits.load(Ordering::SeqCst),
+        0,
+        "a write waited for its own process"
+    );
+}

@@ -27,9 +27,9 @@ use crate::common::{noise, noise_file, stored, Events};
 #[allow(unused_imports)]
 use tusky::mock::{Cut as _, FaultProxy as _};
 
-/// A module `$name` of one test per server, `node` and `py`, each running `$scenario(&server)`
-/// when that server is there (else [`server`] skips, or fails in CI).
-macro_rules! on_both {
+/// A module `$name` of one test per server, `node`, `py` and `rustus`, each running
+/// `$scenario(&server)` when that server is there (else [`server`] skips, or fails in CI).
+macro_rules! on_every_server {
     ($(#[$doc:meta])* $name:ident: $scenario:path) => {
         $(#[$doc])*
         mod $name {
@@ -44,6 +44,12 @@ macro_rules! on_both {
             #[tokio::test]
             async fn py() {
                 let Some(server) = server(Kind::Py) else { return };
+                $scenario(&server).await;
+            }
+
+            #[tokio::test]
+            async fn rustus() {
+                let Some(server) = server(Kind::Rustus) else { return };
                 $scenario(&server).await;
             }
         }
@@ -87,36 +93,63 @@ async fn py_advertises() {
     );
 }
 
-on_both!(
+#[tokio::test]
+async fn rustus_advertises() {
+    let Some(server) = server(Kind::Rustus) else {
+        return;
+    };
+    assert_eq!(
+        scenarios::advertised(&server).await,
+        [
+            "checksum",
+            "concatenation",
+            "creation",
+            "creation-defer-length",
+            "creation-with-upload",
+            "termination"
+        ]
+    );
+}
+
+on_every_server!(
     /// Sizes 0, 1, chunk−1, chunk and chunk+1.
     sizes_around_the_chunk: scenarios::sizes
 );
-on_both!(
+on_every_server!(
     /// 50 MiB in the default chunks.
     fifty_mib: scenarios::large_file
 );
-on_both!(metadata_round_trip: scenarios::metadata_round_trip);
-on_both!(
+on_every_server!(metadata_round_trip: scenarios::metadata_round_trip);
+on_every_server!(
     /// A PATCH cut by the FaultProxy, resumed by a new uploader from a JSON store.
     cut_patch_resumes_from_store: scenarios::interrupted_patch_resumes_from_store
 );
-on_both!(lost_patch_answer_is_recovered: scenarios::lost_response_is_recovered);
-on_both!(stalled_patch_is_retried: scenarios::stalled_patch_is_dropped_and_retried);
-on_both!(
+on_every_server!(lost_patch_answer_is_recovered: scenarios::lost_response_is_recovered);
+on_every_server!(stalled_patch_is_retried: scenarios::stalled_patch_is_dropped_and_retried);
+on_every_server!(
     /// creation-defer-length.
     unknown_length_stream: scenarios::unknown_length_stream
 );
-on_both!(stream_cut_mid_patch: scenarios::stream_cut_mid_patch);
-on_both!(termination: scenarios::termination);
-on_both!(
+on_every_server!(stream_cut_mid_patch: scenarios::stream_cut_mid_patch);
+on_every_server!(termination: scenarios::termination);
+on_every_server!(
     /// Concatenation on tuspyserver; @tus/server has none, so one plain upload.
     parallel_concatenates_or_falls_back: scenarios::parallel
 );
-on_both!(creation_with_upload: scenarios::creation_with_upload);
-on_both!(
+on_every_server!(creation_with_upload: scenarios::creation_with_upload);
+on_every_server!(
     /// tuspy (the Python client) starts an upload; tusky finishes it from tuspy's own store.
     finishes_an_upload_tuspy_started: scenarios::finish_tuspy_upload
 );
+
+/// A corrupted chunk is refused by a server that verifies checksums (rustus), then resent.
+#[tokio::test]
+async fn rustus_refuses_a_corrupted_chunk_which_is_resent() {
+    let Some(server) = server(Kind::Rustus) else {
+        return;
+    };
+    scenarios::corrupted_chunk_is_refused_and_resent(&server).await;
+}
 
 /// Expiration, on @tus/server with `EXPIRE_MS`.
 #[tokio::test]
@@ -134,14 +167,8 @@ async fn node_expired_upload_is_not_resumed() {
 #[tokio::test]
 async fn fault_proxy_cut_mid_patch_is_retried_against_the_mock() {
     use std::time::Duration;
-    use tusky_mock_server::{FaultProxy, TusMockServer};
 
-    let server = TusMockServer::builder()
-        .relative_locations(true) // so upload URLs resolve against the proxy
-        .start()
-        .await;
-    let proxy = FaultProxy::start(*server.address()).await.unwrap();
-    let client = tusky::Client::new(proxy.url_for(&server.endpoint())).unwrap();
+    let (server, proxy, client) = mock_behind_proxy().await;
     let bytes = noise(1024 * 1024, 3);
     let chunk = 256 * 1024;
     // OPTIONS and a bodiless POST are far below 100 000 bytes: the cut is in the first PATCH.
@@ -162,14 +189,44 @@ async fn fault_proxy_cut_mid_patch_is_retried_against_the_mock() {
     assert_eq!(server.request_count("HEAD"), 1, "one re-HEAD after the cut");
     assert_eq!(events.retries().len(), 1);
     // The cut PATCH never completed, so the mock saw exactly the four good ones.
-    let offsets: Vec<String> = server
-        .requests_by_method("PATCH")
-        .await
-        .iter()
-        .map(|r| r.headers["upload-offset"].to_str().unwrap().to_owned())
-        .collect();
+    let offsets = patch_offsets(&server).await;
     assert_eq!(offsets, ["0", "262144", "524288", "786432"]);
     assert!(proxy.stats().bytes_upstream > bytes.len() as u64);
+}
+
+/// A byte changed on the way by the FaultProxy: the mock server verifies the PATCH's
+/// checksum, answers 460 and keeps nothing; tusky resends the chunk and the mock holds the
+/// exact bytes (the same check as `rustus_refuses_a_corrupted_chunk_which_is_resent`).
+#[tokio::test]
+async fn a_corrupted_chunk_is_refused_by_the_mock_and_resent() {
+    use std::time::Duration;
+
+    let (server, proxy, client) = mock_behind_proxy().await;
+    let bytes = noise(1024 * 1024, 8);
+    proxy.corrupt_byte(300_000);
+    let events = Events::default();
+    let mut uploader = client
+        .uploader()
+        .reader(std::io::Cursor::new(bytes.clone()))
+        .chunk_size(512 * 1024)
+        .creation_with_upload(false)
+        .checksum(tusky::ChecksumAlgorithm::Sha1)
+        .retry_delay(3, Duration::from_millis(10))
+        .on_progress(events.callback())
+        .build()
+        .unwrap();
+    let summary = uploader.upload().await.expect("finished after the resend");
+    assert_eq!(proxy.stats().corruptions, 1);
+    let retries = events.retries();
+    assert_eq!(retries.len(), 1, "{retries:?}");
+    assert!(retries[0].0.contains("460"), "{retries:?}");
+    assert_eq!(stored(&server, &summary.url), bytes);
+    let offsets = patch_offsets(&server).await;
+    assert_eq!(
+        offsets,
+        ["0", "0", "524288"],
+        "the refused chunk was sent again"
+    );
 }
 
 /// The byte comparison every scenario relies on does catch a changed byte and a length
@@ -202,14 +259,8 @@ fn the_byte_comparison_catches_differences() {
 #[tokio::test]
 async fn fault_proxy_cut_while_creating_a_partial_upload_is_retried() {
     use std::time::Duration;
-    use tusky_mock_server::{FaultProxy, TusMockServer};
 
-    let server = TusMockServer::builder()
-        .relative_locations(true)
-        .start()
-        .await;
-    let proxy = FaultProxy::start(*server.address()).await.unwrap();
-    let client = tusky::Client::new(proxy.url_for(&server.endpoint())).unwrap();
+    let (server, proxy, client) = mock_behind_proxy().await;
     let dir = tempfile::tempdir().unwrap();
     let size = 3 * 1024 * 1024;
     let path = noise_file(dir.path(), "parallel.bin", size, 5);
@@ -238,4 +289,32 @@ async fn fault_proxy_cut_while_creating_a_partial_upload_is_retried() {
     );
     // Three partial uploads and the final one: the cut POST never reached the mock.
     assert_eq!(server.uploads().len(), 4);
+}
+
+/// The mock server (relative `Location`s, so upload URLs resolve against the proxy), a
+/// [`FaultProxy`](tusky_mock_server::FaultProxy) in front of it, and a client of the proxy.
+async fn mock_behind_proxy() -> (
+    tusky_mock_server::TusMockServer,
+    tusky_mock_server::FaultProxy,
+    tusky::Client,
+) {
+    let server = tusky_mock_server::TusMockServer::builder()
+        .relative_locations(true)
+        .start()
+        .await;
+    let proxy = tusky_mock_server::FaultProxy::start(*server.address())
+        .await
+        .unwrap();
+    let client = tusky::Client::new(proxy.url_for(&server.endpoint())).unwrap();
+    (server, proxy, client)
+}
+
+/// The `Upload-Offset` of every PATCH the mock received, in order.
+async fn patch_offsets(server: &tusky_mock_server::TusMockServer) -> Vec<String> {
+    server
+        .requests_by_method("PATCH")
+        .await
+        .iter()
+        .map(|r| r.headers["upload-offset"].to_str().unwrap().to_owned())
+        .collect()
 }

@@ -54,6 +54,8 @@ pub enum Kind {
     NodeExpiring,
     /// tuspyserver.
     Py,
+    /// rustus, built with its `hashers` feature: the one that verifies `Upload-Checksum`.
+    Rustus,
 }
 
 /// One running server: where to create uploads and where it keeps their bytes.
@@ -75,6 +77,10 @@ pub fn server(kind: Kind) -> Option<Server> {
             "TUSKY_INTEROP_NODE_EXPIRE_MS",
         ],
         Kind::Py => &["TUSKY_INTEROP_PY_ENDPOINT", "TUSKY_INTEROP_PY_DATA_DIR"],
+        Kind::Rustus => &[
+            "TUSKY_INTEROP_RUSTUS_ENDPOINT",
+            "TUSKY_INTEROP_RUSTUS_DATA_DIR",
+        ],
     };
     let values = env_or_skip(names)?;
     let server = Server {
@@ -121,7 +127,7 @@ impl Server {
     }
 
     /// Where the server keeps the bytes of the upload at `url`: `<DATA_DIR>/<id>`, the id
-    /// being the URL's last path segment (both servers, see tests/interop/README.md).
+    /// being the URL's last path segment (every server, see tests/interop/README.md).
     pub fn data_file(&self, url: &str) -> PathBuf {
         let url = url::Url::parse(url).expect("an upload URL");
         let id = url

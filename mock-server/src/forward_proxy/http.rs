@@ -1,95 +1,11 @@
-//! [`ForwardProxy`]: a small HTTP forward proxy on 127.0.0.1 that records every request that
-//! passes through it, for testing that a client really uses a proxy (and that it does not when
-//! told so).
-//!
-//! It takes plain-http requests in absolute form (`PATCH http://host:port/path HTTP/1.1`) with
-//! a `Content-Length` body (or none), forwards each on its own upstream connection with
-//! `Connection: close`, and relays the answer. Anything else (CONNECT, chunked bodies) gets
-//! `501`.
+//! Plain-http forwarding (absolute-form requests) and `CONNECT` dispatch.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
-/// The most a request head may hold.
-const MAX_HEAD: usize = 64 * 1024;
-/// How long one proxied exchange may take in all.
-const EXCHANGE_DEADLINE: Duration = Duration::from_secs(60);
-
-/// One request that went through a [`ForwardProxy`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProxiedRequest {
-    /// The method.
-    pub method: String,
-    /// The absolute URL the client asked for.
-    pub url: String,
-    /// How many body bytes were forwarded.
-    pub body_bytes: u64,
-}
-
-/// An HTTP forward proxy on 127.0.0.1 that records what passes through it.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let proxy = tusky_mock_server::ForwardProxy::start().await.unwrap();
-/// assert!(proxy.url().starts_with("http://127.0.0.1:"));
-/// assert!(proxy.requests().is_empty());
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct ForwardProxy {
-    address: SocketAddr,
-    requests: Arc<Mutex<Vec<ProxiedRequest>>>,
-    task: JoinHandle<()>,
-}
-
-impl ForwardProxy {
-    /// Starts the proxy on a free port of 127.0.0.1.
-    pub async fn start() -> io::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let address = listener.local_addr()?;
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&requests);
-        let task = tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let log = Arc::clone(&log);
-                tokio::spawn(async move {
-                    let _ = tokio::time::timeout(EXCHANGE_DEADLINE, serve(client, log)).await;
-                });
-            }
-        });
-        Ok(Self {
-            address,
-            requests,
-            task,
-        })
-    }
-
-    /// The proxy's URL, `http://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    /// Every request forwarded so far, in the order they arrived.
-    pub fn requests(&self) -> Vec<ProxiedRequest> {
-        self.requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-}
-
-impl Drop for ForwardProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+use super::{record, tunnel, Log, MAX_HEAD};
 
 /// A parsed request head: what to forward and where.
 struct Head {
@@ -101,8 +17,11 @@ struct Head {
     body_len: u64,
 }
 
-async fn serve(mut client: TcpStream, log: Arc<Mutex<Vec<ProxiedRequest>>>) -> io::Result<()> {
+pub(super) async fn serve(mut client: TcpStream, log: &Log) -> io::Result<()> {
     let (head, rest) = read_head(&mut client).await?;
+    if let Some(authority) = connect_target(&head) {
+        return tunnel::connect(client, &authority, rest, log).await;
+    }
     let Some(head) = parse_head(&head) else {
         let refusal =
             b"HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -116,13 +35,7 @@ async fn serve(mut client: TcpStream, log: Arc<Mutex<Vec<ProxiedRequest>>>) -> i
     upstream.write_all(&rest[..first]).await?;
     let remaining = head.body_len - first as u64;
     let copied = tokio::io::copy(&mut (&mut client).take(remaining), &mut upstream).await?;
-    log.lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(ProxiedRequest {
-            method: head.method,
-            url: head.url,
-            body_bytes: first as u64 + copied,
-        });
+    record(log, &head.method, head.url, first as u64 + copied);
     tokio::io::copy(&mut upstream, &mut client).await?;
     client.shutdown().await
 }
@@ -186,6 +99,16 @@ fn parse_head(head: &[u8]) -> Option<Head> {
     })
 }
 
+/// The `host:port` of a `CONNECT host:port HTTP/1.1` head.
+fn connect_target(head: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(head).ok()?;
+    let mut request_line = text.split("\r\n").next()?.split(' ');
+    match (request_line.next()?, request_line.next()?) {
+        ("CONNECT", target) if target.contains(':') => Some(target.to_owned()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +124,11 @@ mod tests {
             "PATCH /files/a HTTP/1.1\r\nHost: 127.0.0.1:9\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
         );
         assert!(parse_head(b"CONNECT host:443 HTTP/1.1\r\n\r\n").is_none());
+        assert_eq!(
+            connect_target(b"CONNECT host:443 HTTP/1.1\r\nHost: host:443\r\n\r\n").as_deref(),
+            Some("host:443")
+        );
+        assert_eq!(connect_target(b"GET http://h/ HTTP/1.1\r\n\r\n"), None);
         assert!(parse_head(b"GET /origin-form HTTP/1.1\r\n\r\n").is_none());
     }
 }
