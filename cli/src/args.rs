@@ -317,6 +317,15 @@ pub struct UploadArgs {
     /// Upload in N parts at once and join them (concatenation extension).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub parallel: Option<u32>,
+    /// With --parallel: split the file into N parts (default: one per worker, up to four per
+    /// worker for files over 64 MiB a worker); a worker done with a part takes the next one.
+    #[arg(long, value_name = "N", requires = "parallel", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub parts: Option<u32>,
+    /// Send an Idempotency-Key with every creation POST and the final --parallel POST, and
+    /// repeat such a POST when its answer was lost (the server must honour the header: a
+    /// repeated key gets the upload the first POST made).
+    #[arg(long)]
+    pub idempotent_creation: bool,
     /// Retries in a row without progress before giving up (exponential backoff from 0.5 s).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub retries: u32,

@@ -47,7 +47,7 @@ fn shown_file(pruned: &Pruned) -> String {
 
 fn shown_record_url(pruned: &Pruned) -> String {
     if pruned.record.url.is_empty() {
-        format!("({} partial uploads)", pruned.record.partial_urls.len())
+        format!("({})", crate::list::partial_uploads(&pruned.record))
     } else {
         shown_url(&pruned.record.url)
     }

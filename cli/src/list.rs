@@ -98,10 +98,7 @@ async fn describe(
         check = Some(text);
     }
     let url = if record.url.is_empty() && !record.partial_urls.is_empty() {
-        format!(
-            "({} partial uploads, not yet joined)",
-            record.partial_urls.len()
-        )
+        format!("({}, not yet joined)", partial_uploads(record))
     } else if record.is_completed() {
         format!("{} (done: a completion record)", shown_url(&record.url))
     } else {
@@ -279,5 +276,35 @@ async fn server_check(client: &Client, url: &str) -> (String, serde_json::Value)
             };
             (text.clone(), serde_json::json!({ "error": text }))
         }
+    }
+}
+
+/// "N partial uploads", or "K of N partial uploads" while some parts are not created yet (a
+/// parallel record has an empty slot for each).
+pub(crate) fn partial_uploads(record: &UploadRecord) -> String {
+    let all = record.partial_urls.len();
+    let created = record.partial_urls.iter().filter(|u| !u.is_empty()).count();
+    if created == all {
+        format!("{all} partial uploads")
+    } else {
+        format!("{created} of {all} partial uploads")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partial_uploads;
+    use tusky::storage::UploadRecord;
+
+    #[test]
+    fn parts_not_created_yet_are_counted_apart() {
+        let record = |urls: &[&str]| {
+            UploadRecord::new("").with_partial_urls(urls.iter().map(|u| (*u).to_owned()).collect())
+        };
+        assert_eq!(partial_uploads(&record(&["a", "b"])), "2 partial uploads");
+        assert_eq!(
+            partial_uploads(&record(&["a", "", "c", ""])),
+            "2 of 4 partial uploads"
+        );
     }
 }

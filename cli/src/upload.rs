@@ -288,13 +288,15 @@ pub fn client_for(args: &UploadArgs, endpoint: &UserUrl) -> Result<Client, Failu
         .map_err(|e| Failure::tus("setting up the client", &e))
 }
 
-/// The options every upload of the command shares: chunk size, retries, parallel parts and
-/// checksums.
+/// The options every upload of the command shares: chunk size, retries, parallel workers and
+/// parts, idempotent creation and checksums.
 #[derive(Debug, Clone, Copy)]
 pub struct UploadSettings {
     chunk_size: u64,
     retries: u32,
     parallel: usize,
+    parts: Option<usize>,
+    idempotent_creation: bool,
     checksum: Checksum,
 }
 
@@ -305,6 +307,8 @@ impl UploadSettings {
             chunk_size: args.chunk_size,
             retries: args.retries,
             parallel: args.parallel.unwrap_or(1) as usize,
+            parts: args.parts.map(|parts| parts as usize),
+            idempotent_creation: args.idempotent_creation,
             checksum: Checksum::from_args(args)?,
         })
     }
@@ -316,10 +320,14 @@ impl UploadSettings {
         S: Storage,
         F: tusky::fingerprint::Fingerprint,
     {
-        let builder = builder
+        let mut builder = builder
             .chunk_size(self.chunk_size)
             .retries(self.retries)
-            .parallel(self.parallel);
+            .parallel(self.parallel)
+            .idempotent_creation(self.idempotent_creation);
+        if let Some(parts) = self.parts {
+            builder = builder.parts(parts);
+        }
         match self.checksum {
             Checksum::Off => builder,
             Checksum::Negotiated => builder.checksum_negotiated(&ChecksumAlgorithm::ALL),

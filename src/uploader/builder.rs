@@ -222,6 +222,37 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
         self
     }
 
+    /// Sends an `Idempotency-Key` (128 random bits in hex) with every creation POST and with a
+    /// parallel upload's final concatenation POST, the same key for every repeat of one
+    /// creation, and repeats such a POST when its answer was lost (a broken connection, a
+    /// timeout, a 5xx) — without the option a lost answer to the final POST fails the upload,
+    /// since a repeat could make a second final upload. The final POST's key is stored in the
+    /// record before the POST is sent, so a later run (after a crash or a lost answer) sends it
+    /// again with the same key. Default: off.
+    ///
+    /// **The server must honour the header**: a POST that repeats a key it has seen is answered
+    /// with the upload the first request created (`201` with the same `Location`), not a new
+    /// one. tus 1.0 does not define it; a server that ignores it makes a new upload for each
+    /// repeat (for a creation POST that is an unused upload, as without the option; for the
+    /// final POST, a second final upload of the same parts).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), tusky::Error> {
+    /// let client = tusky::Client::new("https://tus.example/files/")?;
+    /// let mut uploader = client
+    ///     .uploader()
+    ///     .path("video.mp4")
+    ///     .parallel(4)
+    ///     .idempotent_creation(true)
+    ///     .build()?;
+    /// uploader.upload().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn idempotent_creation(mut self, enabled: bool) -> Self {
+        self.options.idempotent_creation = enabled;
+        self
+    }
+
     /// Verifies content before resuming, trusting no metadata (default: off): the record keeps
     /// a SHA-256 of the bytes the server acknowledged, updated after every chunk, and a resume
     /// first hashes the file's start again and starts over if it differs. Its cost: every
@@ -234,12 +265,31 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
         self
     }
 
-    /// Splits a file into `n` ranges uploaded concurrently as partial uploads, then joined with
-    /// a final `Upload-Concat` POST (the concatenation extension). Falls back to one upload, with
-    /// a log line, when the server does not advertise concatenation, when the source is not a
+    /// Uploads a file as partial uploads, `n` at a time, then joins them with a final
+    /// `Upload-Concat` POST (the concatenation extension). Falls back to one upload, with a log
+    /// line, when the server does not advertise concatenation, when the source is not a
     /// [`path`](UploaderBuilder::path), or when the file is smaller than `n` bytes.
+    ///
+    /// The file is split into `n` equal parts; a file bigger than `n × 64 MiB` into `k × n`
+    /// (`k = ceil(size / (n × 64 MiB))`, at most 4), so that a worker done with its part takes
+    /// the next one and a slow part does not hold the others back;
+    /// [`parts`](UploaderBuilder::parts) sets the count. The parts are created as workers take
+    /// them (`n` creation POSTs at once), and each part's URL is in the stored record before
+    /// any byte of it is sent after its creation POST.
     pub fn parallel(mut self, n: usize) -> Self {
         self.options.parallel = n;
+        self
+    }
+
+    /// With [`parallel`](UploaderBuilder::parallel)`(n)`: splits the file into `count` equal
+    /// partial uploads (at most one per byte) instead of the automatic count; the `n` workers
+    /// take them in file order, each the next one as soon as it is done with its last. More
+    /// parts than workers let fast workers take over from a slow one; each part costs a
+    /// creation POST, a short last chunk, and its URL in the final POST's `Upload-Concat`
+    /// header (servers limit header sizes: keep it to a few hundred). A resumed upload keeps
+    /// the count its record was made with.
+    pub fn parts(mut self, count: usize) -> Self {
+        self.options.parts = super::parallel::PartCount::Exactly(count);
         self
     }
 
@@ -303,6 +353,9 @@ fn check_options(options: &Options) -> Result<()> {
         return Err(Error::Config(
             "parallel(n) needs n of at least 1".to_owned(),
         ));
+    }
+    if options.parts == super::parallel::PartCount::Exactly(0) {
+        return Err(Error::Config("parts(n) needs n of at least 1".to_owned()));
     }
     if options.stall_timeout.is_some_and(|t| t.is_zero()) {
         return Err(Error::Config(

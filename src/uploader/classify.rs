@@ -18,6 +18,19 @@ pub(crate) enum Repeat {
     IfRefused,
 }
 
+impl Repeat {
+    /// The final concatenation POST: with an `Idempotency-Key` (idempotent creation), a repeat
+    /// is answered with the upload the first one made, so it is as safe to repeat as a PATCH,
+    /// also after a lost answer; without one, a lost answer may hide a created upload, so it is
+    /// repeated only after an answer that shows nothing was created.
+    pub(crate) fn final_post(key: Option<&super::idempotency::IdempotencyKey>) -> Self {
+        match key {
+            Some(_) => Self::Safe,
+            None => Self::IfRefused,
+        }
+    }
+}
+
 /// What is known when a request fails.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Facts {
@@ -286,5 +299,34 @@ mod tests {
             classify(&lost, &Facts::request(Repeat::Safe)),
             Decision::Retry
         );
+    }
+
+    #[test]
+    fn a_final_post_with_an_idempotency_key_is_repeated_after_a_lost_answer_too() {
+        let key = crate::uploader::idempotency::IdempotencyKey::new();
+        let keyed = Facts::request(Repeat::final_post(Some(&key)));
+        let unkeyed = Facts::request(Repeat::final_post(None));
+        assert_eq!(unkeyed.repeat, Repeat::IfRefused, "as before the option");
+        let lost = |kind| Error::Transport {
+            context: Context::new(Concatenate, None, None),
+            source: crate::transport::TransportError::new(kind, "lost"),
+        };
+        use crate::transport::TransportErrorKind::{Connection, Timeout};
+        // (error, decision with the key, decision without)
+        let table = [
+            (lost(Connection), Decision::Retry, Decision::Fail),
+            (lost(Timeout), Decision::Retry, Decision::Fail),
+            (status(Concatenate, 500), Decision::Retry, Decision::Retry),
+            (status(Concatenate, 503), Decision::Retry, Decision::Retry),
+            // 409: the server still works on the first request with this key.
+            (status(Concatenate, 409), Decision::Retry, Decision::Fail),
+            // 422: the key was used for another request: never repeat.
+            (status(Concatenate, 422), Decision::Fail, Decision::Fail),
+            (status(Concatenate, 400), Decision::Fail, Decision::Fail),
+        ];
+        for (error, with_key, without) in table {
+            assert_eq!(classify(&error, &keyed), with_key, "{error}");
+            assert_eq!(classify(&error, &unkeyed), without, "{error}");
+        }
     }
 }

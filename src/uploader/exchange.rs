@@ -150,7 +150,14 @@ impl<T: Transport> SingleUpload<T> {
             _ => 0,
         };
         let checksum = first.as_ref().and_then(|plan| plan.checksum.as_ref());
-        let headers = self.creation_headers(size, send_len, checksum)?;
+        let mut headers = self.creation_headers(size, send_len, checksum)?;
+        if self.options.idempotent_creation {
+            // Made once per creation: every repeat of this POST sends the same key.
+            let key = self
+                .creation_key
+                .get_or_insert_with(super::idempotency::IdempotencyKey::new);
+            headers.insert(super::idempotency::IDEMPOTENCY_KEY, key.header_value());
+        }
         // Watched for stalls like a PATCH (it may carry the first chunk); no `BytesSent` events,
         // which would come before `Started`.
         let response = self
@@ -165,6 +172,8 @@ impl<T: Transport> SingleUpload<T> {
             )
             .await?;
         let url = created_url(&context, &endpoint, &response)?;
+        // Created: the next creation (after a start-over) is another one, with another key.
+        self.creation_key = None;
         if send_len > 0 {
             self.last_answer = Some(super::FinalAnswer::of(&response));
         }

@@ -13,8 +13,10 @@ mod classify;
 mod completion;
 mod content;
 mod exchange;
+mod idempotency;
 mod options;
 mod parallel;
+mod parts_record;
 mod records;
 mod report;
 mod requests;
@@ -349,15 +351,13 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                     return Ok(None);
                 }
             }
-            Some(Found::Parallel {
-                partials, expires, ..
-            }) if parallel.is_some() => {
-                return self.run_parallel(Some((partials, expires))).await.map(Some);
+            Some(Found::Parallel { parts, .. }) if parallel.is_some() => {
+                return self.run_parallel(Some(parts)).await.map(Some);
             }
-            Some(Found::Parallel { partials, .. }) => {
+            Some(Found::Parallel { parts, .. }) => {
                 let reason = format!(
                     "the stored record is an unfinished parallel upload of {} parts; resume it with parallel(n) (a single upload starts now)",
-                    partials.len()
+                    parts.partials.len()
                 );
                 tracing::warn!(%reason, "not resuming");
                 self.records.forget().await?;
@@ -478,7 +478,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
                 max_size,
             });
         }
-        if size < parts as u64 {
+        if size < parts as u64 || parallel::part_count(size, parts, self.upload.options.parts) < 2 {
             tracing::info!(
                 size,
                 "the file is too small to split; uploading in one stream"
@@ -492,7 +492,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
     /// this uploader's upload.
     async fn run_parallel(
         &mut self,
-        stored: Option<(Vec<Option<Url>>, Option<SystemTime>)>,
+        stored: Option<records::StoredParts>,
     ) -> Result<UploadSummary> {
         let (Some(path), Some(size), Some(endpoint)) = (
             self.path.clone(),

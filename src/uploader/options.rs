@@ -55,8 +55,12 @@ pub(crate) struct Options {
     pub remove_record_on_success: bool,
     pub recreate: Recreate,
     pub creation_with_upload: bool,
-    /// Partial uploads to split a file into (concatenation); 1 = a single upload.
+    /// Whether creation POSTs and the final POST carry an `Idempotency-Key`.
+    pub idempotent_creation: bool,
+    /// Partial uploads sent at once (concatenation); 1 = a single upload.
     pub parallel: usize,
+    /// How many partial uploads the file is split into (at least `parallel`'s worth of work).
+    pub parts: super::parallel::PartCount,
     pub role: Role,
     /// Whether the acknowledged bytes' digest is kept and checked before resuming.
     pub verify_content: bool,
@@ -78,7 +82,9 @@ impl Default for Options {
             remove_record_on_success: true,
             recreate: Recreate::UnlessExplicit,
             creation_with_upload: true,
+            idempotent_creation: false,
             parallel: 1,
+            parts: super::parallel::PartCount::Auto,
             role: Role::Whole,
             verify_content: false,
             pause: Arc::default(),

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use url::Url;
 
+use super::idempotency::IdempotencyKey;
 use super::single::RecordFacts;
 use super::state::RemoteUpload;
 use crate::fingerprint::Fingerprint;
@@ -57,8 +58,13 @@ impl Scope {
                 Url::parse(theirs).is_ok_and(|theirs| without_credentials(&theirs) == *ours)
             }
             _ => {
+                // A parallel record's first slot is empty while its part is not created yet.
                 let first = if record.url.is_empty() {
-                    record.partial_urls.first().map(String::as_str)
+                    record
+                        .partial_urls
+                        .iter()
+                        .map(String::as_str)
+                        .find(|u| !u.is_empty())
                 } else {
                     Some(record.url.as_str())
                 };
@@ -88,15 +94,24 @@ pub(crate) enum Found {
         file: Option<FileIdentity>,
         prefix: Option<crate::storage::PrefixDigest>,
     },
-    /// An unfinished parallel upload of the same size: its partial uploads in order (`None`
-    /// for a part that was not created before the run stopped).
+    /// An unfinished parallel upload of the same size.
     Parallel {
-        partials: Vec<Option<Url>>,
-        expires: Option<SystemTime>,
+        parts: StoredParts,
         file: Option<FileIdentity>,
     },
     /// A record that cannot be used (it was removed): why.
     Unusable(String),
+}
+
+/// An unfinished parallel upload, as its record names it.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredParts {
+    /// Its partial uploads in file order (`None` for a part not created before the run
+    /// stopped).
+    pub partials: Vec<Option<Url>>,
+    pub expires: Option<SystemTime>,
+    /// The final POST's `Idempotency-Key`, when one was stored before that POST was sent.
+    pub final_key: Option<IdempotencyKey>,
 }
 
 #[derive(Debug, Clone)]
@@ -311,13 +326,13 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
     }
 
     /// Records an unfinished parallel upload: its partial uploads, in order (an empty URL for
-    /// a part not created yet).
+    /// a part not created yet), and the final POST's key once it is about to be sent.
     pub(crate) async fn remember_parallel(
         &self,
-        size: u64,
+        (size, file): (u64, Option<&FileIdentity>),
         partials: &[Option<Url>],
         expires: Option<SystemTime>,
-        file: Option<&FileIdentity>,
+        final_key: Option<&IdempotencyKey>,
     ) -> Result<()> {
         let urls = partials
             .iter()
@@ -332,6 +347,7 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
             .with_partial_urls(urls);
         record.expires_unix = expires.map(unix_seconds);
         record.file = file.cloned();
+        record.final_idempotency_key = final_key.map(|key| key.as_str().to_owned());
         self.write(record).await
     }
 
@@ -378,8 +394,14 @@ fn classify_record(record: &UploadRecord, size: Option<u64>) -> Found {
             .collect();
         return match partials {
             Some(partials) if record.size.is_some() && record.size == size => Found::Parallel {
-                partials,
-                expires,
+                parts: StoredParts {
+                    partials,
+                    expires,
+                    final_key: record
+                        .final_idempotency_key
+                        .as_deref()
+                        .and_then(IdempotencyKey::parse),
+                },
                 file: record.file.clone(),
             },
             _ => {

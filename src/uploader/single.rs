@@ -102,6 +102,9 @@ pub(crate) struct SingleUpload<T: Transport> {
     pub(crate) content: Option<super::content::ContentCheck>,
     /// The server's answer to the last request that sent bytes (kept for the summary).
     pub(crate) last_answer: Option<super::FinalAnswer>,
+    /// The `Idempotency-Key` of the creation under way (idempotent creation): kept for its
+    /// repeats, dropped once the upload is created or the creation changes shape.
+    pub(crate) creation_key: Option<super::idempotency::IdempotencyKey>,
 }
 
 impl<T: Transport> SingleUpload<T> {
@@ -124,6 +127,7 @@ impl<T: Transport> SingleUpload<T> {
             checksum: std::sync::OnceLock::new(),
             content: None,
             last_answer: None,
+            creation_key: None,
         }
     }
 
@@ -324,6 +328,8 @@ impl<T: Transport> SingleUpload<T> {
             Decision::CreateWithoutBody => {
                 tracing::warn!(%error, "creating again without the first chunk in the POST");
                 self.options.creation_with_upload = false;
+                // Another request: another key (a server may keep the 413 as the key's answer).
+                self.creation_key = None;
                 return Ok(());
             }
             Decision::StartOver(reason) => {

@@ -167,6 +167,7 @@ fn full_record(n: u64) -> UploadRecord {
         .with_source(format!("/home/jürgen/Vidéos/clip {n} 🎬.mp4"))
         .with_endpoint("https://tus.example/files/")
         .with_created_unix(1_600_000_000 + n)
+        .with_final_idempotency_key(format!("{n:032x}"))
         .with_completed_unix(1_650_000_000 + n)
         .with_file(
             crate::FileIdentity::default()

@@ -85,6 +85,14 @@ pub struct UploadRecord {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub completed_unix: Option<u64>,
+    /// The `Idempotency-Key` of a parallel upload's final concatenation POST, stored before
+    /// that POST is sent, so that a run after a crash or a lost answer repeats the POST with
+    /// the same key (`None` without idempotent creation, and in records written before it).
+    #[cfg_attr(
+        any(feature = "json", feature = "redb", feature = "redis"),
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub final_idempotency_key: Option<String>,
 }
 
 impl UploadRecord {
@@ -178,5 +186,21 @@ impl UploadRecord {
     /// Whether this is a completion record (a finished upload kept so a batch skips it).
     pub fn is_completed(&self) -> bool {
         self.completed_unix.is_some()
+    }
+
+    /// Sets the `Idempotency-Key` of the final concatenation POST.
+    ///
+    /// ```
+    /// use tusky_storage::UploadRecord;
+    ///
+    /// let record = UploadRecord::new("")
+    ///     .with_partial_urls(vec!["https://tus.example/files/a".into()])
+    ///     .with_final_idempotency_key("5f0c3f6e8a2b4d1c9e7a6b5c4d3e2f10");
+    /// assert!(record.final_idempotency_key.is_some());
+    /// ```
+    #[must_use]
+    pub fn with_final_idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.final_idempotency_key = Some(key.into());
+        self
     }
 }

@@ -18,6 +18,7 @@
 //! - `hooks`: request hooks, request ids, auth headers refreshed after a 401.
 //! - `network`: the rate limit and proxies.
 //! - `streaming_server`: the uploader against the streaming, disk-backed server.
+//! - `parallel`: parallel uploads on workers: concurrent creation, more parts than workers.
 //!
 //! What the areas share lives in `common`. One area: `cargo test --all-features --test it
 //! retry::`.
@@ -32,6 +33,7 @@ mod hooks;
 mod interop;
 mod maintenance;
 mod network;
+mod parallel;
 mod parity;
 mod properties;
 mod resume;

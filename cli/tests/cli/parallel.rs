@@ -5,34 +5,70 @@ use tusky::mock::{Extension, TusMockServer, UploadConcat};
 
 use crate::support::{kill_mid_upload, Sandbox};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn parallel_parts_are_joined() {
+/// Uploads a new file of `len` bytes with `--json` and `options`; checks the bytes the server
+/// holds and returns how many parts the final upload joins.
+async fn joined_parts(len: usize, seed: u64, options: &[&str]) -> usize {
     let sandbox = Sandbox::new();
     let server = TusMockServer::start().await;
-    let file = sandbox.file("p.bin", 1024 * 1024 + 3, 51);
-    let json = sandbox
-        .run_json([
-            "upload",
-            "p.bin",
-            &server.endpoint(),
-            "--parallel",
-            "4",
-            "-c",
-            "128KiB",
-            "--json",
-        ])
-        .await;
+    let file = sandbox.file("p.bin", len, seed);
+    let endpoint = server.endpoint();
+    let mut args = vec!["upload", "p.bin", endpoint.as_str(), "--json"];
+    args.extend_from_slice(options);
+    let json = sandbox.run_json(args).await;
     let url = json["url"].as_str().unwrap();
     assert_eq!(
         server.upload_bytes(url),
         Some(std::fs::read(&file).unwrap())
     );
-    let upload = server.upload(url).unwrap();
-    assert!(
-        matches!(&upload.concat, UploadConcat::Final(parts) if parts.len() == 4),
-        "{:?}",
-        upload.concat
-    );
+    match server.upload(url).unwrap().concat {
+        UploadConcat::Final(parts) => parts.len(),
+        other => panic!("not a final upload: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_parts_are_joined() {
+    let parts = joined_parts(1024 * 1024 + 3, 51, &["--parallel", "4", "-c", "128KiB"]).await;
+    assert_eq!(parts, 4);
+}
+
+/// `--parts 5` with `--parallel 2`: five parts on two workers.
+#[tokio::test(flavor = "multi_thread")]
+async fn more_parts_than_workers() {
+    let options = ["--parallel", "2", "--parts", "5", "-c", "64KiB"];
+    assert_eq!(joined_parts(500_003, 54, &options).await, 5);
+}
+
+/// `--idempotent-creation`: each creation POST and the final POST carry a key of their own.
+#[tokio::test(flavor = "multi_thread")]
+async fn idempotent_creation_keys_every_post() {
+    let sandbox = Sandbox::new();
+    let server = TusMockServer::start().await;
+    sandbox.file("k.bin", 100_000, 55);
+    sandbox
+        .run_json([
+            "upload",
+            "k.bin",
+            &server.endpoint(),
+            "--parallel",
+            "2",
+            "--idempotent-creation",
+            "--json",
+        ])
+        .await;
+    let mut keys: Vec<String> = server
+        .requests_by_method("POST")
+        .await
+        .iter()
+        .map(|post| {
+            let key = post.headers.get("idempotency-key").expect("a key");
+            key.to_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(keys.len(), 3, "two parts and the final");
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 3, "{keys:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

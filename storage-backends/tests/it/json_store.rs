@@ -102,6 +102,33 @@ async fn minimal_and_older_records_are_read_with_defaults() {
     );
 }
 
+/// A parallel upload's record as tusky wrote it before final POSTs carried an
+/// `Idempotency-Key` reads as before, without a key; one with a key keeps it.
+#[tokio::test]
+async fn a_parallel_record_without_a_final_idempotency_key_reads_as_before() {
+    let (_dir, path) = temp_path("uploads.json");
+    std::fs::write(
+        &path,
+        br#"{"format":"tusky-url-store","version":1,"uploads":{"k":{"url":"","size":30,
+            "expires_unix":null,"partial_urls":["https://tus.example/1",""],"source":"/f",
+            "endpoint":"https://tus.example/","created_unix":1700000000}}}"#,
+    )
+    .unwrap();
+    let store = JsonFileStorage::open(&path).unwrap();
+    let old = UploadRecord::new("")
+        .with_size(30)
+        .with_partial_urls(vec!["https://tus.example/1".into(), String::new()])
+        .with_source("/f")
+        .with_endpoint("https://tus.example/")
+        .with_created_unix(1_700_000_000);
+    assert_eq!(store.get("k").await.unwrap(), Some(old.clone()));
+
+    let keyed = old.with_final_idempotency_key("00112233445566778899aabbccddeeff");
+    store.set("k", keyed.clone()).await.unwrap();
+    let reopened = JsonFileStorage::open(&path).unwrap();
+    assert_eq!(reopened.get("k").await.unwrap(), Some(keyed));
+}
+
 #[tokio::test]
 async fn two_handles_on_one_file_interleaving_writes_lose_nothing() {
     let (_dir, path) = temp_path("shared.json");

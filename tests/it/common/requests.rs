@@ -2,7 +2,7 @@
 //! the bytes of an upload; and tus answers for mocks mounted over the mock server.
 
 use tusky_mock_server::wiremock::{Request, ResponseTemplate};
-use tusky_mock_server::TusMockServer;
+use tusky_mock_server::{TusMockServer, UploadConcat, UploadSnapshot};
 
 /// A header of a recorded request, as text.
 pub fn header(request: &Request, name: &str) -> Option<String> {
@@ -113,4 +113,22 @@ pub async fn patch_directly(url: &str, offset: u64, body: &[u8]) {
         .await
         .unwrap();
     assert_eq!(patched.status(), 204, "appending to an upload directly");
+}
+
+/// The final (concatenated) uploads the server holds.
+pub fn finals(server: &TusMockServer) -> Vec<UploadSnapshot> {
+    server
+        .uploads()
+        .into_iter()
+        .filter(|u| matches!(u.concat, UploadConcat::Final(_)))
+        .collect()
+}
+
+/// The partial uploads the server holds, in the order it created them.
+pub fn partials(server: &TusMockServer) -> Vec<UploadSnapshot> {
+    server
+        .uploads()
+        .into_iter()
+        .filter(|u| u.concat == UploadConcat::Partial)
+        .collect()
 }

@@ -1,8 +1,10 @@
 //! [`Tap`]: the one transport decorator of the tests. It records every exchange the client
 //! makes (what was sent, how it ended) and injects the transport faults it is told to: refused
-//! or lost requests, interference by another client, hangs, and a slow link.
+//! or lost requests, interference by another client, hangs, a slow link, and requests held
+//! until a condition holds (to put requests in a given order without timing them).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,10 +46,16 @@ pub struct Exchange {
     pub checksum: bool,
     /// The request's `Upload-Concat`.
     pub concat: Option<String>,
+    /// The request's `Upload-Length`.
+    pub length: Option<u64>,
+    /// The request's `Idempotency-Key`.
+    pub idempotency_key: Option<String>,
     pub body_len: u64,
     pub outcome: Outcome,
     /// The answer's `Location`.
     pub location: Option<String>,
+    /// The status the server answered, also when the answer was then lost to the client.
+    pub server_status: Option<u16>,
 }
 
 impl Exchange {
@@ -83,7 +91,34 @@ pub enum Fault {
     /// A slow link: the body goes out at this many bytes per second (a streamed body piece by
     /// piece, a body held in memory all at once).
     SlowLink { bytes_per_second: u64 },
+    /// Holds the request back until the condition holds, then sends it.
+    HoldUntil(Condition),
 }
+
+/// A condition on the exchanges so far (and whatever the closure looks at), waited for with a
+/// deadline: not holding by then fails the test with `what`.
+#[derive(Clone)]
+pub struct Condition {
+    pub what: &'static str,
+    pub within: Duration,
+    pub holds: Predicate,
+}
+
+/// Whether a condition holds, given the exchanges so far.
+pub type Predicate = Arc<dyn Fn(&[Exchange]) -> bool + Send + Sync>;
+
+impl std::fmt::Debug for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Condition")
+            .field("what", &self.what)
+            .field("within", &self.within)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which requests a fault set with [`Tap::on_matching`] applies to: the request, and the
+/// exchanges before it.
+type Matcher = Arc<dyn Fn(&Request, &[Exchange]) -> bool + Send + Sync>;
 
 #[derive(Default)]
 struct TapState {
@@ -91,6 +126,27 @@ struct TapState {
     counts: Mutex<HashMap<Method, u64>>,
     scheduled: Mutex<HashMap<(Method, u64), Fault>>,
     every: Mutex<HashMap<Method, Fault>>,
+    matching: Mutex<Vec<(Matcher, Fault)>>,
+    /// Requests under way (sent, not yet answered or dropped), and the most there ever were.
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+}
+
+/// Counts a request as under way while it lives.
+struct UnderWay<'a>(&'a TapState);
+
+impl<'a> UnderWay<'a> {
+    fn start(state: &'a TapState) -> Self {
+        let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        state.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(state)
+    }
+}
+
+impl Drop for UnderWay<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A transport decorator that records every exchange and injects the faults it is told to.
@@ -145,6 +201,25 @@ impl<T: Transport + Clone> Tap<T> {
         self.state.every.lock().unwrap().insert(method, fault);
     }
 
+    /// Every request for which `which` holds (given the request and the exchanges before it)
+    /// gets `fault` (faults by number or by method take precedence).
+    pub fn on_matching(
+        &self,
+        which: impl Fn(&Request, &[Exchange]) -> bool + Send + Sync + 'static,
+        fault: Fault,
+    ) {
+        self.state
+            .matching
+            .lock()
+            .unwrap()
+            .push((Arc::new(which), fault));
+    }
+
+    /// The most requests (OPTIONS included) that were under way at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.state.most_in_flight.load(Ordering::SeqCst)
+    }
+
     /// Every exchange so far, in the order the requests started.
     pub fn log(&self) -> Vec<Exchange> {
         self.state.log.lock().unwrap().clone()
@@ -189,7 +264,8 @@ impl<T: Transport + Clone> Tap<T> {
             .or_else(|| {
                 let every = self.state.every.lock().unwrap();
                 every.get(&request.method).cloned()
-            });
+            })
+            .or_else(|| self.matching_fault(request));
         let mut log = self.state.log.lock().unwrap();
         log.push(Exchange {
             method: request.method.clone(),
@@ -198,11 +274,23 @@ impl<T: Transport + Clone> Tap<T> {
             offset: header_u64(&request.headers, "upload-offset"),
             checksum: request.headers.contains_key("upload-checksum"),
             concat: header_text(&request.headers, "upload-concat"),
+            length: header_u64(&request.headers, "upload-length"),
+            idempotency_key: header_text(&request.headers, "idempotency-key"),
             body_len: request.body.len(),
             outcome: Outcome::Pending,
             location: None,
+            server_status: None,
         });
         (log.len() - 1, fault)
+    }
+
+    fn matching_fault(&self, request: &Request) -> Option<Fault> {
+        let log = self.log();
+        let matching = self.state.matching.lock().unwrap();
+        matching
+            .iter()
+            .find(|(which, _)| which(request, &log))
+            .map(|(_, fault)| fault.clone())
     }
 
     /// Records how the request at `index` ended: as `result` says, unless its answer is `lost`.
@@ -214,15 +302,16 @@ impl<T: Transport + Clone> Tap<T> {
     ) {
         let mut log = self.state.log.lock().unwrap();
         let exchange = &mut log[index];
+        if let Ok(response) = result {
+            exchange.location = header_text(&response.headers, "location");
+            exchange.server_status = Some(response.status.as_u16());
+        }
         exchange.outcome = match (result, lost) {
             (_, Some(kind)) => Outcome::Failed(kind),
-            (Ok(response), None) => {
-                exchange.location = header_text(&response.headers, "location");
-                Outcome::Answered {
-                    status: response.status.as_u16(),
-                    offset: header_u64(&response.headers, "upload-offset"),
-                }
-            }
+            (Ok(response), None) => Outcome::Answered {
+                status: response.status.as_u16(),
+                offset: header_u64(&response.headers, "upload-offset"),
+            },
             (Err(error), None) => Outcome::Failed(error.kind()),
         };
     }
@@ -284,6 +373,7 @@ fn slow(body: Body, bytes_per_second: u64) -> Body {
 #[async_trait]
 impl<T: Transport + Clone> Transport for Tap<T> {
     async fn send(&self, mut request: Request) -> Result<Response, TransportError> {
+        let _under_way = UnderWay::start(&self.state);
         let (index, fault) = self.begin(&request);
         let mut lose = None;
         match fault {
@@ -295,6 +385,13 @@ impl<T: Transport + Clone> Transport for Tap<T> {
             }
             Some(Fault::LoseAnswer(kind)) => lose = Some(kind),
             Some(Fault::Hang) => std::future::pending::<()>().await,
+            Some(Fault::HoldUntil(condition)) => {
+                let holds = &condition.holds;
+                super::wait_until(condition.what, condition.within, || async {
+                    holds(&self.log())
+                })
+                .await;
+            }
             Some(Fault::Interfere { source, bytes }) => {
                 let sneak = sneak_patch(&request, &source, bytes);
                 let answer = self.inner.send(sneak).await.unwrap();

@@ -11,26 +11,10 @@ use tusky_mock_server::wiremock::Mock;
 use tusky_mock_server::{Extension, TusMockServer, UploadConcat, UploadSnapshot};
 
 use crate::common::{
-    client_for, data_file, header, parallel_upload_of, posts, server_and_client,
+    client_for, data_file, finals, header, parallel_upload_of, partials, posts, server_and_client,
     server_and_client_with, shut_out, tus_response, upload_cancelled_at, upload_error,
     upload_exactly, wait_until, Events, QUICK, RUN,
 };
-
-fn finals(server: &TusMockServer) -> Vec<UploadSnapshot> {
-    server
-        .uploads()
-        .into_iter()
-        .filter(|u| matches!(u.concat, UploadConcat::Final(_)))
-        .collect()
-}
-
-fn partials(server: &TusMockServer) -> Vec<UploadSnapshot> {
-    server
-        .uploads()
-        .into_iter()
-        .filter(|u| u.concat == UploadConcat::Partial)
-        .collect()
-}
 
 /// Body bytes the server received from the uploader tagged `run` (see [`RUN`]).
 async fn body_bytes_received(server: &TusMockServer, run: &str) -> u64 {
@@ -63,26 +47,34 @@ async fn four_partials_and_a_final_with_the_metadata() {
     .await;
 
     assert_eq!(summary.offset, 100_003);
-    let partials = partials(&server);
-    assert_eq!(partials.len(), 4);
+    let finals = finals(&server);
+    assert_eq!(finals.len(), 1);
+    assert_eq!(finals[0].url, summary.url.as_str());
+    assert_eq!(finals[0].metadata_value("filename"), Some("f.bin"));
+    // The parts are created concurrently, so the server's order of creation is any; the final
+    // names them in file order.
+    let UploadConcat::Final(joined) = &finals[0].concat else {
+        panic!("not a final upload: {:?}", finals[0]);
+    };
+    let mut created: Vec<String> = partials(&server).into_iter().map(|p| p.url).collect();
+    created.sort();
+    let mut named = joined.clone();
+    named.sort();
+    assert_eq!(named, created, "the final names every partial, once");
     let mut start = 0;
-    for partial in &partials {
+    for url in joined {
+        let partial = server.upload(url).unwrap();
         assert!(partial.is_complete());
         assert_eq!(partial.metadata_header, None, "metadata goes on the final");
         let len = partial.length.unwrap() as usize;
         assert!((25_000..=25_001).contains(&len));
         assert_eq!(
-            server.upload_bytes(&partial.url).unwrap(),
-            bytes[start..start + len]
+            server.upload_bytes(url).unwrap(),
+            bytes[start..start + len],
+            "in file order"
         );
         start += len;
     }
-    let finals = finals(&server);
-    assert_eq!(finals.len(), 1);
-    assert_eq!(finals[0].url, summary.url.as_str());
-    assert_eq!(finals[0].metadata_value("filename"), Some("f.bin"));
-    let joined: Vec<String> = partials.iter().map(|p| p.url.clone()).collect();
-    assert_eq!(finals[0].concat, UploadConcat::Final(joined), "in order");
     assert_eq!(server.uploads().len(), 5);
 }
 
@@ -108,11 +100,12 @@ async fn a_cancelled_parallel_upload_resumes_its_partials() {
     let records = store.list().await.unwrap();
     assert_eq!(records.len(), 1);
     let record = &records[0].1;
-    let held_urls: Vec<String> = partials(&server).into_iter().map(|p| p.url).collect();
-    assert_eq!(
-        record.partial_urls, held_urls,
-        "the record has the partials"
-    );
+    // Created concurrently: the server's order of creation is any, the record's is the file's.
+    let mut held_urls: Vec<String> = partials(&server).into_iter().map(|p| p.url).collect();
+    held_urls.sort();
+    let mut recorded = record.partial_urls.clone();
+    recorded.sort();
+    assert_eq!(recorded, held_urls, "the record has the partials");
     assert!(finals(&server).is_empty());
     let held: u64 = partials(&server).iter().map(|p| p.offset).sum();
     assert!(
@@ -209,6 +202,13 @@ async fn a_final_post_without_an_answer_is_not_retried() {
     )
     .await;
     assert_eq!(final_posts(&server).await, 1, "sent exactly once");
+    assert!(
+        posts(&server)
+            .await
+            .iter()
+            .all(|post| header(post, "idempotency-key").is_none()),
+        "no Idempotency-Key without idempotent_creation(true)"
+    );
     assert_eq!(partials(&server).len(), 4);
     assert!(partials(&server).iter().all(UploadSnapshot::is_complete));
 }

@@ -1,5 +1,5 @@
 //! Property tests of the retry engine: whatever the file size, the chunk size, the parallelism
-//! and the schedule of faults (status answers 500/503/423/409/460, partial acceptance, stalls,
+//! (workers, and parts: as many or more), and the schedule of faults (status answers 500/503/423/409/460, partial acceptance, stalls,
 //! answers held back after the bytes were stored), the server ends up holding exactly the
 //! source's bytes; and so it does when a first uploader is cancelled at a random acknowledged
 //! offset and a new uploader with the same storage finishes the job.
@@ -100,7 +100,11 @@ struct Case {
     size: u64,
     chunk: u64,
     parallel: usize,
+    /// `parts(n)`, or the automatic count (one part per worker for files this small).
+    parts: Option<usize>,
     creation_with_upload: bool,
+    /// `idempotent_creation(true)`: keyed creation POSTs change nothing about the bytes.
+    idempotent: bool,
     checksum: bool,
     faults: BTreeMap<u64, Fault>,
     seed: u64,
@@ -109,21 +113,26 @@ struct Case {
 fn case() -> impl Strategy<Value = Case> {
     (
         size_and_chunk(),
-        1usize..=4,
-        any::<bool>(),
+        (1usize..=4, prop::option::of(1usize..=8)),
+        (any::<bool>(), any::<bool>()),
         any::<bool>(),
         schedule(),
         any::<u64>(),
     )
         .prop_map(
-            |((size, chunk), parallel, creation_with_upload, checksum, faults, seed)| Case {
-                size,
-                chunk,
-                parallel,
-                creation_with_upload,
-                checksum,
-                faults,
-                seed,
+            |((size, chunk), (parallel, parts), creation, checksum, faults, seed)| {
+                let (creation_with_upload, idempotent) = creation;
+                Case {
+                    size,
+                    chunk,
+                    parallel,
+                    parts,
+                    creation_with_upload,
+                    idempotent,
+                    checksum,
+                    faults,
+                    seed,
+                }
             },
         )
 }
@@ -154,6 +163,7 @@ fn uploader(
         .chunk_size(case.chunk)
         .parallel(case.parallel)
         .creation_with_upload(case.creation_with_upload)
+        .idempotent_creation(case.idempotent)
         .storage(Arc::clone(store))
         .stall_timeout(Some(STALL))
         .retry_policy(ExponentialBackoff::fixed(RETRIES, Duration::from_millis(1)))
@@ -162,16 +172,25 @@ fn uploader(
     if case.checksum {
         builder = builder.checksum(ChecksumAlgorithm::Sha1);
     }
+    if let Some(parts) = case.parts {
+        builder = builder.parts(parts);
+    }
     builder.build().unwrap()
+}
+
+/// How many parts the file is split into (at most one per byte).
+fn part_count(case: &Case) -> usize {
+    let parts = case.parts.unwrap_or(case.parallel) as u64;
+    parts.min(case.size) as usize
 }
 
 /// Whether this case really splits the file (otherwise tusky falls back to one upload).
 fn splits(case: &Case) -> bool {
-    case.parallel > 1 && case.size >= case.parallel as u64
+    case.parallel > 1 && case.size >= case.parallel as u64 && part_count(case) > 1
 }
 
 /// The server holds exactly `bytes` at `url`; a parallel upload made `finals` final uploads
-/// in all (never a duplicate), each of `parallel` partial uploads.
+/// in all (never a duplicate), each of [`part_count`] partial uploads.
 fn check_server(
     server: &TusMockServer,
     url: &url::Url,
@@ -193,7 +212,8 @@ fn check_server(
             })
             .collect();
         prop_assert_eq!(finals.len(), expected, "final uploads");
-        prop_assert!(finals.iter().all(|parts| parts.len() == case.parallel));
+        let parts = part_count(case);
+        prop_assert!(finals.iter().all(|joined| joined.len() == parts));
     } else {
         prop_assert_eq!(upload.concat, UploadConcat::None);
     }

@@ -13,7 +13,8 @@ use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
     cancel_when_acknowledged, client_for, create_directly, data, data_file, parallel_upload_of,
-    patch_directly, server_and_client, server_and_client_with, stored, temp_file, QUICK,
+    patch_directly, server_and_client, server_and_client_with, stored, temp_file, upload_exactly,
+    QUICK,
 };
 
 /// A parallel upload whose record is kept on success (`remove_record_on_success(false)`) is
@@ -108,15 +109,13 @@ async fn a_parallel_run_continues_an_interrupted_single_upload() {
         .unwrap();
     assert_eq!(first.offset, 30_000);
 
-    let summary = parallel_upload_of(&client, &path, 3, 10_000)
-        .storage(Arc::clone(&store))
-        .build()
-        .unwrap()
-        .upload()
-        .await
-        .unwrap();
+    let (_, summary) = upload_exactly(
+        &server,
+        parallel_upload_of(&client, &path, 3, 10_000).storage(Arc::clone(&store)),
+        &bytes,
+    )
+    .await;
 
-    assert_eq!(stored(&server, &summary.url), bytes);
     assert_eq!(summary.resumed_from, Some(30_000));
     assert_eq!(
         summary.bytes_uploaded, 30_000,
@@ -259,4 +258,64 @@ async fn a_resumed_parallel_upload_starts_at_the_bytes_the_server_holds() {
     assert_eq!(offset, held);
     assert_eq!(summary.resumed_from, Some(held));
     assert_eq!(stored(&server, &summary.url), bytes);
+}
+
+/// A record made before parts and workers were told apart (`parallel(n)` split the file into
+/// `n` equal parts and recorded their URLs, nothing else) is resumed whatever the count this
+/// run would choose: its parts are found by splitting the size into as many equal ranges as
+/// the record names, continued, and joined; none is created again.
+#[tokio::test]
+async fn a_record_of_equal_parts_from_an_older_version_resumes() {
+    let server = TusMockServer::start().await;
+    let (bytes, _dir, path) = data_file(30_001);
+    // What an older run of `parallel(3)` left: the equal split (10_001, 10_000, 10_000), each
+    // part partly sent, and a record under the bare fingerprint naming the parts in order.
+    let mut partials = Vec::new();
+    let mut held = 0;
+    for (start, len, sent) in [
+        (0, 10_001, 4_000),
+        (10_001, 10_000, 0),
+        (20_001, 10_000, 9_000),
+    ] {
+        let length = len.to_string();
+        let url = create_directly(
+            &server,
+            &[("Upload-Length", &length), ("Upload-Concat", "partial")],
+            b"",
+        )
+        .await;
+        if sent > 0 {
+            patch_directly(&url, 0, &bytes[start..start + sent]).await;
+        }
+        held += sent as u64;
+        partials.push(url);
+    }
+    let store = Arc::new(MemoryStorage::new());
+    let key = DefaultFingerprint::default()
+        .fingerprint_file(&path)
+        .unwrap();
+    let record = UploadRecord::new("")
+        .with_size(30_001)
+        .with_endpoint(server.endpoint())
+        .with_partial_urls(partials.clone());
+    store.set(&key, record).await.unwrap();
+    let client = client_for(&server);
+
+    let (_, summary) = upload_exactly(
+        &server,
+        parallel_upload_of(&client, &path, 2, 3_000)
+            .parts(5)
+            .storage(Arc::clone(&store)),
+        &bytes,
+    )
+    .await;
+
+    assert_eq!(summary.resumed_from, Some(held));
+    assert_eq!(summary.bytes_uploaded, 30_001 - held);
+    assert_eq!(server.uploads().len(), 4, "three parts and the final");
+    let final_upload = server.upload(summary.url.as_str()).unwrap();
+    assert_eq!(
+        final_upload.concat,
+        tusky_mock_server::UploadConcat::Final(partials)
+    );
 }
