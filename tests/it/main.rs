@@ -15,12 +15,14 @@
 //! - `trust`: origins, redirects, credentials in URLs, deadlines, changed files.
 //! - `hooks`: request hooks, request ids, auth headers refreshed after a 401.
 //! - `network`: the rate limit and proxies.
+//! - `chunk_size`: the automatic chunk size (growth, ceilings, backing off, parallel parts).
 //!
 //! What the areas share lives in `common`. One area: `cargo test --all-features --test it
 //! retry::`.
 
 mod common;
 
+mod chunk_size;
 mod engine;
 mod extensions;
 mod fuzz_corpus;
