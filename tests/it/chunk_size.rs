@@ -37,6 +37,21 @@ async fn patch_lengths(server: &TusMockServer) -> Vec<u64> {
         .collect()
 }
 
+/// The server received PATCHes of the `first` lengths, then none over `to`, which is where the
+/// uploader's chunk size stayed.
+async fn assert_backed_off<S: tusky::storage::Storage, F: tusky::fingerprint::Fingerprint>(
+    server: &TusMockServer,
+    uploader: &tusky::Uploader<ReqwestTransport, S, F>,
+    first: &[u64],
+    to: u64,
+) {
+    let lengths = patch_lengths(server).await;
+    assert_eq!(&lengths[..first.len()], first, "{lengths:?}");
+    let after = &lengths[first.len()..];
+    assert!(after.iter().all(|len| *len <= to), "{lengths:?}");
+    assert_eq!(uploader.chunk_size(), to);
+}
+
 /// An auto-sized upload of `bytes` in PATCHes only, of at most `max` bytes a chunk.
 fn auto_upload_of(client: &Client, bytes: &[u8], max: u64) -> Builder<ReqwestTransport> {
     reader_of(client, bytes)
@@ -96,18 +111,9 @@ async fn auto_backs_off_on_413_and_stays_under_the_limit() {
     let client = client_for(&server);
     let bytes = data(3 * MIB as usize);
     let (uploader, _) = upload_exactly(&server, auto_upload_of(&client, &bytes, MIB), &bytes).await;
-    let lengths = patch_lengths(&server).await;
     // 64 KiB, 256 KiB, then 1 MiB and 512 KiB refused: halved to 256 KiB, and kept there.
-    assert_eq!(
-        &lengths[..4],
-        &[64 * KIB, 256 * KIB, MIB, 512 * KIB],
-        "{lengths:?}"
-    );
-    assert!(
-        lengths[4..].iter().all(|len| *len <= 256 * KIB),
-        "{lengths:?}"
-    );
-    assert_eq!(uploader.chunk_size(), 256 * KIB);
+    let first = [64 * KIB, 256 * KIB, MIB, 512 * KIB];
+    assert_backed_off(&server, &uploader, &first, 256 * KIB).await;
 }
 
 #[tokio::test]
@@ -120,14 +126,8 @@ async fn auto_backs_off_when_a_patch_times_out() {
     let builder =
         auto_upload_of(&client, &bytes, MIB).stall_timeout(Some(Duration::from_millis(300)));
     let (uploader, _) = upload_exactly(&server, builder, &bytes).await;
-    let lengths = patch_lengths(&server).await;
-    assert_eq!(&lengths[..2], &[64 * KIB, 256 * KIB], "{lengths:?}");
     // Halved from the 256 KiB that timed out, and no growth after it.
-    assert!(
-        lengths[2..].iter().all(|len| *len <= 128 * KIB),
-        "{lengths:?}"
-    );
-    assert_eq!(uploader.chunk_size(), 128 * KIB);
+    assert_backed_off(&server, &uploader, &[64 * KIB, 256 * KIB], 128 * KIB).await;
 }
 
 #[tokio::test]
