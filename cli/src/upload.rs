@@ -11,7 +11,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tusky::mock::TusMockServer;
 use tusky::storage::{MemoryStorage, Storage};
 use tusky::transport::ReqwestTransport;
-use tusky::{CancellationToken, ChecksumAlgorithm, Client, Error, UploadSummary, Uploader};
+use tusky::{
+    CancellationToken, ChecksumAlgorithm, ChunkSize, Client, Error, UploadSummary, Uploader,
+};
 use url::Url;
 
 use crate::args::UploadArgs;
@@ -164,6 +166,7 @@ async fn upload(args: UploadArgs, cancel: CancellationToken) -> Result<(), Failu
         &args,
         &summary,
         seconds,
+        uploader.chunk_size(),
         endpoint.bare(),
         local_path.as_deref(),
     );
@@ -301,7 +304,7 @@ fn build_uploader(
     let storage = storage.unwrap_or_else(|| Arc::new(MemoryStorage::new()));
     let mut builder = client
         .uploader()
-        .chunk_size(args.chunk_size)
+        .chunk_sizing(args.chunk_size)
         .retries(args.retries)
         .cancellation_token(cancel.clone())
         .storage(storage)
@@ -429,12 +432,13 @@ async fn finish_local(
     Ok(path)
 }
 
-/// The result on stdout: the JSON object with `--json`, else the upload URL (or, for a LOCAL
-/// upload, where its bytes were written).
+/// The result on stdout: the JSON object with `--json` (`chunk_size`: the size in use when the
+/// upload ended), else the upload URL (or, for a LOCAL upload, where its bytes were written).
 fn print_result(
     args: &UploadArgs,
     summary: &UploadSummary,
     seconds: f64,
+    chunk_size: u64,
     endpoint: &Url,
     local_path: Option<&Path>,
 ) {
@@ -449,7 +453,8 @@ fn print_result(
             "local_path": local_path.map(|p| p.display().to_string()),
             "verified": local_path.map(|_| true),
             "endpoint": endpoint.as_str(),
-            "chunk_size": args.chunk_size,
+            "chunk_size": chunk_size,
+            "chunk_size_auto": matches!(args.chunk_size, ChunkSize::Auto { .. }),
             "mib_per_s": if seconds > 0.0 { summary.bytes_uploaded as f64 / seconds / 1048576.0 } else { 0.0 },
             "final_answer": summary.final_answer.as_ref().map(|answer| serde_json::json!({
                 "status": answer.status.as_u16(),
