@@ -125,7 +125,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
     /// let uploader = client
     ///     .uploader()
     ///     .path("video.mp4")
-    ///     .chunk_sizing(ChunkSize::Auto { max: 32 << 20 })
+    ///     .chunk_sizing(ChunkSize::Auto { max: 64 << 20 })
     ///     .build()?;
     /// assert_eq!(uploader.chunk_size(), 4 << 20); // where auto starts
     /// # Ok(()) }

@@ -358,11 +358,10 @@ impl<T: Transport> SingleUpload<T> {
         pause.wait_out(&self.options).await?;
         if self.state.remote().is_none() {
             self.bound_chunks(true).await?;
-            let started = tokio::time::Instant::now();
             self.create(limit.stop_at(), records).await?;
             if self.state.offset() > 0 && limit.sends() {
-                // The creation POST carried the first chunk (creation-with-upload).
-                self.chunk.answered(Outcome::Accepted(started.elapsed()));
+                // The creation POST carried the first chunk (creation-with-upload). It is not
+                // timed for the chunk size: creating costs more than a PATCH does.
                 return Ok(Step::Sent);
             }
         }
@@ -403,8 +402,8 @@ impl<T: Transport> SingleUpload<T> {
 
     /// Tells an automatic chunk size its bounds: the server's `Tus-Max-Size` and, for a
     /// stream, what it may hold in memory. The server's capabilities are read when the upload
-    /// is about to be created (`creating`: the POST reads them anyway, and its time should
-    /// not include them), else only when already known.
+    /// is about to be created (`creating`: the POST reads them anyway, and its first chunk is
+    /// sized here), else only when already known.
     async fn bound_chunks(&mut self, creating: bool) -> Result<()> {
         if !self.chunk.is_auto() {
             return Ok(());
