@@ -356,8 +356,8 @@ impl<T: Transport> SingleUpload<T> {
         // Another part of this upload may have been told to slow down: wait with it.
         let pause = std::sync::Arc::clone(&self.options.pause);
         pause.wait_out(&self.options).await?;
+        self.bound_chunks().await?;
         if self.state.remote().is_none() {
-            self.bound_chunks(true).await?;
             self.create(limit.stop_at(), records).await?;
             if self.state.offset() > 0 && limit.sends() {
                 // The creation POST carried the first chunk (creation-with-upload). It is not
@@ -391,7 +391,6 @@ impl<T: Transport> SingleUpload<T> {
             Some(end) if seekable || stop_at.is_some() => Some(end - offset),
             _ => None,
         };
-        self.bound_chunks(false).await?;
         let max_len = self.chunk.next_len(remaining);
         // The whole turn of one chunk (read, send, answer, record) is what its size amortizes.
         let started = tokio::time::Instant::now();
@@ -402,9 +401,9 @@ impl<T: Transport> SingleUpload<T> {
 
     /// Tells an automatic chunk size its bounds: the server's `Tus-Max-Size` and, for a
     /// stream, what it may hold in memory. The server's capabilities are read when the upload
-    /// is about to be created (`creating`: the POST reads them anyway, and its first chunk is
-    /// sized here), else only when already known.
-    async fn bound_chunks(&mut self, creating: bool) -> Result<()> {
+    /// is about to be created (the POST reads them anyway, and may carry the first chunk),
+    /// else only when already known.
+    async fn bound_chunks(&mut self) -> Result<()> {
         if !self.chunk.is_auto() {
             return Ok(());
         }
@@ -414,7 +413,7 @@ impl<T: Transport> SingleUpload<T> {
         let Some(endpoint) = self.client.endpoint().cloned() else {
             return Ok(());
         };
-        let capabilities = if creating {
+        let capabilities = if self.state.remote().is_none() {
             Some(self.client.capabilities_of(&endpoint).await?)
         } else {
             self.client.cached_capabilities(&endpoint)
