@@ -531,7 +531,7 @@ impl<T: Transport> Client<T> {
         Ok(capabilities)
     }
 
-    fn cached_capabilities(&self, endpoint: &Url) -> Option<ServerCapabilities> {
+    pub(crate) fn cached_capabilities(&self, endpoint: &Url) -> Option<ServerCapabilities> {
         self.inner.capabilities.lock().ok()?.get(endpoint).cloned()
     }
 }

@@ -61,7 +61,8 @@ pub use retry::{ExponentialBackoff, NoRetry, RetryPolicy};
 pub use source::{SeekableReader, StreamReader};
 pub use upload_status::UploadStatus;
 pub use uploader::{
-    FinalAnswer, UploadSummary, Uploader, UploaderBuilder, DEFAULT_CHUNK_SIZE, FINAL_ANSWER_BODY,
+    ChunkSize, FinalAnswer, UploadSummary, Uploader, UploaderBuilder, DEFAULT_CHUNK_SIZE,
+    DEFAULT_MAX_AUTO_CHUNK_SIZE, FINAL_ANSWER_BODY,
 };
 
 /// URL storage: where upload URLs are remembered between runs (crate `tusky-storage`).

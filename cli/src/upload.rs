@@ -11,7 +11,8 @@ use tokio::io::{AsyncRead, ReadBuf};
 use tusky::storage::{MemoryStorage, Storage};
 use tusky::transport::ReqwestTransport;
 use tusky::{
-    CancellationToken, ChecksumAlgorithm, Client, Error, UploadSummary, Uploader, UploaderBuilder,
+    CancellationToken, ChecksumAlgorithm, ChunkSize, Client, Error, UploadSummary, Uploader,
+    UploaderBuilder,
 };
 use url::Url;
 
@@ -216,6 +217,7 @@ async fn upload(
         args,
         &summary,
         seconds,
+        uploader.chunk_size(),
         endpoint.bare(),
         local_path.as_deref(),
     );
@@ -292,7 +294,7 @@ pub fn client_for(args: &UploadArgs, endpoint: &UserUrl) -> Result<Client, Failu
 /// parts, idempotent creation and checksums.
 #[derive(Debug, Clone, Copy)]
 pub struct UploadSettings {
-    chunk_size: u64,
+    chunk_size: ChunkSize,
     retries: u32,
     parallel: usize,
     parts: Option<usize>,
@@ -321,7 +323,7 @@ impl UploadSettings {
         F: tusky::fingerprint::Fingerprint,
     {
         let mut builder = builder
-            .chunk_size(self.chunk_size)
+            .chunk_sizing(self.chunk_size)
             .retries(self.retries)
             .parallel(self.parallel)
             .idempotent_creation(self.idempotent_creation);
@@ -515,12 +517,13 @@ async fn finish_local(
     Ok(path)
 }
 
-/// The result on stdout: the JSON object with `--json`, else the upload URL (or, for a LOCAL
-/// upload, where its bytes were written).
+/// The result on stdout: the JSON object with `--json` (`chunk_size`: the size in use when the
+/// upload ended), else the upload URL (or, for a LOCAL upload, where its bytes were written).
 fn print_result(
     args: &UploadArgs,
     summary: &UploadSummary,
     seconds: f64,
+    chunk_size: u64,
     endpoint: &Url,
     local_path: Option<&Path>,
 ) {
@@ -535,7 +538,8 @@ fn print_result(
             "local_path": local_path.map(|p| p.display().to_string()),
             "verified": local_path.map(|_| true),
             "endpoint": endpoint.as_str(),
-            "chunk_size": args.chunk_size,
+            "chunk_size": chunk_size,
+            "chunk_size_auto": matches!(args.chunk_size, ChunkSize::Auto { .. }),
             "mib_per_s": if seconds > 0.0 { summary.bytes_uploaded as f64 / seconds / 1048576.0 } else { 0.0 },
             "final_answer": summary.final_answer.as_ref().map(|answer| serde_json::json!({
                 "status": answer.status.as_u16(),

@@ -13,6 +13,7 @@ use crate::storage::Storage;
 use crate::transport::Transport;
 use crate::{Error, Result};
 
+use super::chunk_size::ChunkSize;
 use super::options::{ChecksumMode, Options, Recreate};
 use super::Uploader;
 
@@ -100,8 +101,37 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
     }
 
     /// Bytes per PATCH (default [`DEFAULT_CHUNK_SIZE`](super::DEFAULT_CHUNK_SIZE)); the last chunk may be shorter.
+    /// The same as `chunk_sizing(ChunkSize::Fixed(bytes))`.
     pub fn chunk_size(mut self, bytes: u64) -> Self {
-        self.options.chunk_size = bytes;
+        self.options.chunk_size = ChunkSize::Fixed(bytes);
+        self
+    }
+
+    /// An adaptive chunk size of at most [`DEFAULT_MAX_AUTO_CHUNK_SIZE`](super::DEFAULT_MAX_AUTO_CHUNK_SIZE):
+    /// the same as `chunk_sizing(ChunkSize::auto())`.
+    pub fn chunk_size_auto(self) -> Self {
+        self.chunk_sizing(ChunkSize::auto())
+    }
+
+    /// How chunks are sized: [`ChunkSize::Fixed`] (the default, 8 MiB) or [`ChunkSize::Auto`]
+    /// (measured on every PATCH and adapted to the server; each part of a
+    /// [`parallel`](UploaderBuilder::parallel) upload adapts on its own).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tusky::Error> {
+    /// use tusky::ChunkSize;
+    ///
+    /// let client = tusky::Client::new("https://tus.example/files/")?;
+    /// let uploader = client
+    ///     .uploader()
+    ///     .path("video.mp4")
+    ///     .chunk_sizing(ChunkSize::Auto { max: 64 << 20 })
+    ///     .build()?;
+    /// assert_eq!(uploader.chunk_size(), 4 << 20); // where auto starts
+    /// # Ok(()) }
+    /// ```
+    pub fn chunk_sizing(mut self, chunk_size: ChunkSize) -> Self {
+        self.options.chunk_size = chunk_size;
         self
     }
 
@@ -362,7 +392,7 @@ fn check_options(options: &Options) -> Result<()> {
             "a stall timeout of zero would stall every request; use None to turn stall detection off".to_owned(),
         ));
     }
-    if options.chunk_size == 0 {
+    if options.chunk_size.bytes() == 0 {
         return Err(Error::Config(
             "the chunk size must be at least 1 byte".to_owned(),
         ));

@@ -103,11 +103,12 @@ impl<T: Transport> SingleUpload<T> {
         } else {
             None
         };
-        let chunk_size = stop_at.map_or(self.chunk_size, |stop| self.chunk_size.min(stop));
-        let source = self.source_mut()?;
-        if !with_upload && source.is_seekable() {
+        if !with_upload && self.source_mut()?.is_seekable() {
             return Ok(None);
         }
+        let remaining = [stop_at, self.size()].into_iter().flatten().min();
+        let chunk_size = self.chunk.next_len(remaining);
+        let source = self.source_mut()?;
         let plan = source
             .plan(0, chunk_size, checksum)
             .await

@@ -9,6 +9,7 @@
 //!   what a failure means and the one way every request is retried.
 
 mod builder;
+mod chunk_size;
 mod classify;
 mod completion;
 mod content;
@@ -30,9 +31,9 @@ use std::time::SystemTime;
 use url::Url;
 
 pub use builder::UploaderBuilder;
+pub use chunk_size::{ChunkSize, DEFAULT_CHUNK_SIZE, DEFAULT_MAX_AUTO_CHUNK_SIZE};
 pub use completion::Completion;
 pub(crate) use completion::Stored;
-pub use options::DEFAULT_CHUNK_SIZE;
 pub(crate) use records::unix_seconds;
 pub(crate) use requests::{delete, head};
 
@@ -145,7 +146,7 @@ impl<T: Transport, S: Storage, F: Fingerprint> std::fmt::Debug for Uploader<T, S
         f.debug_struct("Uploader")
             .field("url", &self.url().map(Url::as_str))
             .field("offset", &self.offset())
-            .field("chunk_size", &self.upload.chunk_size)
+            .field("chunk_size", &self.upload.chunk.size())
             .finish_non_exhaustive()
     }
 }
@@ -204,9 +205,11 @@ impl<T: Transport, S: Storage, F: Fingerprint> Uploader<T, S, F> {
         self.upload.size()
     }
 
-    /// The chunk size in use (it shrinks when the server answers 413 to a PATCH).
+    /// The chunk size in use: the size the next PATCH gets when enough bytes remain. It
+    /// shrinks when the server answers 413 to a PATCH; with [`ChunkSize::Auto`] it follows
+    /// the tuner.
     pub fn chunk_size(&self) -> u64 {
-        self.upload.chunk_size
+        self.upload.chunk.size()
     }
 
     /// When the server said the upload expires, if it did.

@@ -6,13 +6,10 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
+use super::chunk_size::ChunkSize;
 use crate::progress::{CancellationToken, ProgressCallback, ProgressEvent};
 use crate::protocol::ChecksumAlgorithm;
 use crate::retry::{ExponentialBackoff, RetryPolicy};
-
-/// The default chunk size: 8 MiB per PATCH. Memory does not grow with it (bodies stream), so
-/// it only trades request overhead against how much a broken request has to resend.
-pub const DEFAULT_CHUNK_SIZE: u64 = 8 * 1024 * 1024;
 
 /// How `Upload-Checksum` is chosen.
 #[derive(Debug, Clone)]
@@ -42,7 +39,7 @@ pub(crate) enum Recreate {
 /// The uploader's settings, fixed at build time.
 #[derive(Clone)]
 pub(crate) struct Options {
-    pub chunk_size: u64,
+    pub chunk_size: ChunkSize,
     /// The encoded `Upload-Metadata` value.
     pub metadata: Option<String>,
     /// The uploader's own headers (beside the client's).
@@ -71,7 +68,7 @@ pub(crate) struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            chunk_size: DEFAULT_CHUNK_SIZE,
+            chunk_size: ChunkSize::default(),
             metadata: None,
             headers: HeaderMap::new(),
             checksum: ChecksumMode::Off,

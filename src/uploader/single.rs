@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use url::Url;
 
+use super::chunk_size::{timed_out, ChunkSizer, Outcome, STREAM_MAX_AUTO_CHUNK_SIZE};
 use super::classify::{Decision, Facts, Repeat};
 use super::options::{Options, Recreate};
 use super::retry_path::Attempts;
@@ -95,7 +96,8 @@ pub(crate) struct SingleUpload<T: Transport> {
     pub(crate) options: Options,
     pub(crate) source: SourceSlot,
     pub(crate) state: UploadState,
-    pub(crate) chunk_size: u64,
+    /// The one place that decides how long each chunk is.
+    pub(crate) chunk: ChunkSizer,
     /// The PATCH checksum algorithm, decided once (it may need the server's capabilities).
     pub(crate) checksum: std::sync::OnceLock<Option<ChecksumAlgorithm>>,
     /// The digest of the acknowledged bytes, when content is verified (made on first use).
@@ -120,7 +122,7 @@ impl<T: Transport> SingleUpload<T> {
         };
         Self {
             client,
-            chunk_size: options.chunk_size,
+            chunk: ChunkSizer::new(options.chunk_size),
             options,
             source: SourceSlot::Given(source),
             state,
@@ -340,18 +342,15 @@ impl<T: Transport> SingleUpload<T> {
                 return Ok(());
             }
             Decision::ShrinkChunk => {
-                let smaller = (self.chunk_size / 2).max(1);
-                if smaller == self.chunk_size {
+                if !self.chunk.answered(Outcome::TooLarge) {
                     return Err(error);
                 }
-                tracing::warn!(
-                    from = self.chunk_size,
-                    to = smaller,
-                    "server answered 413; shrinking chunks"
-                );
-                self.chunk_size = smaller;
             }
-            Decision::Retry => {}
+            Decision::Retry => {
+                if operation == Operation::Patch && timed_out(&error) {
+                    self.chunk.answered(Outcome::TimedOut);
+                }
+            }
         }
         attempts.wait(&self.options, error, operation).await?;
         self.state.mark_stale();
@@ -363,10 +362,12 @@ impl<T: Transport> SingleUpload<T> {
         // Another part of this upload may have been told to slow down: wait with it.
         let pause = std::sync::Arc::clone(&self.options.pause);
         pause.wait_out(&self.options).await?;
+        self.bound_chunks().await?;
         if self.state.remote().is_none() {
             self.create(limit.stop_at(), records).await?;
             if self.state.offset() > 0 && limit.sends() {
-                // The creation POST carried the first chunk (creation-with-upload).
+                // The creation POST carried the first chunk (creation-with-upload). It is not
+                // timed for the chunk size: creating costs more than a PATCH does.
                 return Ok(Step::Sent);
             }
         }
@@ -392,12 +393,41 @@ impl<T: Transport> SingleUpload<T> {
             return Ok(Step::Done);
         }
         let seekable = matches!(self.source, SourceSlot::Open(Source::Seekable { .. }));
-        let max_len = match end {
-            Some(end) if seekable || stop_at.is_some() => self.chunk_size.min(end - offset),
-            _ => self.chunk_size,
+        let remaining = match end {
+            Some(end) if seekable || stop_at.is_some() => Some(end - offset),
+            _ => None,
         };
+        let max_len = self.chunk.next_len(remaining);
+        // The whole turn of one chunk (read, send, answer, record) is what its size amortizes.
+        let started = tokio::time::Instant::now();
         self.patch(max_len, records).await?;
+        self.chunk.answered(Outcome::Accepted(started.elapsed()));
         Ok(Step::Sent)
+    }
+
+    /// Tells an automatic chunk size its bounds: the server's `Tus-Max-Size` and, for a
+    /// stream, what it may hold in memory. The server's capabilities are read when the upload
+    /// is about to be created (the POST reads them anyway, and may carry the first chunk),
+    /// else only when already known.
+    async fn bound_chunks(&mut self) -> Result<()> {
+        if !self.chunk.is_auto() {
+            return Ok(());
+        }
+        if matches!(self.source, SourceSlot::Open(Source::Stream { .. })) {
+            self.chunk.limit(STREAM_MAX_AUTO_CHUNK_SIZE);
+        }
+        let Some(endpoint) = self.client.endpoint().cloned() else {
+            return Ok(());
+        };
+        let capabilities = if self.state.remote().is_none() {
+            Some(self.client.capabilities_of(&endpoint).await?)
+        } else {
+            self.client.cached_capabilities(&endpoint)
+        };
+        if let Some(max_size) = capabilities.and_then(|c| c.max_size) {
+            self.chunk.limit(max_size);
+        }
+        Ok(())
     }
 
     /// After the loop: a complete upload is reported finished (and its record removed).

@@ -19,6 +19,7 @@
 //! - `network`: the rate limit and proxies.
 //! - `streaming_server`: the uploader against the streaming, disk-backed server.
 //! - `parallel`: parallel uploads on workers: concurrent creation, more parts than workers.
+//! - `chunk_size`: the automatic chunk size (growth, ceilings, backing off, parallel parts).
 //!
 //! What the areas share lives in `common`. One area: `cargo test --all-features --test it
 //! retry::`.
@@ -26,6 +27,7 @@
 mod common;
 
 mod batch;
+mod chunk_size;
 mod engine;
 mod extensions;
 mod fuzz_corpus;

@@ -4,6 +4,7 @@
 mod support;
 
 mod certificates;
+mod chunk_size;
 mod credentials;
 mod deadline;
 mod exit_codes;
