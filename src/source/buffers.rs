@@ -88,7 +88,8 @@ mod tests {
             "a piece still holds it"
         );
         drop(piece);
-        assert_eq!(pool.take().as_ptr(), address, "the same buffer again");
+        let again = pool.take();
+        assert_eq!(again.as_ptr(), address, "the same buffer again");
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub(crate) enum Reader {
     /// A file tusky opened: positional reads on blocking threads; checksums computed ahead.
     File {
         file: PositionalFile,
-        look_ahead: LookAhead,
+        look_ahead: Box<LookAhead>,
     },
     /// A caller's reader: its own seek and read, one range at a time.
     Caller(Box<dyn SeekableReader>),
@@ -453,7 +453,7 @@ async fn open_file(path: &Path) -> io::Result<(Reader, FileWatch)> {
     let file = PositionalFile::new(file.into_std().await)?;
     let reader = Reader::File {
         file,
-        look_ahead: LookAhead::default(),
+        look_ahead: Box::default(),
     };
     Ok((reader, watch))
 }
