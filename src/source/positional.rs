@@ -125,12 +125,12 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], offset: u64) -> io::Result<()>
     let mut at = offset;
     while !buf.is_empty() {
         match read_at(file, buf, at) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("the source ended at {at} bytes, before {end}"),
-                ))
-            }
+            Ok(0) => return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the source ended early: nothing to read at byte {at} (expected up to {end})"
+                ),
+            )),
             Ok(n) => {
                 buf = &mut buf[n..];
                 at += n as u64;
