@@ -2,7 +2,7 @@
 //!
 //! The mock server runs without the checksum extension, so it ignores the header and does not
 //! verify: the numbers are the client's cost (digesting each chunk in an extra read pass of
-//! the file) on top of the upload itself.
+//! the file, made while the chunk before it is sent) on top of the upload itself.
 //!
 //! A second group digests 8 MiB in memory with each algorithm (no I/O, no HTTP): the pure
 //! hashing cost, steadier than the end-to-end numbers on a busy machine.

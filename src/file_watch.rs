@@ -69,6 +69,11 @@ impl FileWatch {
         })
     }
 
+    /// The path the file was opened at.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub(crate) fn identity(&self) -> &FileIdentity {
         &self.identity
     }

@@ -52,6 +52,10 @@ mod source;
 pub mod transport;
 mod upload_status;
 mod uploader;
+/// Waiting for a condition with a deadline, in unit tests (the integration tests' helper).
+#[cfg(test)]
+#[path = "../tests/shared/wait_until.rs"]
+mod wait_until;
 
 pub use client::{Client, ClientBuilder, DEFAULT_REQUEST_TIMEOUT};
 pub use error::{Error, Result};

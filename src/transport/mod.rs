@@ -9,8 +9,9 @@ pub mod layers;
 mod request;
 mod reqwest_transport;
 
-/// How much of a seekable source a streamed request body reads and hands to the connection at
-/// a time (also the step of `BytesSent` progress events).
+/// How much of a seekable source a streamed request body hands to the connection at a time
+/// (also the step of `BytesSent` progress events); a file is read in larger blocks and handed
+/// over in views of them.
 pub use crate::source::PIECE;
 pub use error::{TransportError, TransportErrorKind};
 pub use layers::Layer;

@@ -159,6 +159,9 @@ impl<T: Transport> SingleUpload<T> {
                 .get_or_insert_with(super::idempotency::IdempotencyKey::new);
             headers.insert(super::idempotency::IDEMPOTENCY_KEY, key.header_value());
         }
+        if let (true, Some(Some(algorithm))) = (send_len > 0, self.checksum.get().copied()) {
+            self.look_ahead(send_len, algorithm);
+        }
         // Watched for stalls like a PATCH (it may carry the first chunk); no `BytesSent` events,
         // which would come before `Started`.
         let response = self
@@ -336,6 +339,9 @@ impl<T: Transport> SingleUpload<T> {
         if let Some(length) = declares_length {
             headers.insert(names::UPLOAD_LENGTH, header_value(length));
         }
+        if let Some(algorithm) = checksum {
+            self.look_ahead(offset + plan.len, algorithm);
+        }
         // Until the answer arrives the server's offset is unknown: if this future is dropped
         // mid-request (the server may have kept the bytes), the next run asks with HEAD first.
         self.state.mark_stale();
@@ -361,6 +367,19 @@ impl<T: Transport> SingleUpload<T> {
             records,
         )
         .await
+    }
+
+    /// Starts digesting the chunk after the one that ends at `next`, while that one is sent: the
+    /// chunk the server's offset will point at if it takes all of this one, of the current
+    /// chunk size. When the next chunk turns out to be another range, the look-ahead is
+    /// discarded and that range digested when it is planned (`Source::plan`).
+    fn look_ahead(&mut self, next: u64, algorithm: ChecksumAlgorithm) {
+        // The current size: with `ChunkSize::Auto` the tuner may pick another one after this
+        // answer, and then this one look-ahead is discarded.
+        let chunk_size = self.chunk.size();
+        if let Ok(source) = self.source_mut() {
+            source.look_ahead(next, chunk_size, algorithm);
+        }
     }
 
     /// Moves the state after an accepted PATCH.
@@ -409,5 +428,99 @@ impl<T: Transport> SingleUpload<T> {
             }),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, OnceLock};
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use tusky_mock_server::TusMockServer;
+
+    use super::*;
+    use crate::source::SourceSpec;
+    use crate::transport::{Request, ReqwestTransport, TransportError, TransportOptions};
+    use crate::uploader::options::Options;
+    use crate::uploader::single::{Limit, NoRecords};
+    use crate::wait_until::wait_until;
+    use crate::Client;
+
+    const CHUNK: u64 = 300_000;
+
+    /// Holds back the answer to each request that sends the chunk at offset `o` until the file's
+    /// digested bytes reach the end of the chunk after it: the next chunk's digest must be made
+    /// while this chunk is in flight.
+    struct HoldAnswers {
+        inner: ReqwestTransport,
+        digested: Arc<OnceLock<Arc<AtomicU64>>>,
+        size: u64,
+    }
+
+    #[async_trait]
+    impl Transport for HoldAnswers {
+        async fn send(&self, request: Request) -> std::result::Result<Response, TransportError> {
+            let offset = match request.method {
+                Method::POST if !request.body.is_empty() => Some(0),
+                Method::PATCH => request
+                    .headers
+                    .get(names::UPLOAD_OFFSET)
+                    .and_then(|v| v.to_str().ok().and_then(|v| v.parse::<u64>().ok())),
+                _ => None,
+            };
+            let response = self.inner.send(request).await?;
+            if let Some(offset) = offset {
+                let want = (offset + 2 * CHUNK).min(self.size);
+                let digested = Arc::clone(self.digested.get().expect("the source is open"));
+                let what = format!("the chunk after {offset} digested while it is in flight");
+                wait_until(&what, Duration::from_secs(10), || {
+                    let digested = Arc::clone(&digested);
+                    async move { digested.load(Ordering::Relaxed) >= want }
+                })
+                .await;
+            }
+            Ok(response)
+        }
+    }
+
+    /// Every chunk after the first carries the digest the look-ahead made while the chunk before
+    /// it was sent (a creation POST's first chunk too), and the server (which verifies each
+    /// checksum) stores exactly the file.
+    #[tokio::test]
+    async fn each_next_chunk_is_digested_while_the_one_before_is_sent() {
+        let server = TusMockServer::start().await;
+        let bytes: Vec<u8> = (0..3 * CHUNK - 11).map(|i| (i % 253) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file.bin");
+        std::fs::write(&path, &bytes).unwrap();
+        let digested = Arc::new(OnceLock::new());
+        let transport = HoldAnswers {
+            inner: ReqwestTransport::new(TransportOptions::default()).unwrap(),
+            digested: Arc::clone(&digested),
+            size: bytes.len() as u64,
+        };
+        let client = Client::builder()
+            .endpoint(server.endpoint())
+            .build_with_transport(transport)
+            .unwrap();
+        let options = Options {
+            chunk_size: crate::ChunkSize::Fixed(CHUNK),
+            checksum: ChecksumMode::Always(ChecksumAlgorithm::Sha256),
+            ..Options::default()
+        };
+        let mut upload = SingleUpload::new(client, options, SourceSpec::Path(path), None);
+        upload.open_source().await.unwrap();
+        let source = upload.source_mut().unwrap();
+        let _ = digested.set(source.digested().unwrap());
+        let summary = upload.run(Limit::End, &NoRecords).await.unwrap();
+
+        assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+        // Verified by the server: a wrong digest would have been answered 460 and resent.
+        assert_eq!(server.request_count("PATCH"), 2);
+        let stats = upload.source_mut().unwrap().look_ahead_stats().unwrap();
+        assert_eq!((stats.in_place, stats.started, stats.used), (1, 2, 2));
+        assert_eq!(stats.discarded, 0);
     }
 }

@@ -277,6 +277,38 @@ async fn a_file_that_changes_during_the_upload_is_an_error() {
     assert_eq!(uploader.offset(), 2000, "nothing sent after the change");
 }
 
+/// A file cut short while its chunk is being sent: the body stops with the read error and the
+/// upload fails with that error (where the file ended), not with the transport's view of a body
+/// that ended early. The file is cut when the PATCH goes out; the chunk spans several read
+/// blocks, and the ones after the first are read only once the request is on its way.
+#[tokio::test]
+async fn a_file_cut_short_while_its_chunk_is_sent_is_a_source_error() {
+    let server = TusMockServer::start().await;
+    let (_dir, path) = crate::common::temp_file(&data(3 * 1024 * 1024 + 10));
+    let cut = path.clone();
+    let client = Client::builder()
+        .endpoint(server.endpoint())
+        .on_request(move |request| {
+            if request.method == http::Method::PATCH {
+                let file = std::fs::OpenOptions::new().write(true).open(&cut).unwrap();
+                file.set_len(1000).unwrap();
+            }
+        })
+        .build()
+        .unwrap();
+    let builder = client
+        .uploader()
+        .path(&path)
+        .creation_with_upload(false)
+        .retry_delay(0, Duration::ZERO);
+    let error = crate::common::upload_error(builder).await;
+    assert!(
+        matches!(&error, Error::Source { source, .. } if source.kind() == std::io::ErrorKind::UnexpectedEof),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("ended early"), "{error}");
+}
+
 /// Issue 9, item 1: two different files with the same size and the same first 64 KiB (the
 /// fingerprint) never share a record: the second does not continue the first's upload.
 #[tokio::test]

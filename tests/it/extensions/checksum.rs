@@ -1,4 +1,6 @@
-//! checksum: negotiation, the header's value (on PATCH and on a creation POST), 460 and 400.
+//! checksum: negotiation, the header's value (on PATCH and on a creation POST), 460 and 400;
+//! a file's digests computed ahead (while the chunk before is sent) and discarded when the
+//! server's offset is elsewhere.
 
 use std::io::{Cursor, SeekFrom};
 use std::pin::Pin;
@@ -9,10 +11,10 @@ use base64::Engine as _;
 use sha1::Digest as _;
 use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
 use tusky::{ChecksumAlgorithm, Error};
-use tusky_mock_server::{Extension, TusMockServer};
+use tusky_mock_server::{Extension, PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
-    client_for, data, header, patch_upload_of, patches, posts, server_and_client,
+    client_for, data, data_file, header, patch_upload_of, patches, posts, server_and_client,
     server_and_client_with, upload_error, upload_exactly, upload_of, upload_offset, QUICK,
 };
 
@@ -234,4 +236,59 @@ async fn the_creation_post_carries_a_checksum_of_its_body() {
         header(&posts[0], "upload-checksum"),
         Some(expected_header("sha256", &bytes[..2000]))
     );
+}
+
+/// A file in chunks of [`FILE_CHUNK`] (each digest is made while the chunk before is sent),
+/// after `prepare` set the server up: the server, which verifies every checksum, ends with
+/// exactly the file; returns the offsets of the PATCHes, each checked to carry its own body's
+/// digest.
+async fn checksummed_file_upload(prepare: impl FnOnce(&TusMockServer)) -> Vec<u64> {
+    let (server, client) = server_and_client().await;
+    prepare(&server);
+    let (bytes, _dir, path) = data_file(3 * FILE_CHUNK as usize - 11);
+    let builder = client
+        .uploader()
+        .path(&path)
+        .chunk_size(FILE_CHUNK)
+        .creation_with_upload(false)
+        .checksum(ChecksumAlgorithm::Sha256)
+        .retry_delay(2, QUICK);
+    upload_exactly(&server, builder, &bytes).await;
+    let patches = patches(&server).await;
+    for patch in &patches {
+        assert_eq!(
+            header(patch, "upload-checksum"),
+            Some(expected_header("sha256", &patch.body)),
+            "the PATCH at {:?}",
+            upload_offset(patch)
+        );
+    }
+    patches.iter().map(|p| upload_offset(p).unwrap()).collect()
+}
+
+/// More than one read block, and not a multiple of it.
+const FILE_CHUNK: u64 = 1_300_000;
+
+/// The server keeps part of the first chunk: the digest computed ahead (of the chunk after the
+/// whole first one) is not used; the next chunk, from the server's offset, is digested afresh.
+#[tokio::test]
+async fn a_partly_kept_chunk_discards_the_digest_computed_ahead() {
+    let offsets = checksummed_file_upload(|server| {
+        server.set_patch_hook(|ctx: &PatchContext| match ctx.number {
+            1 => PatchAction::AcceptPartial(1234),
+            _ => PatchAction::Accept,
+        })
+    })
+    .await;
+    let c = FILE_CHUNK;
+    assert_eq!(offsets, [0, 1234, 1234 + c, 1234 + 2 * c]);
+}
+
+/// A 460 to the second chunk: it is sent again with its own digest (not the third chunk's,
+/// computed ahead while it was sent), and the third chunk after it.
+#[tokio::test]
+async fn a_chunk_resent_after_460_discards_the_digest_computed_ahead() {
+    let offsets = checksummed_file_upload(|server| server.fail_patch(2, 460)).await;
+    let c = FILE_CHUNK;
+    assert_eq!(offsets, [0, c, c, 2 * c]);
 }

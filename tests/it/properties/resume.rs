@@ -19,11 +19,11 @@ use proptest::test_runner::TestCaseError;
 
 use tusky::storage::MemoryStorage;
 use tusky::transport::PIECE;
-use tusky::Client;
+use tusky::{ChecksumAlgorithm, Client};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use super::{check, check_progress, holds_exactly, upload_all};
-use crate::common::{client_for, noise, server_and_client, upload_of, Events, Trickle};
+use crate::common::{client_for, noise, noise_file, server_and_client, upload_of, Events, Trickle};
 
 const MAX_SIZE: u64 = 2 * 1024 * 1024;
 /// Chunk sizes are raised so that no case needs more than about this many PATCHes.
@@ -169,6 +169,47 @@ fn partial_acceptance_stores_exactly_the_file() {
                 .is_some_and(|u| u.is_complete()));
             prop_assert_eq!(server.uploads().len(), 1);
             check_progress(&events, 0, size, true)
+        },
+    );
+}
+
+/// A file sent with checksums, with partial acceptance: each chunk's digest is computed while
+/// the chunk before it is sent, for the range after all of it, and discarded whenever the
+/// server's offset is elsewhere. The server verifies every checksum (a wrong one is a 460, which
+/// fails the upload: no retries) and ends with exactly the file.
+#[test]
+fn partial_acceptance_of_a_checksummed_file_stores_exactly_the_file() {
+    let algorithm = prop::sample::select(ChecksumAlgorithm::ALL.to_vec());
+    let strategy = (
+        size_and_chunk(),
+        keep_schedule(),
+        any::<bool>(),
+        algorithm,
+        any::<u64>(),
+    );
+    check(
+        file!(),
+        48,
+        strategy,
+        |((size, chunk), schedule, with_upload, algorithm, seed)| async move {
+            let (server, client) = server_and_client().await;
+            install_schedule(&server, schedule, size);
+            let dir = tempfile::tempdir().unwrap();
+            let path = noise_file(dir.path(), "source.bin", size, seed);
+            let bytes = std::fs::read(&path).unwrap();
+            let mut uploader = client
+                .uploader()
+                .path(&path)
+                .chunk_size(chunk)
+                .creation_with_upload(with_upload)
+                .checksum(algorithm)
+                .retry_delay(0, Duration::ZERO)
+                .build()
+                .unwrap();
+            let summary = upload_all("the upload", &server, &mut uploader, &bytes).await?;
+            prop_assert_eq!(summary.bytes_uploaded, size);
+            prop_assert_eq!(server.uploads().len(), 1);
+            Ok(())
         },
     );
 }

@@ -155,9 +155,16 @@ async fn a_resumed_upload_starts_at_the_servers_offset() {
 }
 
 /// A body that streams slowly reports `BytesSent` as it goes: increasing, within the chunk
-/// being sent, ahead of or at what the server acknowledged.
+/// being sent, ahead of or at what the server acknowledged — from a caller's reader and from a
+/// file (read in blocks, handed over in pieces).
 #[tokio::test]
 async fn bytes_sent_is_reported_while_a_slow_body_streams() {
+    for from_file in [false, true] {
+        bytes_sent_while_a_slow_body_streams(from_file).await;
+    }
+}
+
+async fn bytes_sent_while_a_slow_body_streams(from_file: bool) {
     let server = TusMockServer::start().await;
     let tap = Tap::reqwest();
     // A slow link: a 128 KiB piece every 50 ms.
@@ -166,8 +173,14 @@ async fn bytes_sent_is_reported_while_a_slow_body_streams() {
     let events = Events::default();
     let chunk = 4 * PIECE as u64;
     let size = 2 * chunk + 10;
-    let bytes = data(size as usize);
-    let builder = patch_upload_of(&tap.client(&server.endpoint()), &bytes, chunk)
+    let (bytes, _dir, path) = data_file(size as usize);
+    let client = tap.client(&server.endpoint());
+    let builder = match from_file {
+        true => client.uploader().path(&path).chunk_size(chunk),
+        false => upload_of(&client, &bytes, chunk),
+    };
+    let builder = builder
+        .creation_with_upload(false)
         .stall_timeout(Some(Duration::from_secs(5)))
         .on_progress(events.callback());
     let (_, summary) = upload_exactly(&server, builder, &bytes).await;
@@ -186,7 +199,7 @@ async fn bytes_sent_is_reported_while_a_slow_body_streams() {
             _ => {}
         }
     }
-    assert!(sent_seen.len() >= 2, "{sent_seen:?}");
+    assert!(sent_seen.len() >= 2, "file: {from_file}, {sent_seen:?}");
     assert!(sent_seen.windows(2).all(|w| w[0] <= w[1]), "{sent_seen:?}");
 }
 

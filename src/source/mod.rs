@@ -1,25 +1,39 @@
 //! What is uploaded: a file path, a seekable reader, or a stream of unknown length.
 //!
-//! Seekable sources are streamed straight from the source in [`PIECE`]-sized reads, so memory
-//! does not grow with the chunk size. A stream of unknown length keeps at most one chunk, only
-//! until the server acknowledges it, so that it can be resent; the PATCH body is made of slices
-//! of that one buffer, never of a copy.
+//! Seekable sources are streamed straight from the source while the request is in flight, so
+//! memory does not grow with the chunk size. A file tusky opened is read at positions on
+//! blocking threads, a block at a time into a few reused buffers (`positional`, `file_body`),
+//! and the next chunk's checksum is computed while a chunk is sent (`look_ahead`); a caller's
+//! reader is read through its own seek and read (`reader`). A stream of unknown length keeps at
+//! most one chunk, only until the server acknowledges it, so that it can be resent; the PATCH
+//! body is made of slices of that one buffer, never of a copy.
+
+mod buffers;
+mod file_body;
+mod look_ahead;
+mod positional;
+mod reader;
 
 use std::io;
 use std::io::SeekFrom;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt};
-use tokio::sync::mpsc;
 
 use crate::file_watch::FileWatch;
 use crate::protocol::ChecksumAlgorithm;
 use crate::transport::Body;
+use file_body::{FileBody, ReadFailure};
+#[cfg(test)]
+pub(crate) use look_ahead::LookAheadStats;
+use look_ahead::{DigestOf, LookAhead};
+use positional::PositionalFile;
 
-/// How much is read from a seekable source at a time while streaming a PATCH body.
+/// How much of a body a streamed request hands to the connection at a time: a view of a larger
+/// block read from a file, or one read of a caller's reader.
 pub const PIECE: usize = 128 * 1024;
 
 /// A reader tusky can seek in: files, `std::io::Cursor`, anything `AsyncRead + AsyncSeek`.
@@ -56,10 +70,21 @@ impl std::fmt::Debug for SourceSpec {
     }
 }
 
+/// How a seekable source is read.
+pub(crate) enum Reader {
+    /// A file tusky opened: positional reads on blocking threads; checksums computed ahead.
+    File {
+        file: PositionalFile,
+        look_ahead: Box<LookAhead>,
+    },
+    /// A caller's reader: its own seek and read, one range at a time.
+    Caller(Box<dyn SeekableReader>),
+}
+
 /// An opened source.
 pub(crate) enum Source {
     Seekable {
-        reader: Box<dyn SeekableReader>,
+        reader: Reader,
         /// Where the source starts in `reader` (non-zero for a range of a file).
         base: u64,
         size: u64,
@@ -89,22 +114,16 @@ impl Source {
     pub(crate) async fn open(spec: SourceSpec) -> io::Result<Self> {
         match spec {
             SourceSpec::Path(path) => {
-                let file = tokio::fs::File::open(&path).await.map_err(|e| {
-                    io::Error::new(e.kind(), format!("opening {}: {e}", path.display()))
-                })?;
-                let watch = FileWatch::of(&file, &path).await?;
+                let (reader, watch) = open_file(&path).await?;
                 Ok(Self::Seekable {
                     size: watch.file_size(),
-                    reader: Box::new(file),
+                    reader,
                     base: 0,
                     watch: Some(watch),
                 })
             }
             SourceSpec::PathRange { path, start, len } => {
-                let file = tokio::fs::File::open(&path).await.map_err(|e| {
-                    io::Error::new(e.kind(), format!("opening {}: {e}", path.display()))
-                })?;
-                let watch = FileWatch::of(&file, &path).await?;
+                let (reader, watch) = open_file(&path).await?;
                 let file_size = watch.file_size();
                 if start.checked_add(len).is_none_or(|end| end > file_size) {
                     return Err(io::Error::new(
@@ -116,7 +135,7 @@ impl Source {
                     ));
                 }
                 Ok(Self::Seekable {
-                    reader: Box::new(file),
+                    reader,
                     base: start,
                     size: len,
                     watch: Some(watch),
@@ -126,7 +145,7 @@ impl Source {
                 let size = reader.seek(SeekFrom::End(0)).await?;
                 reader.seek(SeekFrom::Start(0)).await?;
                 Ok(Self::Seekable {
-                    reader,
+                    reader: Reader::Caller(reader),
                     base: 0,
                     size,
                     watch: None,
@@ -144,7 +163,22 @@ impl Source {
     /// Gives back what [`open`](Source::open) took, so that a caller's reader is never closed.
     pub(crate) fn into_spec(self) -> SourceSpec {
         match self {
-            Self::Seekable { reader, .. } => SourceSpec::Reader(reader),
+            Self::Seekable {
+                reader: Reader::Caller(reader),
+                ..
+            } => SourceSpec::Reader(reader),
+            Self::Seekable {
+                reader: Reader::File { file, look_ahead },
+                watch,
+                ..
+            } => {
+                drop(look_ahead);
+                match (file.into_file(), watch) {
+                    (Ok(file), _) => SourceSpec::Reader(Box::new(tokio::fs::File::from_std(file))),
+                    (Err(_), Some(watch)) => SourceSpec::Path(watch.path().to_owned()),
+                    (Err(_), None) => SourceSpec::Reader(Box::new(io::Cursor::new(Vec::new()))),
+                }
+            }
             Self::Stream { reader, .. } => SourceSpec::Stream(reader),
         }
     }
@@ -181,9 +215,16 @@ impl Source {
         each: impl FnMut(&[u8]),
     ) -> io::Result<()> {
         match self {
-            Self::Seekable { reader, base, .. } => {
-                read_range(reader, *base + offset, len, each).await
-            }
+            Self::Seekable {
+                reader: Reader::File { file, .. },
+                base,
+                ..
+            } => file.for_each_block(*base + offset, len, each).await,
+            Self::Seekable {
+                reader: Reader::Caller(reader),
+                base,
+                ..
+            } => reader::read_range(reader, *base + offset, len, each).await,
             Self::Stream { .. } => Err(io::Error::other("a stream cannot be read again")),
         }
     }
@@ -210,18 +251,25 @@ impl Source {
         else {
             return Ok(None);
         };
-        reader.seek(SeekFrom::Start(*base)).await?;
-        let mut head = Vec::with_capacity(len.min(1 << 20));
-        (&mut *reader)
-            .take((len as u64).min(*size))
-            .read_to_end(&mut head)
-            .await?;
+        let len = (len as u64).min(*size);
+        let mut head = Vec::with_capacity(len.min(1 << 20) as usize);
+        match reader {
+            Reader::File { file, .. } => {
+                file.for_each_block(*base, len, |block| head.extend_from_slice(block))
+                    .await?;
+            }
+            Reader::Caller(reader) => {
+                reader.seek(SeekFrom::Start(*base)).await?;
+                (&mut *reader).take(len).read_to_end(&mut head).await?;
+            }
+        }
         Ok(Some(head))
     }
 
     /// Decides the next PATCH from `offset` of at most `max_len` bytes: for a stream, reads up
-    /// to `max_len` bytes ahead; with a checksum, digests the range (reading it once more for a
-    /// seekable source, without keeping it).
+    /// to `max_len` bytes ahead; with a checksum, digests the range (a file's from the
+    /// look-ahead when it computed this range, else by reading the range once more, without
+    /// keeping it).
     pub(crate) async fn plan(
         &mut self,
         offset: u64,
@@ -233,11 +281,16 @@ impl Source {
                 reader, base, size, ..
             } => {
                 let len = max_len.min(size.saturating_sub(offset));
-                let checksum = match checksum {
-                    Some(algorithm) => {
-                        Some(digest_range(reader, *base + offset, len, algorithm).await?)
+                let at = *base + offset;
+                let checksum = match (checksum, reader) {
+                    (Some(algorithm), Reader::File { file, look_ahead }) => {
+                        let of = DigestOf { at, len, algorithm };
+                        Some(look_ahead.digest(file, of).await?)
                     }
-                    None => None,
+                    (Some(algorithm), Reader::Caller(reader)) => {
+                        Some(reader::digest_range(reader, at, len, algorithm).await?)
+                    }
+                    (None, _) => None,
                 };
                 Ok(ChunkPlan {
                     len,
@@ -320,24 +373,89 @@ impl Source {
                 };
                 (send(body).await, None)
             }
-            Self::Seekable { reader, base, .. } => {
-                if len == 0 {
-                    return (send(Body::Empty).await, None);
-                }
-                let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(2);
-                let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-                    rx.recv().await.map(|item| (item, rx))
-                });
+            Self::Seekable { .. } if len == 0 => (send(Body::Empty).await, None),
+            Self::Seekable {
+                reader: Reader::File { file, .. },
+                base,
+                ..
+            } => {
+                let failure = ReadFailure::default();
+                let body = FileBody::new(file.clone(), *base + offset, len, sent, failure.clone());
                 let body = Body::Stream {
                     length: len,
-                    stream: Box::pin(stream),
+                    stream: Box::pin(body),
                 };
-                let pump = pump(reader, *base + offset, len, tx, sent);
+                (send(body).await, failure.take())
+            }
+            Self::Seekable {
+                reader: Reader::Caller(reader),
+                base,
+                ..
+            } => {
+                let (body, pump) = reader::body(reader, *base + offset, len, sent);
                 let (result, pumped) = tokio::join!(send(body), pump);
                 (result, pumped.err())
             }
         }
     }
+
+    /// Starts computing the digest of the chunk of at most `max_len` bytes from `offset` while
+    /// the one before it is sent (a file's only; other sources digest when planned).
+    pub(crate) fn look_ahead(&mut self, offset: u64, max_len: u64, algorithm: ChecksumAlgorithm) {
+        if let Self::Seekable {
+            reader: Reader::File { file, look_ahead },
+            base,
+            size,
+            ..
+        } = self
+        {
+            let len = max_len.min(size.saturating_sub(offset));
+            if len == 0 {
+                look_ahead.discard();
+            } else {
+                let at = *base + offset;
+                look_ahead.start(file, DigestOf { at, len, algorithm });
+            }
+        }
+    }
+
+    /// How a file's chunk digests were made (`None` for other sources).
+    #[cfg(test)]
+    pub(crate) fn look_ahead_stats(&self) -> Option<LookAheadStats> {
+        match self {
+            Self::Seekable {
+                reader: Reader::File { look_ahead, .. },
+                ..
+            } => Some(look_ahead.stats()),
+            _ => None,
+        }
+    }
+
+    /// The count of a file's bytes digested so far, as it grows (`None` for other sources).
+    #[cfg(test)]
+    pub(crate) fn digested(&self) -> Option<Arc<AtomicU64>> {
+        match self {
+            Self::Seekable {
+                reader: Reader::File { file, .. },
+                ..
+            } => Some(file.digested()),
+            _ => None,
+        }
+    }
+}
+
+/// Opens the file at `path` for positional reads, and takes its identity.
+async fn open_file(path: &Path) -> io::Result<(Reader, FileWatch)> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("opening {}: {e}", path.display())))?;
+    let watch = FileWatch::of(&file, path).await?;
+    let file = PositionalFile::new(file.into_std().await)?;
+    let reader = Reader::File {
+        file,
+        look_ahead: Box::default(),
+    };
+    Ok((reader, watch))
 }
 
 /// Reads from `reader` until `pending` holds `fill` bytes or the stream ends (`eof`).
@@ -367,93 +485,6 @@ async fn read_ahead(
     }
     *pending = buffer.freeze();
     result
-}
-
-async fn pump(
-    reader: &mut Box<dyn SeekableReader>,
-    offset: u64,
-    len: u64,
-    tx: mpsc::Sender<io::Result<Bytes>>,
-    sent: Arc<AtomicU64>,
-) -> io::Result<()> {
-    let result = async {
-        reader.seek(SeekFrom::Start(offset)).await?;
-        let mut remaining = len;
-        while remaining > 0 {
-            let want = remaining.min(PIECE as u64) as usize;
-            let mut piece = BytesMut::with_capacity(want);
-            while piece.len() < want {
-                let n = (&mut *reader)
-                    .take((want - piece.len()) as u64)
-                    .read_buf(&mut piece)
-                    .await?;
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!(
-                            "the source ended at {} bytes, before the expected {}",
-                            offset + len - remaining + piece.len() as u64,
-                            offset + len
-                        ),
-                    ));
-                }
-            }
-            remaining -= piece.len() as u64;
-            let n = piece.len() as u64;
-            if tx.send(Ok(piece.freeze())).await.is_err() {
-                // The request ended (answered or failed) before taking everything.
-                return Ok(());
-            }
-            sent.fetch_add(n, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-    .await;
-    if let Err(e) = &result {
-        let _ = tx.send(Err(io::Error::new(e.kind(), e.to_string()))).await;
-    }
-    result
-}
-
-async fn digest_range(
-    reader: &mut Box<dyn SeekableReader>,
-    offset: u64,
-    len: u64,
-    algorithm: ChecksumAlgorithm,
-) -> io::Result<String> {
-    let mut digest = algorithm.digest();
-    read_range(reader, offset, len, |piece| digest.update(piece)).await?;
-    Ok(digest.header_value())
-}
-
-/// Reads `len` bytes of `reader` from `offset`, handing them to `each` piece by piece (at most
-/// [`PIECE`] bytes held).
-async fn read_range(
-    reader: &mut Box<dyn SeekableReader>,
-    offset: u64,
-    len: u64,
-    mut each: impl FnMut(&[u8]),
-) -> io::Result<()> {
-    reader.seek(SeekFrom::Start(offset)).await?;
-    let mut buf = vec![0u8; PIECE.min(len as usize).max(1)];
-    let mut remaining = len;
-    while remaining > 0 {
-        let want = remaining.min(buf.len() as u64) as usize;
-        let n = reader.read(&mut buf[..want]).await?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!(
-                    "the source ended at {} bytes, before {}",
-                    offset + len - remaining,
-                    offset + len
-                ),
-            ));
-        }
-        each(&buf[..n]);
-        remaining -= n as u64;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
