@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Throughput, CPU and memory of tus clients against real servers, from one run on this machine:
-# curl's single PATCH (the practical ceiling), tusky (default settings, 1 MiB, 8 MiB, 8 MiB with
+# curl's single PATCH (the practical ceiling) and curl's own loop of 1 MiB PATCHes on one
+# connection (the ceiling for 1 MiB chunks), tusky (default settings, 1 MiB, 8 MiB, 8 MiB with
 # sha256), tuspy and tus-js-client (8 MiB), against @tus/server and `tusky serve`.
 #
 #   scripts/bench-peers.sh                      # 256 MiB file, 3 runs each, median
 #   BENCH_SIZE_MIB=1024 BENCH_RUNS=5 scripts/bench-peers.sh
 #   BENCH_SERVERS="tusky" BENCH_CLIENTS="curl tusky-default tusky-1M" scripts/bench-peers.sh
+#   BENCH_TUSKY=/path/to/another/tusky BENCH_NO_BUILD=1 scripts/bench-peers.sh   # another build
 #
 # Prints one table per server: median MiB/s (wall time of the whole client process, start-up
 # included), its ratio to curl's, client CPU seconds (user + sys) per GiB and its ratio to curl's,
@@ -22,9 +24,9 @@ WORK="$ROOT/target/bench-peers"
 SIZE_MIB=${BENCH_SIZE_MIB:-256}
 RUNS=${BENCH_RUNS:-3}
 SERVERS=${BENCH_SERVERS:-"node tusky"}
-CLIENTS=${BENCH_CLIENTS:-"curl tusky-default tusky-1M tusky-8M tusky-8M-sha256 tuspy-8M tusjs-8M"}
+CLIENTS=${BENCH_CLIENTS:-"curl curl-1M tusky-default tusky-1M tusky-8M tusky-8M-sha256 tuspy-8M tusjs-8M"}
 TUSJS_VERSION=4.3.1
-TUSKY="$ROOT/target/release/tusky"
+TUSKY=${BENCH_TUSKY:-"$ROOT/target/release/tusky"}
 BENCH="$ROOT/scripts/bench"
 SERVER_PID=
 SERVER_DATA=
@@ -51,8 +53,11 @@ trap stop_server EXIT
 
 install() {
   [ -x /usr/bin/time ] || die "GNU time (/usr/bin/time) is needed: apt-get install time"
-  say "cargo build --release -p tusky-cli"
-  (cd "$ROOT" && cargo build -q --release -p tusky-cli)
+  if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+    say "cargo build --release -p tusky-cli"
+    (cd "$ROOT" && cargo build -q --release -p tusky-cli)
+  fi
+  [ -x "$TUSKY" ] || die "no tusky binary at $TUSKY"
   "$ROOT/scripts/interop-servers.sh" install
   if [ ! -d "$WORK/node/node_modules/tus-js-client" ]; then
     say "npm install tus-js-client@$TUSJS_VERSION into $WORK/node"
@@ -71,6 +76,20 @@ test_file() {
     mv "$file.tmp" "$file"
   fi
   echo "$file"
+}
+
+# pieces FILE BYTES: FILE split into BYTES-sized pieces (made once, outside any timing); prints
+# their directory.
+pieces() {
+  local file=$1 bytes=$2 dir
+  dir="$WORK/pieces-$(basename "$file")-$bytes"
+  if [ ! -f "$dir/.done" ]; then
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    split -b "$bytes" -d -a 6 "$file" "$dir/p."
+    touch "$dir/.done"
+  fi
+  echo "$dir"
 }
 
 free_port() {
@@ -116,6 +135,7 @@ client_command() {
   local tusky=("$TUSKY" upload "$file" "$endpoint" --no-resume --json)
   case "$name" in
     curl) echo "$BENCH/curl_single_patch.sh $endpoint $file" ;;
+    curl-1M) echo "$BENCH/curl_chunked.sh $endpoint $file $(pieces "$file" 1048576)" ;;
     tusky-default) echo "${tusky[*]}" ;;
     tusky-1M) echo "${tusky[*]} --chunk-size 1MiB" ;;
     tusky-8M) echo "${tusky[*]} --chunk-size 8MiB" ;;
