@@ -262,9 +262,12 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
     ///
     /// **The server must honour the header**: a POST that repeats a key it has seen is answered
     /// with the upload the first request created (`201` with the same `Location`), not a new
-    /// one. tus 1.0 does not define it; a server that ignores it makes a new upload for each
-    /// repeat (for a creation POST that is an unused upload, as without the option; for the
-    /// final POST, a second final upload of the same parts).
+    /// one; a `409` (the first request with the key is still being received) is waited out and
+    /// the POST repeated with the same key, within the retry policy; a `422` (the key was used
+    /// for another request) is final. tus 1.0 does not define it (the repo's mock and streaming
+    /// servers honour it; @tus/server, tuspyserver and rustus do not); a server that ignores it
+    /// makes a new upload for each repeat (for a creation POST that is an unused upload, as
+    /// without the option; for the final POST, a second final upload of the same parts).
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), tusky::Error> {

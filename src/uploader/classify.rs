@@ -13,19 +13,32 @@ pub(crate) enum Repeat {
     /// Repeating it cannot do harm (HEAD, PATCH from the server's offset, DELETE, a creation
     /// POST whose duplicate would only be an unused upload).
     Safe,
+    /// A POST carrying an `Idempotency-Key` (idempotent creation): a repeat is answered with
+    /// the upload the first one made, so it is as safe to repeat as a PATCH, also after a lost
+    /// answer; and a `409` means the first request with this key is still being received, so it
+    /// is waited out and repeated (with the same key).
+    Keyed,
     /// Only after an answer that shows the server did nothing (5xx, 423): a lost answer may
     /// mean it was done (the final concatenation POST).
     IfRefused,
 }
 
 impl Repeat {
-    /// The final concatenation POST: with an `Idempotency-Key` (idempotent creation), a repeat
-    /// is answered with the upload the first one made, so it is as safe to repeat as a PATCH,
-    /// also after a lost answer; without one, a lost answer may hide a created upload, so it is
-    /// repeated only after an answer that shows nothing was created.
+    /// A creation POST: keyed when it carries `key`; else safe to repeat (a duplicate is an
+    /// unused upload), but a `409` to it is the server's refusal.
+    pub(crate) fn creation(key: Option<&super::idempotency::IdempotencyKey>) -> Self {
+        match key {
+            Some(_) => Self::Keyed,
+            None => Self::Safe,
+        }
+    }
+
+    /// The final concatenation POST: keyed when it carries `key`; without one, a lost answer
+    /// may hide a created upload, so it is repeated only after an answer that shows nothing
+    /// was created.
     pub(crate) fn final_post(key: Option<&super::idempotency::IdempotencyKey>) -> Self {
         match key {
-            Some(_) => Self::Safe,
+            Some(_) => Self::Keyed,
             None => Self::IfRefused,
         }
     }
@@ -131,15 +144,27 @@ fn classify_status(status: StatusCode, operation: Operation, facts: &Facts) -> D
     let refused = status.is_server_error()
         || status == StatusCode::LOCKED
         || status == StatusCode::TOO_MANY_REQUESTS;
+    // 409: to a keyed POST, a creation with its key is still being received (wait for it);
+    // to a POST without a key, a refusal like any other 4xx; to a PATCH, the offset differed
+    // (re-read it).
+    let creates = matches!(operation, Operation::Create | Operation::Concatenate);
+    let conflict_waits = status == StatusCode::CONFLICT
+        && match facts.repeat {
+            Repeat::Keyed => true,
+            Repeat::Safe => !creates,
+            Repeat::IfRefused => false,
+        };
     let retryable = match facts.repeat {
         Repeat::IfRefused => refused,
-        // 409: the offset differed (re-read it); 460: the checksum did not match (resend).
-        // On a PATCH that carried a checksum, 400 (the algorithm was refused) and 417 (rustus's
-        // answer to a mismatch, instead of 460) are resent too (bounded). Without a checksum
-        // both are malformed requests, like any other 4xx: fail at once.
-        Repeat::Safe => {
+        // 460: the checksum did not match (resend). On a PATCH that carried a checksum, 400
+        // (the algorithm was refused) and 417 (rustus's answer to a mismatch, instead of 460)
+        // are resent too (bounded). Without a checksum both are malformed requests, like any
+        // other 4xx: fail at once. 422 to a keyed POST (its key was used for another
+        // request) is final too.
+        Repeat::Safe | Repeat::Keyed => {
             refused
-                || matches!(status.as_u16(), 409 | 460)
+                || conflict_waits
+                || status.as_u16() == 460
                 || (matches!(status.as_u16(), 400 | 417)
                     && operation == Operation::Patch
                     && facts.checksummed)
@@ -299,6 +324,50 @@ mod tests {
             classify(&lost, &Facts::request(Repeat::Safe)),
             Decision::Retry
         );
+    }
+
+    #[test]
+    fn a_creation_post_waits_out_a_409_only_with_an_idempotency_key() {
+        let key = crate::uploader::idempotency::IdempotencyKey::new();
+        let creating = |repeat| Facts {
+            repeat,
+            ..facts(None, true, false)
+        };
+        let keyed = creating(Repeat::creation(Some(&key)));
+        let unkeyed = creating(Repeat::creation(None));
+        assert_eq!(unkeyed.repeat, Repeat::Safe, "as before the option");
+        let lost = Error::Transport {
+            context: Context::new(Create, None, Some(0)),
+            source: crate::transport::TransportError::new(
+                crate::transport::TransportErrorKind::Connection,
+                "lost",
+            ),
+        };
+        // (error, decision with the key, decision without)
+        let table = [
+            // A duplicate without a key is an unused upload: repeated either way.
+            (lost, Decision::Retry, Decision::Retry),
+            (status(Create, 503), Decision::Retry, Decision::Retry),
+            (status(Create, 423), Decision::Retry, Decision::Retry),
+            // 409 to a keyed POST: the first request with this key is still being received.
+            // Without a key, 409 to a POST is a refusal.
+            (status(Create, 409), Decision::Retry, Decision::Fail),
+            // 422: the key was used for a creation of another length or kind.
+            (status(Create, 422), Decision::Fail, Decision::Fail),
+            (status(Create, 400), Decision::Fail, Decision::Fail),
+            (status(Create, 403), Decision::Fail, Decision::Fail),
+            (
+                status(Create, 413),
+                Decision::CreateWithoutBody,
+                Decision::CreateWithoutBody,
+            ),
+        ];
+        for (error, with_key, without) in table {
+            assert_eq!(classify(&error, &keyed), with_key, "{error}");
+            assert_eq!(classify(&error, &unkeyed), without, "{error}");
+        }
+        // A 409 to a PATCH (the offset differed) is re-read, as ever.
+        assert_eq!(classify(&status(Patch, 409), &unkeyed), Decision::Retry);
     }
 
     #[test]

@@ -303,7 +303,8 @@ impl<T: Transport> SingleUpload<T> {
             checksummed: matches!(self.checksum.get(), Some(Some(_))),
             creation_body: self.state.remote().is_none() && self.options.creation_with_upload,
             refreshes_auth: self.client.inner().refreshes_auth,
-            repeat: Repeat::Safe,
+            // The key is held only while a creation is under way (idempotent creation).
+            repeat: Repeat::creation(self.creation_key.as_ref()),
         }
     }
 

@@ -1,7 +1,7 @@
 //! `--parallel N`: partial uploads joined by concatenation, resumed after a kill, and the
-//! fallback to one stream when the server lacks concatenation.
+//! fallback to one stream when the server lacks concatenation; `--idempotent-creation`.
 
-use tusky::mock::{Extension, TusMockServer, UploadConcat};
+use tusky::mock::{Extension, PatchAction, TusMockServer, UploadConcat};
 
 use crate::support::{kill_mid_upload, Sandbox};
 
@@ -69,6 +69,41 @@ async fn idempotent_creation_keys_every_post() {
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), 3, "{keys:?}");
+}
+
+/// `--idempotent-creation`: the server makes the upload but its answer says it did not (503);
+/// the creation POST is repeated with its key, and the server (the mock honours keys) answers
+/// with the upload it made: one upload, holding the file.
+#[tokio::test(flavor = "multi_thread")]
+async fn idempotent_creation_repeats_a_creation_whose_answer_was_lost() {
+    let sandbox = Sandbox::new();
+    let server = TusMockServer::start().await;
+    let file = sandbox.file("lost.bin", 300_000, 56);
+    server.schedule_request("POST", 1, PatchAction::StoreThenFail(503));
+    let args = [
+        "upload",
+        "lost.bin",
+        &server.endpoint(),
+        "--idempotent-creation",
+    ];
+    let json = sandbox
+        .run_json([&args[..], &["-c", "100KiB", "--json"]].concat())
+        .await;
+
+    assert_eq!(server.uploads().len(), 1, "the repeat got the first upload");
+    let url = json["url"].as_str().unwrap();
+    assert_eq!(
+        server.upload_bytes(url),
+        Some(std::fs::read(&file).unwrap())
+    );
+    let keys: Vec<_> = server
+        .requests_by_method("POST")
+        .await
+        .iter()
+        .map(|post| post.headers.get("idempotency-key").cloned())
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert!(keys[0].is_some() && keys[0] == keys[1], "{keys:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

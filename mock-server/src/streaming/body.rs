@@ -75,6 +75,23 @@ pub(crate) async fn receive(
     }
 }
 
+/// Reads `body` to its end and drops it, so that an answer given without its body (a repeated
+/// creation, answered with the upload the first request made) reaches the client: a
+/// connection closed with bytes of a request unread is reset, and a reset can take the answer
+/// with it. Stops early, leaving the rest (the connection then closes), when the body goes quiet
+/// for `idle`, breaks, or goes past `limit` bytes.
+pub(crate) async fn discard(mut body: Incoming, limit: u64, idle: Duration) {
+    let mut received: u64 = 0;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(idle, body.frame()).await {
+        if let Ok(data) = frame.into_data() {
+            received = received.saturating_add(data.len() as u64);
+            if received > limit {
+                return;
+            }
+        }
+    }
+}
+
 fn failed(why: String) -> Received {
     Received {
         stored: 0,

@@ -14,7 +14,7 @@ use hyper::body::{Body, Incoming};
 use tokio::sync::watch;
 use url::Url;
 
-use super::body::receive;
+use super::body::{discard, receive};
 use super::files::{DataFile, Layout};
 use super::host::HostGuard;
 use super::registry::Registry;
@@ -107,6 +107,10 @@ impl App {
             plan_creation(&self.protocol, head, &self.endpoint_url, uploads, now)
         });
         let (plan, reservation) = match decided {
+            // 409 and 422 to a creation are the answers to a repeated key (idempotency.rs).
+            Err(reply) if matches!(reply.status, 409 | 422) => {
+                return self.after_body(body, head, reply).await
+            }
             Err(reply) => return reply,
             Ok((
                 Creation::Repeat {
@@ -114,7 +118,10 @@ impl App {
                     answer_offset,
                 },
                 _,
-            )) => return created(&info, self.location(host, &info.id), answer_offset),
+            )) => {
+                let reply = created(&info, self.location(host, &info.id), answer_offset);
+                return self.after_body(body, head, reply).await;
+            }
             Ok((Creation::New(plan), Some(reservation))) => (plan, reservation),
             Ok((Creation::New(_), None)) => return Reply::error(500, "no id for the new upload"),
         };
@@ -143,6 +150,20 @@ impl App {
         let reply = created(&info, self.location(host, &info.id), answer_offset);
         reservation.insert(info);
         self.changes.send_modify(|n| *n += 1);
+        reply
+    }
+
+    /// `reply` to a creation that stores nothing of its body, once the body is read (as long
+    /// as it says, else at most the declared length or the maximum size): the answers to a
+    /// repeated `Idempotency-Key` (the upload again, 409 while the first is received, 422 for
+    /// another ask), which a client acts on. A connection closed with a request unread is
+    /// reset, and the reset can overtake the answer (a proxy between passes it on first).
+    async fn after_body(&self, body: Incoming, head: &RequestHead<'_>, reply: Reply) -> Reply {
+        let declared = head.get_u64("upload-length").ok().flatten();
+        let limit = (head.body_len.or(declared))
+            .or(self.protocol.max_size)
+            .unwrap_or(u64::MAX);
+        discard(body, limit, self.idle_timeout).await;
         reply
     }
 

@@ -2,15 +2,13 @@
 //! progress recorder ([`Events`]), the recording, fault-injecting transport ([`Tap`]), what a
 //! server received and holds ([`header`], [`patch_shape`], [`stored`], ...), sources of unknown
 //! length ([`Trickle`], [`pipe`]), real TCP failures ([`BreakingProxy`]), waiting for an
-//! event instead of sleeping ([`wait_until`], [`shut_out`]), and a model of a server that
-//! honours `Idempotency-Key` ([`honour_idempotency_keys`]).
+//! event instead of sleeping ([`wait_until`], [`shut_out`]).
 
 mod breaking_proxy;
 mod data;
 #[path = "../../shared/endpoint_answering.rs"]
 mod endpoint_answering;
 mod events;
-mod idempotency;
 mod requests;
 mod streams;
 mod tap;
@@ -23,10 +21,9 @@ pub use breaking_proxy::{refusing_port, Break, BreakingProxy};
 pub use data::{data, data_file, noise, noise_file, temp_file};
 pub use endpoint_answering::endpoint_answering;
 pub use events::{cancel_when_acknowledged, Events};
-pub use idempotency::honour_idempotency_keys;
 pub use requests::{
     create_directly, finals, header, header_u64, is_for, partials, patch_directly, patch_shape,
-    patches, posts, stored, tus_response, tus_sequence, upload_offset, with_method,
+    patches, posts, stored, tus_response, tus_sequence, upload_offset, with_method, HoldsUploads,
 };
 pub use streams::{pipe, Trickle};
 pub use tap::{assert_resynced, nth, Condition, Exchange, Fault, Outcome, Tap};

@@ -1,8 +1,44 @@
 //! What a server received and holds: headers of recorded requests, the shape of the PATCHes,
-//! the bytes of an upload; and tus answers for mocks mounted over the mock server.
+//! the bytes of an upload (on either of the repo's servers: [`HoldsUploads`]); and tus answers
+//! for mocks mounted over the mock server.
 
 use tusky_mock_server::wiremock::{Request, ResponseTemplate};
-use tusky_mock_server::{TusMockServer, UploadConcat, UploadSnapshot};
+use tusky_mock_server::{StreamingTusServer, TusMockServer, UploadConcat, UploadSnapshot};
+
+/// A server of the repo whose uploads a test can read: the mock and the streaming server.
+pub trait HoldsUploads {
+    /// Every upload, as the server's own `uploads()`.
+    fn uploads(&self) -> Vec<UploadSnapshot>;
+    /// The bytes of the upload at `url` (any host: found by its id), as `upload_bytes`.
+    fn upload_bytes(&self, url: &str) -> Option<Vec<u8>>;
+}
+
+impl HoldsUploads for TusMockServer {
+    fn uploads(&self) -> Vec<UploadSnapshot> {
+        TusMockServer::uploads(self)
+    }
+    fn upload_bytes(&self, url: &str) -> Option<Vec<u8>> {
+        TusMockServer::upload_bytes(self, url)
+    }
+}
+
+impl<S: HoldsUploads> HoldsUploads for std::sync::Arc<S> {
+    fn uploads(&self) -> Vec<UploadSnapshot> {
+        S::uploads(self)
+    }
+    fn upload_bytes(&self, url: &str) -> Option<Vec<u8>> {
+        S::upload_bytes(self, url)
+    }
+}
+
+impl HoldsUploads for StreamingTusServer {
+    fn uploads(&self) -> Vec<UploadSnapshot> {
+        StreamingTusServer::uploads(self)
+    }
+    fn upload_bytes(&self, url: &str) -> Option<Vec<u8>> {
+        StreamingTusServer::upload_bytes(self, url)
+    }
+}
 
 /// A header of a recorded request, as text.
 pub fn header(request: &Request, name: &str) -> Option<String> {
@@ -67,7 +103,7 @@ pub async fn posts(server: &TusMockServer) -> Vec<Request> {
 }
 
 /// The bytes the server holds for `url`, or a panic naming the URL.
-pub fn stored(server: &TusMockServer, url: &url::Url) -> Vec<u8> {
+pub fn stored(server: &impl HoldsUploads, url: &url::Url) -> Vec<u8> {
     server
         .upload_bytes(url.as_str())
         .unwrap_or_else(|| panic!("the server has no upload at {url}"))
@@ -116,7 +152,7 @@ pub async fn patch_directly(url: &str, offset: u64, body: &[u8]) {
 }
 
 /// The final (concatenated) uploads the server holds.
-pub fn finals(server: &TusMockServer) -> Vec<UploadSnapshot> {
+pub fn finals(server: &impl HoldsUploads) -> Vec<UploadSnapshot> {
     server
         .uploads()
         .into_iter()
@@ -125,7 +161,7 @@ pub fn finals(server: &TusMockServer) -> Vec<UploadSnapshot> {
 }
 
 /// The partial uploads the server holds, in the order it created them.
-pub fn partials(server: &TusMockServer) -> Vec<UploadSnapshot> {
+pub fn partials(server: &impl HoldsUploads) -> Vec<UploadSnapshot> {
     server
         .uploads()
         .into_iter()

@@ -93,6 +93,14 @@ pub enum Fault {
     SlowLink { bytes_per_second: u64 },
     /// Holds the request back until the condition holds, then sends it.
     HoldUntil(Condition),
+    /// Sends the request in the background with the rest of its body held after the first
+    /// piece until `release` holds, and loses its answer at once: the client sees `kind`
+    /// while the server is still receiving the body. The server's answer to it, when it
+    /// comes, is logged (`server_status`, `location`).
+    Detach {
+        kind: TransportErrorKind,
+        release: Condition,
+    },
 }
 
 /// A condition on the exchanges so far (and whatever the closure looks at), waited for with a
@@ -120,6 +128,9 @@ impl std::fmt::Debug for Condition {
 /// exchanges before it.
 type Matcher = Arc<dyn Fn(&Request, &[Exchange]) -> bool + Send + Sync>;
 
+/// What [`Tap::on_sending`] calls.
+type Watcher = Arc<dyn Fn(&Request, &[Exchange]) + Send + Sync>;
+
 #[derive(Default)]
 struct TapState {
     log: Mutex<Vec<Exchange>>,
@@ -127,6 +138,8 @@ struct TapState {
     scheduled: Mutex<HashMap<(Method, u64), Fault>>,
     every: Mutex<HashMap<Method, Fault>>,
     matching: Mutex<Vec<(Matcher, Fault)>>,
+    /// Called with every request about to be sent.
+    watchers: Mutex<Vec<Watcher>>,
     /// Requests under way (sent, not yet answered or dropped), and the most there ever were.
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
@@ -215,6 +228,13 @@ impl<T: Transport + Clone> Tap<T> {
             .push((Arc::new(which), fault));
     }
 
+    /// Calls `watch` with every request about to be sent and the exchanges before it: to arm
+    /// a fault elsewhere (in a proxy, in the server) for that very request, or to look at
+    /// something (a store file) as it is when the request goes out.
+    pub fn on_sending(&self, watch: impl Fn(&Request, &[Exchange]) + Send + Sync + 'static) {
+        self.state.watchers.lock().unwrap().push(Arc::new(watch));
+    }
+
     /// The most requests (OPTIONS included) that were under way at once.
     pub fn most_in_flight(&self) -> usize {
         self.state.most_in_flight.load(Ordering::SeqCst)
@@ -249,6 +269,13 @@ impl<T: Transport + Clone> Tap<T> {
     }
 
     fn begin(&self, request: &Request) -> (usize, Option<Fault>) {
+        let watchers = self.state.watchers.lock().unwrap().clone();
+        if !watchers.is_empty() {
+            let log = self.log();
+            for watch in watchers {
+                watch(request, &log);
+            }
+        }
         let n = {
             let mut counts = self.state.counts.lock().unwrap();
             let n = counts.entry(request.method.clone()).or_insert(0);
@@ -370,6 +397,45 @@ fn slow(body: Body, bytes_per_second: u64) -> Body {
     }
 }
 
+/// `body` with everything after its first piece held until `release` holds over `tap`'s log
+/// (a body in memory goes as two pieces, its first half first).
+fn held_after_first_piece<T: Transport + Clone>(
+    body: Body,
+    release: Condition,
+    tap: Tap<T>,
+) -> Body {
+    let (length, pieces) = match body {
+        Body::Empty => return Body::Empty,
+        Body::Bytes(bytes) => {
+            let half = bytes.slice(..bytes.len() / 2);
+            let rest = bytes.slice(bytes.len() / 2..);
+            let pieces = futures_util::stream::iter([Ok(half), Ok(rest)]);
+            (
+                bytes.len() as u64,
+                Box::pin(pieces) as tusky::transport::BodyStream,
+            )
+        }
+        Body::Stream { length, stream } => (length, stream),
+    };
+    let mut first = true;
+    let held = pieces.then(move |piece| {
+        let hold = !std::mem::replace(&mut first, false);
+        let (release, tap) = (release.clone(), tap.clone());
+        async move {
+            if hold {
+                let holds = &release.holds;
+                super::wait_until(release.what, release.within, || async { holds(&tap.log()) })
+                    .await;
+            }
+            piece
+        }
+    });
+    Body::Stream {
+        length,
+        stream: Box::pin(held),
+    }
+}
+
 #[async_trait]
 impl<T: Transport + Clone> Transport for Tap<T> {
     async fn send(&self, mut request: Request) -> Result<Response, TransportError> {
@@ -384,6 +450,16 @@ impl<T: Transport + Clone> Transport for Tap<T> {
                 return refused;
             }
             Some(Fault::LoseAnswer(kind)) => lose = Some(kind),
+            Some(Fault::Detach { kind, release }) => {
+                let body = std::mem::replace(&mut request.body, Body::Empty);
+                request.body = held_after_first_piece(body, release, self.clone());
+                let tap = self.clone();
+                tokio::spawn(async move {
+                    let result = tap.inner.send(request).await;
+                    tap.end(index, &result, Some(kind));
+                });
+                return Err(injected(kind));
+            }
             Some(Fault::Hang) => std::future::pending::<()>().await,
             Some(Fault::HoldUntil(condition)) => {
                 let holds = &condition.holds;

@@ -140,6 +140,10 @@ on_every_server!(
 );
 on_every_server!(creation_with_upload: scenarios::creation_with_upload);
 on_every_server!(
+    /// `Idempotency-Key` is not honoured: a repeated key makes a second upload.
+    idempotency_key_is_ignored: scenarios::idempotency_key_is_ignored
+);
+on_every_server!(
     /// tuspy (the Python client) starts an upload; tusky finishes it from tuspy's own store.
     finishes_an_upload_tuspy_started: scenarios::finish_tuspy_upload
 );

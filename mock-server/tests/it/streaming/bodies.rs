@@ -1,9 +1,9 @@
-//! Bodies as they come: in many pieces, chunked, cut short, quiet, too long, large.
+//! Bodies as they come: in many pieces, chunked, cut short, quiet, too long, large, repeated.
 
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use tusky_mock_server::StreamingTusServer;
+use tusky_mock_server::{FaultProxy, StreamingTusServer};
 
 use super::raw::{path_of, RawRequest};
 use super::start;
@@ -165,6 +165,47 @@ async fn a_chunked_body_past_the_length_is_413_and_keeps_nothing() {
     }
     assert_eq!(req.finish().await, 204);
     assert_eq!(server.upload_bytes(&url).unwrap(), data);
+}
+
+/// The answers to a repeated `Idempotency-Key` store nothing of the repeat's body, but read it
+/// first: answered with its body unread, the connection is closed with bytes unread, which
+/// resets it, and a proxy between (here a `FaultProxy` without faults, with the server's
+/// address in `Host`) passes the reset on before the answer: the client sees a broken
+/// connection instead of the answer it is to act on.
+#[tokio::test]
+async fn the_answer_to_a_repeated_key_comes_after_its_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let proxy = FaultProxy::start(server.address()).await.unwrap();
+    let endpoint = proxy.url_for(&server.endpoint());
+    let host = server.address().to_string();
+    let first_chunk = noise(8 * MIB, 14);
+    let key = ("Idempotency-Key", "large-first-chunk");
+    let length = (16 * MIB).to_string();
+    let ask = [
+        ("Upload-Length", length.as_str()),
+        key,
+        ("Host", host.as_str()),
+    ];
+    let resp = post_to(&endpoint, &ask, Some(&first_chunk)).await;
+    assert_eq!(resp.status(), 201);
+    let url = header(&resp, "location").unwrap();
+    for _ in 0..3 {
+        let again = post_to(&endpoint, &ask, Some(&first_chunk)).await;
+        assert_eq!(again.status(), 201);
+        assert_header(&again, "location", &url);
+        assert_header(&again, "upload-offset", &(8 * MIB).to_string());
+    }
+    let other_length = (16 * MIB + 1).to_string();
+    let other = [
+        ("Upload-Length", other_length.as_str()),
+        key,
+        ("Host", host.as_str()),
+    ];
+    let changed = post_to(&endpoint, &other, Some(&first_chunk)).await;
+    assert_eq!(changed.status(), 422);
+    assert_eq!(server.upload_bytes(&url).unwrap(), first_chunk);
+    assert_eq!(server.uploads().len(), 1);
 }
 
 #[tokio::test]
