@@ -1,16 +1,25 @@
-//! What the upload benchmarks share: their group settings, a source file, and the timing loop
-//! (each iteration starts from a reset server, untimed; only `upload()` is measured).
+//! What the upload benchmarks share: their group settings, a source file, the timing loop
+//! (each iteration starts from a cleared server, untimed; only `upload()` is measured), and the
+//! streaming server with its network profiles (`streaming`).
+
+pub mod streaming;
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Throughput};
+use criterion::{BenchmarkGroup, Criterion, Throughput};
 use tusky::fingerprint::Fingerprint;
 use tusky::storage::Storage;
 use tusky::transport::Transport;
 use tusky::UploaderBuilder;
+
+/// Criterion without its HTML plots: drawing them took ~40 % of a run on 2 cores (the numbers
+/// and `scripts/bench-ratios.py` do not need them; `-- --plotting-backend plotters` draws them).
+pub fn criterion() -> Criterion {
+    Criterion::default().without_plots()
+}
 
 /// Ten samples after a second's warm-up, measured for `measurement`, reported per byte of a
 /// `bytes`-byte upload.

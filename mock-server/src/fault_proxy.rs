@@ -293,7 +293,8 @@ impl FaultProxy {
 
     /// Limits each connection's flow in `direction` to `bytes_per_second` (`None`: no limit).
     /// The limit is a ceiling, never exceeded: sending X bytes takes at least X / rate seconds
-    /// (a bit more, as timers round up). `Some(0)` holds the flow (a stalled connection: open,
+    /// (a bit more, as timers round up; a slice sent late does not delay the next ones, so a
+    /// long transfer runs at the rate). `Some(0)` holds the flow (a stalled connection: open,
     /// nothing moves) until the rate is changed. Applies to open connections at once.
     pub fn throttle(&self, direction: Direction, bytes_per_second: Option<u64>) {
         self.shared.config().throttle[direction.index()] = bytes_per_second;

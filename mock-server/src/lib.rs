@@ -116,7 +116,8 @@
 //!   `Upload-Checksum`, which a part cannot match. The client resumes from `HEAD`.
 //! - `Tus-Max-Size` is 1 TiB unless set; upload ids are 128 random bits; it binds 127.0.0.1
 //!   by default and, on a loopback address, answers only requests whose `Host` is
-//!   `localhost`, `127.0.0.1` or `[::1]` (403 otherwise: a guard against DNS rebinding).
+//!   `localhost`, `127.0.0.1` or `[::1]` (403 otherwise: a guard against DNS rebinding;
+//!   [`proxy_port`](StreamingTusServerBuilder::proxy_port) lets a proxy in front of it in).
 //! - [`StreamingTusServer::shutdown`] stops accepting, lets requests in progress finish
 //!   within a grace period, then closes the connections.
 //!

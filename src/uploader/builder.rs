@@ -14,7 +14,7 @@ use crate::transport::Transport;
 use crate::{Error, Result};
 
 use super::chunk_size::ChunkSize;
-use super::options::{ChecksumMode, Options, Recreate};
+use super::options::{ChecksumMode, DigestTiming, Options, Recreate};
 use super::Uploader;
 
 /// What the builder was told that is checked and turned into [`Options`] by `build`.
@@ -192,6 +192,20 @@ impl<T: Transport, S: Storage, F: Fingerprint> UploaderBuilder<T, S, F> {
     /// `Tus-Checksum-Algorithm`; none when it lists none of them.
     pub fn checksum_negotiated(mut self, preference: &[ChecksumAlgorithm]) -> Self {
         self.options.checksum = ChecksumMode::Negotiate(preference.to_vec());
+        self
+    }
+
+    /// For benchmarks only (`benches/checksum.rs`), not part of the supported API: with
+    /// `false`, each chunk of a file is digested when it is planned, in a read of its own
+    /// before its request, instead of while the chunk before it is sent (the look-ahead, on
+    /// by default). It exists to measure what the look-ahead saves.
+    #[doc(hidden)]
+    pub fn checksum_look_ahead(mut self, enabled: bool) -> Self {
+        self.options.digest_timing = if enabled {
+            DigestTiming::Ahead
+        } else {
+            DigestTiming::WhenPlanned
+        };
         self
     }
 

@@ -3,7 +3,7 @@
 
 use http::{HeaderValue, Method};
 
-use super::options::{ChecksumMode, Role};
+use super::options::{ChecksumMode, DigestTiming, Role};
 use super::requests::{created_url, head, header_value, parse_expires, status_error};
 use super::single::{Recorder, SingleUpload};
 use super::state::{Offset, RemoteUpload, UploadState, UrlOrigin};
@@ -374,6 +374,9 @@ impl<T: Transport> SingleUpload<T> {
     /// chunk size. When the next chunk turns out to be another range, the look-ahead is
     /// discarded and that range digested when it is planned (`Source::plan`).
     fn look_ahead(&mut self, next: u64, algorithm: ChecksumAlgorithm) {
+        if self.options.digest_timing == DigestTiming::WhenPlanned {
+            return;
+        }
         // The current size: with `ChunkSize::Auto` the tuner may pick another one after this
         // answer, and then this one look-ahead is discarded.
         let chunk_size = self.chunk.size();
@@ -485,16 +488,22 @@ mod tests {
         }
     }
 
+    /// A file of almost three chunks (its bytes, its directory, its path).
+    fn three_chunk_file() -> (Vec<u8>, tempfile::TempDir, std::path::PathBuf) {
+        let bytes: Vec<u8> = (0..3 * CHUNK - 11).map(|i| (i % 253) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file.bin");
+        std::fs::write(&path, &bytes).unwrap();
+        (bytes, dir, path)
+    }
+
     /// Every chunk after the first carries the digest the look-ahead made while the chunk before
     /// it was sent (a creation POST's first chunk too), and the server (which verifies each
     /// checksum) stores exactly the file.
     #[tokio::test]
     async fn each_next_chunk_is_digested_while_the_one_before_is_sent() {
         let server = TusMockServer::start().await;
-        let bytes: Vec<u8> = (0..3 * CHUNK - 11).map(|i| (i % 253) as u8).collect();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("file.bin");
-        std::fs::write(&path, &bytes).unwrap();
+        let (bytes, _dir, path) = three_chunk_file();
         let digested = Arc::new(OnceLock::new());
         let transport = HoldAnswers {
             inner: ReqwestTransport::new(TransportOptions::default()).unwrap(),
@@ -522,5 +531,27 @@ mod tests {
         let stats = upload.source_mut().unwrap().look_ahead_stats().unwrap();
         assert_eq!((stats.in_place, stats.started, stats.used), (1, 2, 2));
         assert_eq!(stats.discarded, 0);
+    }
+
+    /// With the look-ahead off (benchmarks only), every chunk is digested when it is planned
+    /// and none ahead; the server (which verifies each checksum) still stores exactly the file.
+    #[tokio::test]
+    async fn without_the_look_ahead_each_chunk_is_digested_when_planned() {
+        let server = TusMockServer::start().await;
+        let (bytes, _dir, path) = three_chunk_file();
+        let client = Client::new(server.endpoint()).unwrap();
+        let options = Options {
+            chunk_size: crate::ChunkSize::Fixed(CHUNK),
+            checksum: ChecksumMode::Always(ChecksumAlgorithm::Sha256),
+            digest_timing: DigestTiming::WhenPlanned,
+            ..Options::default()
+        };
+        let mut upload = SingleUpload::new(client, options, SourceSpec::Path(path), None);
+        let summary = upload.run(Limit::End, &NoRecords).await.unwrap();
+
+        assert_eq!(server.upload_bytes(summary.url.as_str()).unwrap(), bytes);
+        assert_eq!(server.request_count("PATCH"), 2);
+        let stats = upload.source_mut().unwrap().look_ahead_stats().unwrap();
+        assert_eq!((stats.in_place, stats.started, stats.used), (3, 0, 0));
     }
 }

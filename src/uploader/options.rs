@@ -19,6 +19,16 @@ pub(crate) enum ChecksumMode {
     Negotiate(Vec<ChecksumAlgorithm>),
 }
 
+/// When a file's chunk digests (`Upload-Checksum`) are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DigestTiming {
+    /// The next chunk's while the current one is sent (the look-ahead): the default.
+    Ahead,
+    /// Each chunk's when it is planned, in a read of its own before its request: only for
+    /// benchmarks, to measure what the look-ahead saves.
+    WhenPlanned,
+}
+
 /// What an upload is, to the server: a whole upload, or one partial upload of a parallel
 /// upload (`Upload-Concat: partial`, no metadata, never stored on its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +55,7 @@ pub(crate) struct Options {
     /// The uploader's own headers (beside the client's).
     pub headers: HeaderMap,
     pub checksum: ChecksumMode,
+    pub digest_timing: DigestTiming,
     pub retry: Arc<dyn RetryPolicy>,
     pub progress: Option<ProgressCallback>,
     pub cancel: CancellationToken,
@@ -72,6 +83,7 @@ impl Default for Options {
             metadata: None,
             headers: HeaderMap::new(),
             checksum: ChecksumMode::Off,
+            digest_timing: DigestTiming::Ahead,
             retry: Arc::new(ExponentialBackoff::default()),
             progress: None,
             cancel: CancellationToken::new(),

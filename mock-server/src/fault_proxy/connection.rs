@@ -192,7 +192,7 @@ async fn write_side(
     while let Some(piece) = rx.recv().await {
         match piece {
             Piece::Data { ready, bytes } => {
-                tokio::time::sleep_until(ready).await;
+                hold_until(ready).await;
                 let mut rest = &bytes[..];
                 while !rest.is_empty() {
                     let len = pacer.wait(shared, direction, rest.len()).await;
@@ -208,7 +208,7 @@ async fn write_side(
                 return End::Eof;
             }
             Piece::Cut { ready } => {
-                tokio::time::sleep_until(ready).await;
+                hold_until(ready).await;
                 // FIN after the bytes let through, so the receiver gets exactly those.
                 let _ = dest.shutdown().await;
                 shared.cuts.fetch_add(1, Ordering::SeqCst);
@@ -221,8 +221,24 @@ async fn write_side(
     End::Closed
 }
 
-/// Paces one flow: a slice of `len` bytes is written only after `len / rate` seconds have
-/// passed since the previous slice was due, so a transfer never beats the rate.
+/// Waits for `ready` unless it has passed (no delay set): a timer fires at the next
+/// millisecond tick at the earliest, which would add up to 1 ms to every piece forwarded.
+async fn hold_until(ready: Instant) {
+    if ready > Instant::now() {
+        tokio::time::sleep_until(ready).await;
+    }
+}
+
+/// How late a paced flow may be and still keep its schedule: a timer wakes up to a
+/// millisecond late (more on a busy machine), and a flow that started each slice from its
+/// wake-up instead of its due time would run that much below its rate (a 64 KiB slice at
+/// 50 MiB/s is due every 1.25 ms, and woke every 2). Later than this, the flow was idle
+/// (nothing to send) and starts over from now, with no burst.
+const CATCH_UP: Duration = Duration::from_millis(10);
+
+/// Paces one flow: a slice of `len` bytes is written only once `len / rate` seconds have
+/// passed since the previous slice was due, so a transfer never beats the rate counted from
+/// the flow's start; a slice woken late is followed by the next one at its own due time.
 #[derive(Default)]
 struct Pacer {
     next_free: Option<Instant>,
@@ -248,7 +264,10 @@ impl Pacer {
                         .clamp(1, READ_SIZE)
                         .min(available);
                     let now = Instant::now();
-                    let start = self.next_free.map_or(now, |free| free.max(now));
+                    let start = match self.next_free {
+                        Some(free) if free + CATCH_UP >= now => free,
+                        _ => now,
+                    };
                     let due = start + Duration::from_secs_f64(slice as f64 / rate as f64);
                     tokio::time::sleep_until(due).await;
                     self.next_free = Some(due);

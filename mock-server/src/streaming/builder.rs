@@ -50,6 +50,7 @@ pub struct StreamingTusServerBuilder {
     dir: PathBuf,
     protocol: Protocol,
     bind: Bind,
+    proxy_port: Option<u16>,
     idle_timeout: Duration,
     shutdown_grace: Duration,
 }
@@ -64,6 +65,7 @@ impl StreamingTusServerBuilder {
             dir,
             protocol,
             bind: Bind::Address(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+            proxy_port: None,
             idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(5),
         }
@@ -86,6 +88,17 @@ impl StreamingTusServerBuilder {
     /// Serve on `listener`, bound by the caller (the `Host` guard follows its address).
     pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
         self.bind = Bind::Listener(listener);
+        self
+    }
+
+    /// Also answers requests addressed to a loopback name with `port`: the port of a proxy on
+    /// this machine in front of the server (a [`FaultProxy`](crate::FaultProxy)), whose
+    /// clients send the proxy's address as `Host`. Upload URLs follow the `Host`, so they
+    /// point at the proxy too. Bind the server's [`listener`](Self::listener) first, start the
+    /// proxy towards its address, then start the server with the proxy's port. No effect on a
+    /// server that answers any `Host` (not bound to a loopback address).
+    pub fn proxy_port(mut self, port: u16) -> Self {
+        self.proxy_port = Some(port);
         self
     }
 
@@ -169,7 +182,7 @@ impl StreamingTusServerBuilder {
             registry: Arc::new(Registry::new(uploads)),
             endpoint,
             endpoint_url,
-            host_guard: HostGuard::for_address(address),
+            host_guard: HostGuard::for_address(address, self.proxy_port),
             idle_timeout: self.idle_timeout,
             changes,
         });

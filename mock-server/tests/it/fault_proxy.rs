@@ -257,6 +257,28 @@ async fn a_throttled_transfer_takes_at_least_size_over_rate() {
     assert!(elapsed >= floor, "{elapsed:?} < {floor:?}");
 }
 
+/// A throttled flow runs at its rate, not below it: slices woken late by the timer (which
+/// rounds up to the next millisecond) do not push the following ones back. On tokio's paused
+/// clock, 4 MiB at 50 MiB/s take 80 ms (64 KiB slices due every 1.25 ms), not 128 (one
+/// slice per 2 ms tick).
+#[tokio::test(start_paused = true)]
+async fn a_throttled_flow_keeps_its_rate_when_timers_wake_late() {
+    let (upstream, _received) = sink().await;
+    let proxy = FaultProxy::start(upstream).await.unwrap();
+    let (size, rate) = (4u64 << 20, 50u64 << 20);
+    proxy.throttle(Direction::Upstream, Some(rate));
+    let start = tokio::time::Instant::now();
+    let (back, wrote_all) = send_through(&proxy, &noise(size as usize, 9)).await;
+    let elapsed = start.elapsed();
+    assert!(wrote_all && back == b"done");
+    let floor = Duration::from_secs_f64(size as f64 / rate as f64);
+    assert!(elapsed >= floor, "{elapsed:?} beat the rate ({floor:?})");
+    assert!(
+        elapsed <= floor + Duration::from_millis(5),
+        "{elapsed:?} for {floor:?} of data"
+    );
+}
+
 #[tokio::test]
 async fn a_throttle_of_zero_stalls_until_lifted() {
     let (upstream, mut received) = sink().await;
@@ -306,6 +328,20 @@ async fn a_delay_adds_latency_each_way() {
         started.elapsed() < Duration::from_millis(250),
         "no delay after clear_faults"
     );
+}
+
+/// Without a delay, pieces are forwarded as they come: no timer, which would hold each one
+/// until the next millisecond tick (~2 ms more per request and answer). On tokio's paused
+/// clock, started between two ticks, a timer would move the clock; nothing does.
+#[tokio::test(start_paused = true)]
+async fn no_delay_forwards_without_waiting_for_a_timer() {
+    let proxy = FaultProxy::start(echo().await).await.unwrap();
+    tokio::time::advance(Duration::from_micros(500)).await;
+    let start = tokio::time::Instant::now();
+    let bytes = noise(200 * 1024, 3);
+    let (back, wrote_all) = send_through(&proxy, &bytes).await;
+    assert!(wrote_all && back == bytes);
+    assert_eq!(tokio::time::Instant::now(), start, "a timer held the data");
 }
 
 #[tokio::test]
