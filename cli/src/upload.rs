@@ -165,15 +165,9 @@ async fn upload(
 
     // The URL store: only for a file going to a real server.
     let resumable = matches!(input, Input::File { .. }) && local.is_none() && !args.no_resume;
-    let store = if resumable {
-        Some(open_store(
-            args,
-            Arc::clone(&reporter) as Arc<dyn Tell>,
-            &cancel,
-        )?)
-    } else {
-        None
-    };
+    let store = resumable
+        .then(|| open_store(args, Arc::clone(&reporter) as Arc<dyn Tell>, &cancel))
+        .transpose()?;
     let storage = store
         .as_ref()
         .map(|(_, watched)| Arc::clone(watched) as Arc<dyn Storage>);

@@ -152,13 +152,7 @@ impl<T: Transport> SingleUpload<T> {
         };
         let checksum = first.as_ref().and_then(|plan| plan.checksum.as_ref());
         let mut headers = self.creation_headers(size, send_len, checksum)?;
-        if self.options.idempotent_creation {
-            // Made once per creation: every repeat of this POST sends the same key.
-            let key = self
-                .creation_key
-                .get_or_insert_with(super::idempotency::IdempotencyKey::new);
-            headers.insert(super::idempotency::IDEMPOTENCY_KEY, key.header_value());
-        }
+        self.add_creation_key(&mut headers);
         if let (true, Some(Some(algorithm))) = (send_len > 0, self.checksum.get().copied()) {
             self.look_ahead(send_len, algorithm);
         }
@@ -367,6 +361,17 @@ impl<T: Transport> SingleUpload<T> {
             records,
         )
         .await
+    }
+
+    /// With idempotent creation, the creation's `Idempotency-Key`: made once per creation, so
+    /// every repeat of this POST sends the same key.
+    fn add_creation_key(&mut self, headers: &mut http::HeaderMap) {
+        if self.options.idempotent_creation {
+            let key = self
+                .creation_key
+                .get_or_insert_with(super::idempotency::IdempotencyKey::new);
+            headers.insert(super::idempotency::IDEMPOTENCY_KEY, key.header_value());
+        }
     }
 
     /// Starts digesting the chunk after the one that ends at `next`, while that one is sent: the
