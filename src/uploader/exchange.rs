@@ -3,6 +3,7 @@
 
 use http::{HeaderValue, Method};
 
+use super::chunk_size::Outcome;
 use super::options::{ChecksumMode, DigestTiming, Role};
 use super::requests::{created_url, head, header_value, parse_expires, status_error};
 use super::single::{Recorder, SingleUpload};
@@ -158,6 +159,7 @@ impl<T: Transport> SingleUpload<T> {
         }
         // Watched for stalls like a PATCH (it may carry the first chunk); no `BytesSent` events,
         // which would come before `Started`.
+        let started = tokio::time::Instant::now();
         let response = self
             .send_watched(
                 Method::POST,
@@ -183,6 +185,19 @@ impl<T: Transport> SingleUpload<T> {
             expires: parse_expires(&response),
             ..RemoteUpload::found(url, UrlOrigin::Created, None)
         };
+        self.created(remote, send_len, started, records).await
+    }
+
+    /// The upload exists: its state, then its record, then the bytes the creation POST
+    /// carried (`send_len`, sent at `started`) acknowledged.
+    async fn created(
+        &mut self,
+        remote: RemoteUpload,
+        send_len: u64,
+        started: tokio::time::Instant,
+        records: &dyn Recorder,
+    ) -> Result<()> {
+        let offset = remote.offset;
         // The state first: if the record cannot be written, the caller still knows the upload
         // exists (and can say so); no further byte is sent before it is written.
         self.state = UploadState::Remote(remote);
@@ -194,6 +209,11 @@ impl<T: Transport> SingleUpload<T> {
             // `Started` (at 0) comes before the bytes the POST carried are acknowledged.
             self.report_started_at(0);
             self.acknowledge(0, offset);
+            if offset == send_len {
+                // The first chunk's turn, measured like a PATCH's: an automatic size learns
+                // from it instead of measuring its first size again.
+                self.chunk.answered(Outcome::Accepted(started.elapsed()));
+            }
         }
         Ok(())
     }
