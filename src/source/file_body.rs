@@ -12,6 +12,7 @@ use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use futures_util::Stream;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::buffers::BLOCK;
@@ -47,6 +48,8 @@ pub(crate) struct FileBody {
     /// Bytes handed to the transport.
     sent: Arc<AtomicU64>,
     failure: ReadFailure,
+    /// Fired when the last byte has been handed to the transport (a look-ahead waits for it).
+    when_sent: Option<oneshot::Sender<()>>,
 }
 
 impl FileBody {
@@ -56,6 +59,7 @@ impl FileBody {
         len: u64,
         sent: Arc<AtomicU64>,
         failure: ReadFailure,
+        when_sent: Option<oneshot::Sender<()>>,
     ) -> Self {
         let mut body = Self {
             file,
@@ -65,6 +69,7 @@ impl FileBody {
             current: Bytes::new(),
             sent,
             failure,
+            when_sent,
         };
         body.read_ahead();
         body
@@ -90,6 +95,11 @@ impl Stream for FileBody {
                 let piece = this.current.split_to(PIECE.min(this.current.len()));
                 this.read_ahead();
                 this.sent.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                if this.current.is_empty() && this.reading.is_none() {
+                    if let Some(when_sent) = this.when_sent.take() {
+                        let _ = when_sent.send(());
+                    }
+                }
                 return Poll::Ready(Some(Ok(piece)));
             }
             let Some(reading) = this.reading.as_mut() else {

@@ -375,12 +375,14 @@ impl Source {
             }
             Self::Seekable { .. } if len == 0 => (send(Body::Empty).await, None),
             Self::Seekable {
-                reader: Reader::File { file, .. },
+                reader: Reader::File { file, look_ahead },
                 base,
                 ..
             } => {
                 let failure = ReadFailure::default();
-                let body = FileBody::new(file.clone(), *base + offset, len, sent, failure.clone());
+                let when_sent = look_ahead.when_sent();
+                let at = *base + offset;
+                let body = FileBody::new(file.clone(), at, len, sent, failure.clone(), when_sent);
                 let body = Body::Stream {
                     length: len,
                     stream: Box::pin(body),

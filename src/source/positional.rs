@@ -89,6 +89,23 @@ impl PositionalFile {
         })
     }
 
+    /// [`digest`](Self::digest), started once `go` fires (or its sender is dropped).
+    pub(crate) fn digest_after(
+        &self,
+        go: tokio::sync::oneshot::Receiver<()>,
+        at: u64,
+        len: u64,
+        algorithm: ChecksumAlgorithm,
+        stop: Arc<AtomicBool>,
+    ) -> JoinHandle<io::Result<Option<String>>> {
+        let this = self.clone();
+        self.runtime.spawn(async move {
+            // Either way: sent, or the body is gone (dropped, failed, never sent).
+            let _ = go.await;
+            joined(this.digest(at, len, algorithm, stop).await)
+        })
+    }
+
     /// The count of bytes digested, as it grows.
     #[cfg(test)]
     pub(crate) fn digested(&self) -> Arc<AtomicU64> {
