@@ -63,3 +63,37 @@ pub enum StorageError {
     #[error("URL store backend: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
+
+impl StorageError {
+    /// The same error again, for each caller of a write that carried several callers' edits
+    /// (an I/O error keeps its kind and message; a backend error its message).
+    #[cfg(feature = "json")]
+    pub(crate) fn duplicate(&self) -> Self {
+        match self {
+            Self::Io {
+                path,
+                operation,
+                source,
+            } => Self::Io {
+                path: path.clone(),
+                operation,
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            Self::Corrupt { path, reason } => Self::Corrupt {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            Self::LockTimeout {
+                path,
+                waited,
+                holder,
+            } => Self::LockTimeout {
+                path: path.clone(),
+                waited: *waited,
+                holder: *holder,
+            },
+            Self::Cancelled => Self::Cancelled,
+            Self::Backend(source) => Self::Backend(source.to_string().into()),
+        }
+    }
+}

@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use serde::Deserialize as _;
 use serde_json::{Map, Value};
 
-use crate::atomic_file::{self, Change};
+use crate::atomic_file;
 use crate::file_lock::{LockOptions, LockWait};
+use crate::group_commit::{GroupCommit, StoreFile};
 use crate::{Storage, StorageError, UploadRecord};
 
 /// The `format` field that marks a tusky URL store.
@@ -29,6 +30,12 @@ const VERSION: u64 = 1;
 ///   file therefore never lose each other's records, and a crash leaves the old or the new
 ///   file, never a torn one (at worst a stale `<path>.tusky-tmp`, which the next write
 ///   replaces). The lock file is left in place on purpose.
+/// - **Writes that come at once are made together**: a `set` or `remove` made through a handle
+///   (or its clones) while another of its writes is under way waits for that one, then goes
+///   out with every other change that came meanwhile, in one rewrite (applied in the order
+///   they came). Each call returns when the write carrying its change is done (and fails if
+///   that write fails), so uploads running side by side pay for one write (two fsyncs) per
+///   round instead of one each.
 /// - **The lock is waited for with a deadline**: [`DEFAULT_LOCK_TIMEOUT`] (30 s), or
 ///   [`lock_timeout`]. A write that waits longer fails with [`StorageError::LockTimeout`],
 ///   which names the holder's process id (a writer keeps its pid in the lock file while it
@@ -74,10 +81,8 @@ const VERSION: u64 = 1;
 #[derive(Debug, Clone)]
 pub struct JsonFileStorage {
     path: Arc<Path>,
-    lock: LockOptions,
-    /// Writers through this handle (and its clones) take turns here, so the file lock is
-    /// contended only by other processes (or other handles), never by this one's own writes.
-    writers: Arc<tokio::sync::Mutex<()>>,
+    /// Its writes (and its clones'), made together when they come at once.
+    writes: GroupCommit<Document>,
 }
 
 impl JsonFileStorage {
@@ -91,9 +96,8 @@ impl JsonFileStorage {
         let bytes = atomic_file::read_if_exists(&path)?;
         Document::parse(&path, bytes.as_deref())?;
         Ok(Self {
+            writes: GroupCommit::new(Arc::clone(&path), LockOptions::default()),
             path,
-            lock: LockOptions::default(),
-            writers: Arc::default(),
         })
     }
 
@@ -109,7 +113,9 @@ impl JsonFileStorage {
     /// ```
     #[must_use]
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
-        self.lock.timeout = timeout;
+        let mut lock = self.writes.lock().clone();
+        lock.timeout = timeout;
+        self.writes = self.writes.with_lock(lock);
         self
     }
 
@@ -117,7 +123,9 @@ impl JsonFileStorage {
     /// waiting for it, once per waiting write: to tell a user who holds the store.
     #[must_use]
     pub fn on_lock_wait(mut self, callback: impl Fn(&LockWait) + Send + Sync + 'static) -> Self {
-        self.lock.on_wait = Some(Arc::new(callback));
+        let mut lock = self.writes.lock().clone();
+        lock.on_wait = Some(Arc::new(callback));
+        self.writes = self.writes.with_lock(lock);
         self
     }
 
@@ -135,26 +143,17 @@ impl JsonFileStorage {
         .await
     }
 
-    /// Applies `edit` to the current document under the lock; writes only when it changed.
+    /// Applies `edit` to the uploads in the next write of the file (with any other edits
+    /// made meanwhile through this handle); writes only when something changed.
     async fn update(
         &self,
-        edit: impl FnOnce(&mut Map<String, Value>) + Send + 'static,
+        edit: impl FnOnce(&mut Map<String, Value>) -> bool + Send + 'static,
     ) -> Result<(), StorageError> {
-        let _turn = self.writers.lock().await;
-        let path = Arc::clone(&self.path);
-        let lock = self.lock.clone();
-        atomic_file::run_blocking(move |abandoned| {
-            atomic_file::update(&path, &lock, abandoned, |bytes| {
-                let mut document = Document::parse(&path, bytes)?;
-                let before = document.uploads.clone();
-                edit(&mut document.uploads);
-                if document.uploads == before {
-                    return Ok((Change::Keep, ()));
-                }
-                Ok((Change::Write(document.into_bytes()?), ()))
-            })
-        })
-        .await
+        self.writes
+            .apply(Box::new(move |document: &mut Document| {
+                edit(&mut document.uploads)
+            }))
+            .await
     }
 }
 
@@ -168,18 +167,14 @@ impl Storage for JsonFileStorage {
         let value =
             serde_json::to_value(&record).map_err(|err| StorageError::Backend(Box::new(err)))?;
         let key = key.to_owned();
-        self.update(move |uploads| {
-            uploads.insert(key, value);
-        })
-        .await
+        self.update(move |uploads| uploads.insert(key, value.clone()).as_ref() != Some(&value))
+            .await
     }
 
     async fn remove(&self, key: &str) -> Result<(), StorageError> {
         let key = key.to_owned();
-        self.update(move |uploads| {
-            uploads.remove(&key);
-        })
-        .await
+        self.update(move |uploads| uploads.remove(&key).is_some())
+            .await
     }
 
     async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError> {
@@ -196,6 +191,16 @@ struct Document {
     uploads: Map<String, Value>,
     /// `uploads`, parsed.
     records: BTreeMap<String, UploadRecord>,
+}
+
+impl StoreFile for Document {
+    fn parse(path: &Path, bytes: Option<&[u8]>) -> Result<Self, StorageError> {
+        Document::parse(path, bytes)
+    }
+
+    fn into_bytes(self) -> Result<Vec<u8>, StorageError> {
+        Document::into_bytes(self)
+    }
 }
 
 impl Document {

@@ -38,6 +38,8 @@ mod atomic_file;
 mod error;
 #[cfg(feature = "json")]
 mod file_lock;
+#[cfg(feature = "json")]
+mod group_commit;
 mod identity;
 mod key;
 mod memory;
@@ -64,6 +66,11 @@ mod versioned;
 pub mod conformance;
 
 pub use error::StorageError;
+
+/// Waiting for a condition with a deadline, in unit tests (the workspace's shared helper).
+#[cfg(test)]
+#[path = "../../tests/shared/wait_until.rs"]
+mod wait_until;
 pub use identity::{FileIdentity, PrefixDigest};
 pub use key::{file_key, key_fingerprint, records_with_fingerprint, scoped_key};
 pub use memory::MemoryStorage;

@@ -5,8 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::atomic_file::{self, Change};
+use crate::atomic_file;
 use crate::file_lock::{LockOptions, LockWait};
+use crate::group_commit::{GroupCommit, StoreFile};
 use crate::tinydb::TinyDb;
 use crate::{Storage, StorageError, UploadRecord};
 
@@ -32,8 +33,9 @@ use crate::{Storage, StorageError, UploadRecord};
 ///   tusky processes sharing the file never lose records. **tuspy itself does not take that
 ///   lock**: a tuspy process writing the file at the same moment can still lose a record.
 ///   The lock is waited for with a deadline ([`lock_timeout`], [`on_lock_wait`]), the files
-///   tusky creates are private (0600, directories 0700, on Unix), and a symbolic link is
-///   written through, all as for `JsonFileStorage`.
+///   tusky creates are private (0600, directories 0700, on Unix), a symbolic link is
+///   written through, and writes that come at once through one handle are made together in
+///   one rewrite, all as for `JsonFileStorage`.
 /// - Files that are not TinyDB documents give [`StorageError::Corrupt`] and are never written.
 ///
 /// All file I/O runs on tokio's blocking pool, except in [`open`], which reads the file once
@@ -66,10 +68,8 @@ use crate::{Storage, StorageError, UploadRecord};
 #[derive(Debug, Clone)]
 pub struct TuspyFileStorage {
     path: Arc<Path>,
-    lock: LockOptions,
-    /// Writers through this handle (and its clones) take turns here, so the file lock is
-    /// contended only by other processes (or other handles), never by this one's own writes.
-    writers: Arc<tokio::sync::Mutex<()>>,
+    /// Its writes (and its clones'), made together when they come at once.
+    writes: GroupCommit<TinyDb>,
 }
 
 impl TuspyFileStorage {
@@ -82,9 +82,8 @@ impl TuspyFileStorage {
         let bytes = atomic_file::read_if_exists(&path)?;
         TinyDb::parse(&path, bytes.as_deref())?;
         Ok(Self {
+            writes: GroupCommit::new(Arc::clone(&path), LockOptions::default()),
             path,
-            lock: LockOptions::default(),
-            writers: Arc::default(),
         })
     }
 
@@ -92,7 +91,9 @@ impl TuspyFileStorage {
     /// [`StorageError::LockTimeout`] (default 30 s; zero: do not wait).
     #[must_use]
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
-        self.lock.timeout = timeout;
+        let mut lock = self.writes.lock().clone();
+        lock.timeout = timeout;
+        self.writes = self.writes.with_lock(lock);
         self
     }
 
@@ -100,7 +101,9 @@ impl TuspyFileStorage {
     /// waiting for it, once per waiting write.
     #[must_use]
     pub fn on_lock_wait(mut self, callback: impl Fn(&LockWait) + Send + Sync + 'static) -> Self {
-        self.lock.on_wait = Some(Arc::new(callback));
+        let mut lock = self.writes.lock().clone();
+        lock.on_wait = Some(Arc::new(callback));
+        self.writes = self.writes.with_lock(lock);
         self
     }
 
@@ -121,24 +124,13 @@ impl TuspyFileStorage {
         .await
     }
 
-    /// Applies `edit` under the lock; writes only when it reports a change.
+    /// Applies `edit` in the next write of the file (with any other edits made meanwhile
+    /// through this handle); writes only when one reports a change.
     async fn update(
         &self,
         edit: impl FnOnce(&mut TinyDb) -> bool + Send + 'static,
     ) -> Result<(), StorageError> {
-        let _turn = self.writers.lock().await;
-        let path = Arc::clone(&self.path);
-        let lock = self.lock.clone();
-        atomic_file::run_blocking(move |abandoned| {
-            atomic_file::update(&path, &lock, abandoned, |bytes| {
-                let mut db = TinyDb::parse(&path, bytes)?;
-                if !edit(&mut db) {
-                    return Ok((Change::Keep, ()));
-                }
-                Ok((Change::Write(db.to_bytes()?), ()))
-            })
-        })
-        .await
+        self.writes.apply(Box::new(edit)).await
     }
 }
 
@@ -203,4 +195,14 @@ pub fn detect_tuspy_store(bytes: &[u8]) -> bool {
             .all(|(id, doc)| id.parse::<u64>().is_ok() && doc.is_object()),
         _ => false,
     })
+}
+
+impl StoreFile for TinyDb {
+    fn parse(path: &Path, bytes: Option<&[u8]>) -> Result<Self, StorageError> {
+        TinyDb::parse(path, bytes)
+    }
+
+    fn into_bytes(self) -> Result<Vec<u8>, StorageError> {
+        self.to_bytes()
+    }
 }

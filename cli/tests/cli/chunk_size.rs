@@ -54,9 +54,9 @@ async fn a_chunk_size_alone_is_fixed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn auto_with_a_size_adapts_under_that_ceiling() {
     let (json, lengths) = upload_with(10 * MIB, &["--chunk-size", "auto:2MiB"]).await;
-    // A sixteenth of the ceiling (in the creation POST, which is not timed, then in the first
-    // PATCH), four times that, then never above the ceiling.
-    let first = [128 * 1024, 128 * 1024, 512 * 1024];
+    // A sixteenth of the ceiling (in the creation POST, timed like a PATCH), four times that,
+    // then the ceiling, never above it.
+    let first = [128 * 1024, 512 * 1024, 2 * MIB];
     assert_eq!(&lengths[..3], &first, "{lengths:?}");
     assert!(lengths.iter().all(|len| *len <= 2 * MIB), "{lengths:?}");
     assert_eq!(json["chunk_size_auto"], true);
