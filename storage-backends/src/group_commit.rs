@@ -118,6 +118,13 @@ impl<F: StoreFile> GroupCommit<F> {
             .waiting
             .len()
     }
+
+    /// Whether a write is under way with every edit made so far (for tests).
+    #[cfg(test)]
+    fn all_taken(&self) -> bool {
+        let queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.writing && queue.waiting.is_empty()
+    }
 }
 
 /// Writes the waiting edits, all of them in each write, until none waits.
@@ -224,10 +231,18 @@ mod tests {
         (lines.writes, lines.lines)
     }
 
-    fn push(line: String) -> Edit<Lines> {
-        Box::new(move |file: &mut Lines| {
-            file.lines.push(line);
-            true
+    /// Adds `line` through `store`, on a task of its own.
+    fn spawn_push(
+        store: &GroupCommit<Lines>,
+        line: impl Into<String>,
+    ) -> tokio::task::JoinHandle<Result<(), StorageError>> {
+        let (store, line) = (store.clone(), line.into());
+        tokio::spawn(async move {
+            let edit: Edit<Lines> = Box::new(move |file: &mut Lines| {
+                file.lines.push(line);
+                true
+            });
+            store.apply(edit).await
         })
     }
 
@@ -260,18 +275,9 @@ mod tests {
         let store = GroupCommit::<Lines>::new(Arc::clone(&path), LockOptions::default());
         // Another process's writer holds the file: the first write waits for it.
         let held = hold_lock(&path);
-        let first = tokio::spawn({
-            let store = store.clone();
-            async move { store.apply(push("0".into())).await }
-        });
-        until("the first write under way", || store.waiting() == 0).await;
-        let rest: Vec<_> = (1..20)
-            .map(|i| {
-                let store = store.clone();
-                async move { store.apply(push(i.to_string())).await }
-            })
-            .map(tokio::spawn)
-            .collect();
+        let first = spawn_push(&store, "0");
+        until("the first write under way", || store.all_taken()).await;
+        let rest: Vec<_> = (1..20).map(|i| spawn_push(&store, i.to_string())).collect();
         until("19 edits waiting", || store.waiting() == 19).await;
         drop(held);
         first.await.unwrap().unwrap();
@@ -294,22 +300,13 @@ mod tests {
         let path: Arc<Path> = Arc::from(dir.path().join("lines.txt"));
         let store = GroupCommit::<Lines>::new(Arc::clone(&path), LockOptions::default());
         let held = hold_lock(&path);
-        let first = tokio::spawn({
-            let store = store.clone();
-            async move { store.apply(push("kept 1".into())).await }
-        });
-        until("the first write under way", || store.waiting() == 0).await;
-        let given_up = tokio::spawn({
-            let store = store.clone();
-            async move { store.apply(push("given up".into())).await }
-        });
+        let first = spawn_push(&store, "kept 1");
+        until("the first write under way", || store.all_taken()).await;
+        let given_up = spawn_push(&store, "given up");
         until("one edit waiting", || store.waiting() == 1).await;
         given_up.abort();
         let _ = given_up.await;
-        let last = tokio::spawn({
-            let store = store.clone();
-            async move { store.apply(push("kept 2".into())).await }
-        });
+        let last = spawn_push(&store, "kept 2");
         until("two edits waiting", || store.waiting() == 2).await;
         drop(held);
         first.await.unwrap().unwrap();
@@ -330,12 +327,9 @@ mod tests {
         let options = LockOptions::default();
         let store = GroupCommit::<Lines>::new(Arc::clone(&path), options);
         let held = hold_lock(&path);
-        let writes: Vec<_> = (0..3)
-            .map(|i| {
-                let store = store.clone();
-                tokio::spawn(async move { store.apply(push(i.to_string())).await })
-            })
-            .collect();
+        let mut writes = vec![spawn_push(&store, "0")];
+        until("the first write under way", || store.all_taken()).await;
+        writes.extend((1..3).map(|i| spawn_push(&store, i.to_string())));
         until("the last two waiting", || store.waiting() == 2).await;
         drop(held);
         for write in writes {
