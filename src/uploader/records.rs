@@ -235,8 +235,9 @@ impl<S: Storage, F: Fingerprint> Records<S, F> {
         let (Some(prefix), Some(ours)) = (&keys.file_prefix, &keys.file) else {
             return Ok(None);
         };
-        let all = storage.list().await.map_err(failed(prefix))?;
-        Ok(all.into_iter().find(|(key, record)| {
+        // This file's records only: a store shared by a fleet holds everyone's.
+        let records = storage.list_prefix(prefix).await.map_err(failed(prefix))?;
+        Ok(records.into_iter().find(|(key, record)| {
             key.starts_with(prefix.as_str())
                 && record
                     .file

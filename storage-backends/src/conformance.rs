@@ -92,6 +92,7 @@ pub const SCENARIOS: &[&str] = &[
     "remove_removes_only_its_key",
     "remove_missing_is_ok",
     "list_is_sorted_by_key",
+    "list_prefix_lists_only_its_keys",
     "many_keys",
     "concurrent_sets",
 ];
@@ -127,6 +128,9 @@ where
             "remove_removes_only_its_key" => remove_removes_only_its_key(&store, fidelity).await,
             "remove_missing_is_ok" => remove_missing_is_ok(&store).await,
             "list_is_sorted_by_key" => list_is_sorted_by_key(&store, fidelity).await,
+            "list_prefix_lists_only_its_keys" => {
+                list_prefix_lists_only_its_keys(&store, fidelity).await
+            }
             "many_keys" => many_keys(&store, fidelity).await,
             "concurrent_sets" => concurrent_sets(Arc::new(store), fidelity).await,
             other => unreachable!("scenario {other} is listed but not run"),
@@ -385,6 +389,55 @@ pub async fn list_is_sorted_by_key<S: Storage + ?Sized>(store: &S, fidelity: Fid
         list, want,
         "{SCENARIO}: list() is not every record sorted by key"
     );
+}
+
+/// `list_prefix` returns exactly the records whose key starts with the prefix, sorted by key
+/// — a prefix with characters that are patterns elsewhere (`*`, `?`, `[`, `\\`) included.
+pub async fn list_prefix_lists_only_its_keys<S: Storage + ?Sized>(store: &S, fidelity: Fidelity) {
+    const SCENARIO: &str = "list_prefix_lists_only_its_keys";
+    let keys = [
+        "size:1--md5:aa",
+        "size:1--md5:aa|https://a/",
+        "size:1--md5:ab",
+        "size:10--md5:aa",
+        "size:1",
+        "a*",
+        "a*b",
+        "ab",
+        "a?",
+        "a[1]",
+        "a\\b",
+        "é",
+        "b",
+    ];
+    for (n, key) in (0u64..).zip(keys) {
+        set_ok(store, SCENARIO, key, full_record(n)).await;
+    }
+    let prefixes = [
+        "size:1--md5:aa",
+        "size:1",
+        "a*",
+        "a?",
+        "a[",
+        "a\\",
+        "a",
+        "é",
+        "",
+        "zzz",
+    ];
+    for prefix in prefixes {
+        let mut want: Vec<(String, UploadRecord)> = (0u64..)
+            .zip(keys)
+            .filter(|(_, key)| key.starts_with(prefix))
+            .map(|(n, key)| (key.to_owned(), fidelity.expected(&full_record(n))))
+            .collect();
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        let got = match store.list_prefix(prefix).await {
+            Ok(records) => records,
+            Err(err) => panic!("{SCENARIO}: list_prefix({prefix:?}) failed: {err}"),
+        };
+        assert_eq!(got, want, "{SCENARIO}: list_prefix({prefix:?})");
+    }
 }
 
 /// 200 keys are all kept, each with its own record.

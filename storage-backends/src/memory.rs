@@ -54,9 +54,14 @@ impl Storage for MemoryStorage {
         Ok(())
     }
     async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError> {
+        self.list_prefix("").await
+    }
+
+    async fn list_prefix(&self, prefix: &str) -> Result<Vec<(String, UploadRecord)>, StorageError> {
         Ok(self
             .records()
-            .iter()
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }

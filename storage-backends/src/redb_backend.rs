@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::{versioned, Storage, StorageError, UploadRecord};
 use async_trait::async_trait;
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, TableDefinition};
 
 /// The table's keys: fingerprint keys.
 type Key = &'static str;
@@ -212,14 +212,25 @@ impl Storage for RedbStorage {
     }
 
     async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError> {
+        self.list_prefix("").await
+    }
+
+    async fn list_prefix(&self, prefix: &str) -> Result<Vec<(String, UploadRecord)>, StorageError> {
+        let prefix = prefix.to_owned();
         self.blocking(move |inner| {
             let Some(table) = inner.read_table()? else {
                 return Ok(Vec::new());
             };
             let mut records = Vec::new();
-            for entry in table.iter().map_err(|e| inner.error("list")(e.into()))? {
+            let entries = table
+                .range::<&str>(prefix.as_str()..)
+                .map_err(|e| inner.error("list")(e.into()))?;
+            for entry in entries {
                 let (key, bytes) = entry.map_err(|e| inner.error("list")(e.into()))?;
                 let key = key.value().to_owned();
+                if !key.starts_with(&prefix) {
+                    break;
+                }
                 let record = inner.decode(&key, bytes.value())?;
                 records.push((key, record));
             }

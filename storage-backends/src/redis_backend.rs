@@ -196,8 +196,8 @@ impl RedisStorage {
     }
 
     /// Every key under the prefix (without it), sorted, through `SCAN … MATCH prefix*`.
-    async fn scan_keys(&self) -> Result<Vec<String>, StorageError> {
-        let pattern = format!("{}*", glob_escape(&self.prefix));
+    async fn scan_keys(&self, key_prefix: &str) -> Result<Vec<String>, StorageError> {
+        let pattern = format!("{}{}*", glob_escape(&self.prefix), glob_escape(key_prefix));
         // SCAN may return a key twice; the set keeps one.
         let mut keys = BTreeSet::new();
         let mut cursor: u64 = 0;
@@ -277,7 +277,12 @@ impl Storage for RedisStorage {
     }
 
     async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError> {
-        let keys = self.scan_keys().await?;
+        self.list_prefix("").await
+    }
+
+    /// `SCAN … MATCH <prefix><key prefix>*`: only the keys asked for come back.
+    async fn list_prefix(&self, prefix: &str) -> Result<Vec<(String, UploadRecord)>, StorageError> {
+        let keys = self.scan_keys(prefix).await?;
         let mut records = Vec::with_capacity(keys.len());
         for batch in keys.chunks(BATCH) {
             let mut command = redis::cmd("MGET");

@@ -42,6 +42,16 @@ pub trait Storage: Send + Sync {
     /// Every stored record with its key, sorted by key.
     async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError>;
 
+    /// The stored records whose key starts with `prefix`, with their keys, sorted by key:
+    /// what tusky asks when it looks for one file's records (under every server and machine)
+    /// without reading the whole store. The default lists every record and keeps those; a
+    /// backend that can look a prefix up (Redis, redb) does so.
+    async fn list_prefix(&self, prefix: &str) -> Result<Vec<(String, UploadRecord)>, StorageError> {
+        let mut records = self.list().await?;
+        records.retain(|(key, _)| key.starts_with(prefix));
+        Ok(records)
+    }
+
     /// Whether records are kept under keys scoped to their server ([`crate::scoped_key`]; the
     /// default), or under the bare fingerprint (tuspy's file format, which another client
     /// reads by fingerprint alone: one record per file, whatever the server).
@@ -65,6 +75,12 @@ macro_rules! forward_storage {
             }
             async fn list(&self) -> Result<Vec<(String, UploadRecord)>, StorageError> {
                 (**self).list().await
+            }
+            async fn list_prefix(
+                &self,
+                prefix: &str,
+            ) -> Result<Vec<(String, UploadRecord)>, StorageError> {
+                (**self).list_prefix(prefix).await
             }
             fn keys_include_server(&self) -> bool {
                 (**self).keys_include_server()
