@@ -36,8 +36,11 @@ impl IdempotencyKey {
         &self.0
     }
 
+    /// The header's value: the key as a structured-field string (`"…"`), the form the IETF
+    /// `Idempotency-Key` draft gives it, which a server that parses it as such requires.
     pub(crate) fn header_value(&self) -> HeaderValue {
-        super::requests::header_value(&self.0)
+        let escaped = self.0.replace('\\', "\\\\").replace('"', "\\\"");
+        super::requests::header_value(format!("\"{escaped}\""))
     }
 }
 
@@ -51,7 +54,15 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.as_str().len(), 32);
         assert_eq!(IdempotencyKey::parse(a.as_str()), Some(a.clone()));
-        assert_eq!(a.header_value().to_str().ok(), Some(a.as_str()));
+        let quoted = format!("\"{}\"", a.as_str());
+        assert_eq!(a.header_value().to_str().ok(), Some(quoted.as_str()));
+    }
+
+    /// A key from a record made elsewhere may hold what a structured-field string escapes.
+    #[test]
+    fn the_header_is_a_structured_field_string() {
+        let key = IdempotencyKey::parse(r#"a"b\c"#).unwrap();
+        assert_eq!(key.header_value().to_str().ok(), Some(r#""a\"b\\c""#));
     }
 
     #[test]

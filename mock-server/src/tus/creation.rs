@@ -463,8 +463,13 @@ mod tests {
         info.offset = 4;
         fake.uploads.insert("a".into(), info.clone());
         fake.keys.insert("k1".into(), "a".into());
+        // The draft's quoted form names the same key.
         let again = plan(
-            &[("upload-length", "10"), ("idempotency-key", "k1"), STREAM],
+            &[
+                ("upload-length", "10"),
+                ("idempotency-key", "\"k1\""),
+                STREAM,
+            ],
             Some(10),
             &fake,
         );

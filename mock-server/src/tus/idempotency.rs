@@ -48,12 +48,17 @@ pub(crate) enum KeyLookup {
 }
 
 /// The request's `Idempotency-Key`: `Ok(None)` when absent, 400 when empty, repeated or longer
-/// than [`MAX_KEY_LEN`].
+/// than [`MAX_KEY_LEN`]. The draft's form is a structured-field string (`"…"`), whose quotes
+/// are not part of the key; a bare value is taken as it is, so `"k1"` and `k1` are one key.
 pub(crate) fn key<'a>(head: &RequestHead<'a>) -> Result<Option<&'a str>, Reply> {
     match head.get("idempotency-key")? {
         None => Ok(None),
         Some(k) => {
             let k = k.trim();
+            let k = k
+                .strip_prefix('"')
+                .and_then(|inner| inner.strip_suffix('"'))
+                .unwrap_or(k);
             if k.is_empty() || k.len() > MAX_KEY_LEN {
                 Err(Reply::error(
                     400,
@@ -120,9 +125,17 @@ mod tests {
         let mut h = HeaderMap::new();
         assert_eq!(key(&head(&h)), Ok(None));
         h.insert("idempotency-key", " \"abc\" ".parse().unwrap());
-        assert_eq!(key(&head(&h)), Ok(Some("\"abc\"")));
-        h.insert("idempotency-key", "".parse().unwrap());
-        assert_eq!(key(&head(&h)).unwrap_err().status, 400);
+        assert_eq!(
+            key(&head(&h)),
+            Ok(Some("abc")),
+            "the string, not its quotes"
+        );
+        h.insert("idempotency-key", "abc".parse().unwrap());
+        assert_eq!(key(&head(&h)), Ok(Some("abc")));
+        for empty in ["", "\"\""] {
+            h.insert("idempotency-key", empty.parse().unwrap());
+            assert_eq!(key(&head(&h)).unwrap_err().status, 400, "{empty:?}");
+        }
         h.insert("idempotency-key", "k".repeat(256).parse().unwrap());
         assert_eq!(key(&head(&h)).unwrap_err().status, 400);
     }

@@ -24,21 +24,26 @@ pub fn id_of(url: &str) -> &str {
     url.rsplit('/').next().unwrap_or(url)
 }
 
-/// Checks that `keys` are `count` times one key of 32 hex digits (sent every time, never
-/// changed); returns it.
+/// Checks that `keys` are `count` times one key of 32 hex digits, quoted (sent every time,
+/// never changed); returns the key.
 #[track_caller]
 pub fn assert_one_key(keys: &[Option<String>], count: usize, transcript: &str) -> String {
     assert_eq!(keys.len(), count, "{transcript}");
-    let key = keys[0].clone().expect("a POST without Idempotency-Key");
+    let sent = keys[0].clone().expect("a POST without Idempotency-Key");
+    // A structured-field string, as the IETF draft has it: the key in quotes.
+    let key = sent
+        .strip_prefix('"')
+        .and_then(|k| k.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("the key is not quoted: {sent}"));
     assert!(
         key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()),
         "{key}"
     );
     for repeat in &keys[1..] {
         let repeat = repeat.as_deref();
-        assert_eq!(repeat, Some(key.as_str()), "a repeat changed the key");
+        assert_eq!(repeat, Some(sent.as_str()), "a repeat changed the key");
     }
-    key
+    key.to_owned()
 }
 
 /// An upload of the file at `path` in chunks of [`CHUNK`], the first in the creation POST.
