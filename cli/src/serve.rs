@@ -63,7 +63,7 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), Failu
     let mut described = already_described(&server, &dir);
     let mut changes = server.changes();
     loop {
-        describe_changes(&server, &dir, &mut described)?;
+        describe_changes(&server, &dir, &mut described);
         tokio::select! {
             changed = changes.changed() => if changed.is_err() { break },
             _ = cancel.cancelled() => break,
@@ -102,12 +102,10 @@ fn already_described(server: &StreamingTusServer, dir: &Path) -> HashSet<String>
         .collect()
 }
 
-/// Describes every newly completed upload and removes the description of terminated ones.
-fn describe_changes(
-    server: &StreamingTusServer,
-    dir: &Path,
-    described: &mut HashSet<String>,
-) -> Result<(), Failure> {
+/// Describes every newly completed upload and removes the description of terminated ones. A
+/// file that cannot be written or removed (the directory was cleaned up under the server, a
+/// full disk) is a warning: the server goes on serving, and does not try that upload again.
+fn describe_changes(server: &StreamingTusServer, dir: &Path, described: &mut HashSet<String>) {
     let uploads = server.uploads();
     let live: HashSet<&str> = uploads.iter().map(|u| u.id.as_str()).collect();
     let gone: Vec<String> = described
@@ -117,42 +115,89 @@ fn describe_changes(
         .collect();
     for id in gone {
         described.remove(&id);
-        localdata::remove_upload(dir, &id).map_err(|e| {
-            Failure::local(format!(
-                "removing the terminated upload {id} from {}: {e}",
-                dir.display()
-            ))
-        })?;
-        eprintln!(
-            "tusky: {} was terminated; its files were removed",
-            escape(&format!("{}{id}", server.endpoint()))
-        );
+        let url = format!("{}{id}", server.endpoint());
+        match localdata::remove_upload(dir, &id) {
+            Ok(()) => eprintln!("tusky: {} was terminated; its files were removed", escape(&url)),
+            Err(e) => warn(&format!("{url} was terminated; removing its files: {e}")),
+        }
     }
     for upload in uploads {
         if !is_finished_file(&upload) || described.contains(&upload.id) {
             continue;
         }
-        let path = localdata::describe_upload(dir, &upload, upload.offset, None).map_err(|e| {
-            Failure::local(format!(
+        described.insert(upload.id.clone());
+        match localdata::describe_upload(dir, &upload, upload.offset, None) {
+            Ok(path) => eprintln!("tusky: {}", escape(&received_line(&upload, &path))),
+            Err(e) => warn(&format!(
                 "describing upload {} in {}: {e}",
                 upload.id,
                 dir.display()
-            ))
-        })?;
-        // The file name is whatever the client sent: escaped, like the rest of the line.
-        let name = upload.metadata_value("filename").unwrap_or("");
-        let line = format!(
-            "received {} {}-> {}",
-            human(upload.offset),
-            if name.is_empty() {
-                String::new()
-            } else {
-                format!("({name}) ")
-            },
-            path.display()
-        );
-        eprintln!("tusky: {}", escape(&line));
-        described.insert(upload.id.clone());
+            )),
+        }
     }
-    Ok(())
+}
+
+/// `received SIZE (NAME) -> PATH`: the file name is whatever the client sent (the caller
+/// escapes the line).
+fn received_line(upload: &UploadSnapshot, path: &Path) -> String {
+    let name = upload.metadata_value("filename").unwrap_or("");
+    format!(
+        "received {} {}-> {}",
+        human(upload.offset),
+        if name.is_empty() {
+            String::new()
+        } else {
+            format!("({name}) ")
+        },
+        path.display()
+    )
+}
+
+/// A problem the server goes on after, on stderr (escaped: it may hold what a client sent).
+fn warn(message: &str) {
+    eprintln!("tusky: warning: {}", escape(message));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A completed upload whose description cannot be written (the directory was cleaned up
+    /// under the server) is a warning, not the server's end, and is not tried again; the
+    /// description of the next one is written.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_description_that_cannot_be_written_does_not_stop_the_server() {
+        let served = tempfile::tempdir().unwrap();
+        let server = StreamingTusServer::builder(served.path())
+            .start()
+            .await
+            .unwrap();
+        let client = tusky::Client::new(server.endpoint()).unwrap();
+        let upload = |bytes: &'static [u8]| {
+            let client = client.clone();
+            async move {
+                let mut uploader = client
+                    .uploader()
+                    .reader(std::io::Cursor::new(bytes))
+                    .build()
+                    .unwrap();
+                uploader.upload().await.unwrap()
+            }
+        };
+        upload(b"first").await;
+        let described_dir = tempfile::tempdir().unwrap();
+        let gone = described_dir.path().join("removed");
+        let mut described = HashSet::new();
+        describe_changes(&server, &gone, &mut described);
+        assert_eq!(described.len(), 1, "tried once, not again");
+
+        let second = upload(b"second").await;
+        describe_changes(&server, described_dir.path(), &mut described);
+        let id = second.url.as_str().rsplit('/').next().unwrap();
+        let json = described_dir
+            .path()
+            .join(format!("{}.json", localdata::file_name(id)));
+        assert!(json.exists(), "the next upload is described");
+        server.shutdown().await;
+    }
 }

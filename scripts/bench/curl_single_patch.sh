@@ -9,7 +9,7 @@ set -euo pipefail
 endpoint=${1:?endpoint}
 file=${2:?file}
 size=$(stat -c %s "$file")
-name=$(basename "$file" | base64 -w0)
+name=$(printf %s "$(basename "$file")" | base64 -w0)
 type=$(printf application/octet-stream | base64 -w0)
 location=$(curl -sS -o /dev/null -D - -X POST "$endpoint" -H 'Tus-Resumable: 1.0.0' \
   -H "Upload-Length: $size" -H "Upload-Metadata: filename $name,filetype $type" |
