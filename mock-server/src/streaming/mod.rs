@@ -3,10 +3,12 @@
 
 mod accept;
 mod body;
+mod buffers;
 mod builder;
 mod files;
 mod handler;
 mod host;
+mod info_file;
 mod registry;
 mod response;
 mod server;
