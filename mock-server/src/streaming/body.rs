@@ -19,6 +19,7 @@ use hyper::body::Incoming;
 use tokio::sync::mpsc;
 
 use super::buffers::BufferPool;
+use super::file_jobs::{FileJob, FileJobs};
 use super::files::DataFile;
 use crate::tus::body::{BodyEnd, BodySink, Interruption, Received};
 
@@ -38,8 +39,9 @@ pub(crate) struct Destination<O, S> {
     /// Counts, digests and limits the body.
     pub(crate) sink: BodySink,
     /// After the last byte: what became of the body, applied and saved (the file is `None`
-    /// when it could not be opened). Runs once, whatever happens to the request: when the
-    /// request is dropped before its body ended, as for a client that went away.
+    /// when it could not be opened). Not run when the request is dropped before its body ends
+    /// (the server stops): then nothing is saved, as when it is killed, and `settle` is
+    /// dropped (with what it holds: the upload's claim) once the thread is done with the file.
     pub(crate) settle: S,
 }
 
@@ -51,6 +53,8 @@ pub(crate) struct Reading<'a> {
     /// A body that sends nothing for this long is cut short.
     pub(crate) idle: Duration,
     pub(crate) buffers: &'a Arc<BufferPool>,
+    /// The writing thread counts as one of these while it runs.
+    pub(crate) jobs: &'a Arc<FileJobs>,
 }
 
 /// Reads `body` into the file `to` opens, until it ends, breaks, goes quiet for
@@ -66,7 +70,7 @@ where
     O: FnOnce() -> io::Result<DataFile> + Send + 'static,
     S: FnOnce(Option<&mut DataFile>, Received) -> T + Send + 'static,
 {
-    let (pieces, done) = writer(to, Arc::clone(reading.buffers));
+    let (pieces, done) = writer(to, Arc::clone(reading.buffers), reading.jobs.start());
     let size = reading.buffers.size();
     let mut filling = reading.buffers.take();
     let mut received: u64 = 0;
@@ -90,11 +94,13 @@ where
             filling.extend_from_slice(&rest[..n]);
             rest = &rest[n..];
             if filling.len() == size {
-                let full = std::mem::replace(&mut filling, reading.buffers.take());
+                let full = std::mem::take(&mut filling);
                 if pieces.send(Piece::Bytes(full)).await.is_err() {
                     // The writer stopped on an error: it says which.
                     break 'body BodyEnd::Complete;
                 }
+                // Taken once the full one is queued: at most one waits to be.
+                filling = reading.buffers.take();
             }
         }
     };
@@ -105,8 +111,13 @@ where
     }
     let _ = pieces.send(Piece::End(end)).await;
     drop(pieces);
-    done.await
-        .map_err(|e| io::Error::other(format!("the writing thread failed: {e}")))
+    match done.await {
+        Ok(Some(settled)) => Ok(settled),
+        Ok(None) => Err(io::Error::other(
+            "the body's end never reached the writing thread",
+        )),
+        Err(e) => Err(io::Error::other(format!("the writing thread failed: {e}"))),
+    }
 }
 
 /// Reads `body` to its end and drops it, so that an answer given without its body (a repeated
@@ -143,11 +154,13 @@ enum Piece {
 }
 
 /// Starts the blocking thread that opens the file, feeds the buffers through the sink into it,
-/// and settles once the body ended (or the request was dropped: the channel closed).
+/// and settles once the body ended or the file failed; `None` when the request was dropped
+/// first (the channel closed without an end).
 fn writer<T, O, S>(
     to: Destination<O, S>,
     buffers: Arc<BufferPool>,
-) -> (mpsc::Sender<Piece>, tokio::task::JoinHandle<T>)
+    job: FileJob,
+) -> (mpsc::Sender<Piece>, tokio::task::JoinHandle<Option<T>>)
 where
     T: Send + 'static,
     O: FnOnce() -> io::Result<DataFile> + Send + 'static,
@@ -155,6 +168,7 @@ where
 {
     let (tx, mut rx) = mpsc::channel::<Piece>(QUEUED);
     let done = tokio::task::spawn_blocking(move || {
+        let _job = job;
         let Destination {
             open,
             mut sink,
@@ -177,15 +191,17 @@ where
                     }
                     buffers.give(buffer);
                 }
-                Some(Piece::End(end)) => break end,
-                None => break BodyEnd::Interrupted(Interruption::Disconnected),
+                Some(Piece::End(end)) => break Some(end),
+                None => break None,
             }
         };
-        let received = match error {
-            Some(why) => failed(why),
-            None => sink.finish(end),
+        let received = match (error, end) {
+            (Some(why), _) => failed(why),
+            (None, Some(end)) => sink.finish(end),
+            // The request was dropped before its body ended.
+            (None, None) => return None,
         };
-        settle(file.as_mut().ok(), received)
+        Some(settle(file.as_mut().ok(), received))
     });
     (tx, done)
 }

@@ -188,6 +188,7 @@ impl StreamingTusServerBuilder {
             idle_timeout: self.idle_timeout,
             changes,
             buffers: Arc::new(BufferPool::new(BUFFER, POOLED_BUFFERS)),
+            jobs: Arc::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(serve(

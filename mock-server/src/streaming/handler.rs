@@ -16,6 +16,7 @@ use url::Url;
 
 use super::body::{discard, receive, Destination, Reading};
 use super::buffers::BufferPool;
+use super::file_jobs::FileJobs;
 use super::files::{DataFile, Layout};
 use super::host::HostGuard;
 use super::registry::{Registry, Reservation};
@@ -48,6 +49,8 @@ pub(crate) struct App {
     pub(crate) changes: watch::Sender<u64>,
     /// The buffers bodies are gathered in.
     pub(crate) buffers: Arc<BufferPool>,
+    /// The file work in progress.
+    pub(crate) jobs: Arc<FileJobs>,
 }
 
 impl App {
@@ -146,13 +149,15 @@ impl App {
             }
             CreationBody::Nothing => {
                 let fill = |_: &mut DataFile| Received::complete(0);
-                blocking(move || Ok(fill_new(&path, fill, settle))).await
+                self.blocking(move || Ok(fill_new(&path, fill, settle)))
+                    .await
             }
             CreationBody::Concatenate(ids) => {
                 let sources: Vec<PathBuf> =
                     ids.iter().map(|id| self.layout.data_path(id)).collect();
                 let fill = move |file: &mut DataFile| concatenate(file, &sources, expected);
-                blocking(move || Ok(fill_new(&path, fill, settle))).await
+                self.blocking(move || Ok(fill_new(&path, fill, settle)))
+                    .await
             }
         };
         created.unwrap_or_else(|e| Reply::error(500, format!("creating the upload: {e}")))
@@ -262,7 +267,7 @@ impl App {
         };
         let layout = self.layout.clone();
         let owned = id.to_owned();
-        if let Err(e) = blocking(move || layout.remove(&owned)).await {
+        if let Err(e) = self.blocking(move || layout.remove(&owned)).await {
             return Reply::error(500, format!("removing the upload's files: {e}"));
         }
         claim.remove();
@@ -284,12 +289,27 @@ impl App {
         self.changes.send_modify(|n| *n += 1);
     }
 
+    /// Runs file work on a blocking thread, counted in [`App::jobs`].
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        let job = self.jobs.start();
+        tokio::task::spawn_blocking(move || {
+            let _job = job;
+            work()
+        })
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(format!("the file thread failed: {e}"))))
+    }
+
     /// How bodies of at most `limit` bytes are read.
     fn reading(&self, limit: u64) -> Reading<'_> {
         Reading {
             limit,
             idle: self.idle_timeout,
             buffers: &self.buffers,
+            jobs: &self.jobs,
         }
     }
 
@@ -347,15 +367,6 @@ fn store_failed(e: &io::Error) -> Received {
         digest: None,
         end: BodyEnd::StoreFailed(e.to_string()),
     }
-}
-
-/// Runs file work on a blocking thread.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> io::Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| Err(io::Error::other(format!("the file thread failed: {e}"))))
 }
 
 #[cfg(test)]

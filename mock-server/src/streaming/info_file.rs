@@ -103,7 +103,10 @@ pub(crate) fn decode(file: &[u8]) -> Result<Decoded, DecodeError> {
         return decode_format_one(file);
     }
     let slot_size = file.len() / 2;
-    if slot_size < SLOT_ALIGN || slot_size % SLOT_ALIGN != 0 || file.len() != 2 * slot_size {
+    if slot_size < SLOT_ALIGN
+        || !slot_size.is_multiple_of(SLOT_ALIGN)
+        || file.len() != 2 * slot_size
+    {
         return Err(DecodeError::NoValidSlot);
     }
     let slots = [&file[..slot_size], &file[slot_size..]];
