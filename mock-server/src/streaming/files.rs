@@ -169,6 +169,15 @@ impl DataFile {
     }
 
     /// Appends every byte of the file at `path` (a partial upload's, for a final upload).
+    ///
+    /// A copy (`copy_file_range` in the kernel): measured at about 17 ms of the 278 ms a
+    /// 64 MiB `parallel(4)` upload takes at 20 ms per request (6 %; `benches/parallel.rs`,
+    /// against the same run with the copy left out). It stays: a final upload that referred
+    /// to its partials' files would have no one file for [`upload_path`] (which `tusky upload`
+    /// without an endpoint moves into place), and a partial terminated after the final was
+    /// made must leave the final whole.
+    ///
+    /// [`upload_path`]: super::StreamingTusServer::upload_path
     pub(crate) fn append_file(&mut self, path: &Path) -> io::Result<()> {
         let mut source = File::open(path)?;
         self.seek_end()?;
