@@ -98,13 +98,14 @@
 //! shared), over hyper, for `tusky serve`, local uploads, benchmarks and tests with large
 //! files:
 //!
-//! - **Bodies go to disk as they arrive**, through two 1 MiB buffers per request that take
-//!   turns (one fills from the network while the other is digested, when `Upload-Checksum`
-//!   is sent, and written): memory does not grow with the upload.
+//! - **Bodies go to disk as they arrive**, through 256 KiB buffers (from a pool the requests
+//!   share) that a blocking thread digests, when `Upload-Checksum` is sent, and writes while
+//!   the next ones fill: at most 1 MiB of a body is in memory per request, whatever its size.
 //! - **Uploads survive a restart** on the same directory: `DIR/<id>` holds the bytes and
-//!   `DIR/<id>.info` the upload's state (versioned JSON, replaced atomically after every
-//!   request). At start, bytes past the saved offset (a request cut short by a crash) are
-//!   dropped and expired uploads removed.
+//!   `DIR/<id>.info` the upload's state (JSON in two checksummed slots that take turns: each
+//!   request's save is one write that leaves the previous state whole, so a server killed
+//!   mid-save comes back with the state before that request). At start, bytes past the saved
+//!   offset (a request cut short by a crash) are dropped and expired uploads removed.
 //! - Every extension the mock has: creation, creation-with-upload, creation-defer-length,
 //!   checksum (verified: a mismatch is 460 and nothing of that body is kept), termination
 //!   (the files are removed), expiration, concatenation (the final upload's file is a copy of

@@ -1,34 +1,81 @@
-//! A request body streamed into an upload's data file: pieces gather in a buffer; each full
-//! buffer goes to a blocking thread that digests and writes it while the next one fills. Two
-//! buffers of [`BUFFER`] bytes take turns, so a request holds at most `2 × BUFFER` bytes of
-//! its body in memory whatever its size, and reading the network overlaps writing the disk.
+//! A request body streamed into an upload's data file by one blocking thread, which also
+//! does the rest of the request's file work: it opens the file before the first byte, and
+//! settles (commits and saves) after the last — one thread hand-off each way per request,
+//! besides the body's buffers.
+//!
+//! Pieces of the body gather in a [`BUFFER`]-byte buffer; each full buffer goes to the
+//! thread, which digests and writes it while the next ones fill. At most [`QUEUED`] buffers
+//! wait for it, so a request holds at most `(QUEUED + 2) × BUFFER` bytes of its body in
+//! memory whatever its size (one filling, the queue, one being written), and reading the
+//! network overlaps writing the disk within a request as small as a few buffers. Buffers come
+//! from a [`BufferPool`] shared by the requests.
 
+use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::mpsc;
 
+use super::buffers::BufferPool;
+use super::file_jobs::{FileJob, FileJobs};
 use super::files::DataFile;
 use crate::tus::body::{BodyEnd, BodySink, Interruption, Received};
 
-/// The bytes of a body gathered before they are digested and written.
-pub(crate) const BUFFER: usize = 1024 * 1024;
+/// The bytes of a body gathered before they are handed to the writing thread.
+pub(crate) const BUFFER: usize = 256 * 1024;
 
-/// Reads `body` into `file` through `sink` until it ends, breaks, goes quiet for `idle`, or
-/// goes past `limit`; says what became of it once every byte read is written.
-pub(crate) async fn receive(
+/// Full buffers waiting for the writing thread, at most.
+pub(crate) const QUEUED: usize = 2;
+
+/// Idle buffers the server keeps for the next requests: all that four requests at once use.
+pub(crate) const POOLED_BUFFERS: usize = 4 * (QUEUED + 2);
+
+/// Where a body goes, on the thread that writes it.
+pub(crate) struct Destination<O, S> {
+    /// Opens (or creates) the data file, before the first byte is written.
+    pub(crate) open: O,
+    /// Counts, digests and limits the body.
+    pub(crate) sink: BodySink,
+    /// After the last byte: what became of the body, applied and saved (the file is `None`
+    /// when it could not be opened). Not run when the request is dropped before its body ends
+    /// (the server stops): then nothing is saved, as when it is killed, and `settle` is
+    /// dropped (with what it holds: the upload's claim) once the thread is done with the file.
+    pub(crate) settle: S,
+}
+
+/// How a body is read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reading<'a> {
+    /// More bytes than this make the body too long.
+    pub(crate) limit: u64,
+    /// A body that sends nothing for this long is cut short.
+    pub(crate) idle: Duration,
+    pub(crate) buffers: &'a Arc<BufferPool>,
+    /// The writing thread counts as one of these while it runs.
+    pub(crate) jobs: &'a Arc<FileJobs>,
+}
+
+/// Reads `body` into the file `to` opens, until it ends, breaks, goes quiet for
+/// `reading.idle`, or goes past `reading.limit`; returns what `to.settle` made of it once every
+/// byte read is written.
+pub(crate) async fn receive<T, O, S>(
     mut body: Incoming,
-    file: DataFile,
-    sink: BodySink,
-    limit: u64,
-    idle: Duration,
-) -> Received {
-    let (mut to_write, written) = writer(file, sink);
-    let mut filling = Vec::with_capacity(BUFFER);
+    to: Destination<O, S>,
+    reading: Reading<'_>,
+) -> io::Result<T>
+where
+    T: Send + 'static,
+    O: FnOnce() -> io::Result<DataFile> + Send + 'static,
+    S: FnOnce(Option<&mut DataFile>, Received) -> T + Send + 'static,
+{
+    let (pieces, done) = writer(to, Arc::clone(reading.buffers), reading.jobs.start());
+    let size = reading.buffers.size();
+    let mut filling = reading.buffers.take();
     let mut received: u64 = 0;
     let end = 'body: loop {
-        let frame = match tokio::time::timeout(idle, body.frame()).await {
+        let frame = match tokio::time::timeout(reading.idle, body.frame()).await {
             Err(_) => break BodyEnd::Interrupted(Interruption::TimedOut),
             Ok(None) => break BodyEnd::Complete,
             Ok(Some(Err(_))) => break BodyEnd::Interrupted(Interruption::Disconnected),
@@ -38,40 +85,38 @@ pub(crate) async fn receive(
             continue; // trailers
         };
         received = received.saturating_add(data.len() as u64);
-        if received > limit {
+        if received > reading.limit {
             break BodyEnd::TooLong;
         }
         let mut rest: &[u8] = &data;
         while !rest.is_empty() {
-            let n = (BUFFER - filling.len()).min(rest.len());
+            let n = (size - filling.len()).min(rest.len());
             filling.extend_from_slice(&rest[..n]);
             rest = &rest[n..];
-            if filling.len() == BUFFER {
-                match to_write.swap(std::mem::take(&mut filling)).await {
-                    Some(empty) => filling = empty,
-                    // The writer stopped on an error: it says which below.
-                    None => break 'body BodyEnd::Complete,
+            if filling.len() == size {
+                let full = std::mem::take(&mut filling);
+                if pieces.send(Piece::Bytes(full)).await.is_err() {
+                    // The writer stopped on an error: it says which.
+                    break 'body BodyEnd::Complete;
                 }
+                // Taken once the full one is queued: at most one waits to be.
+                filling = reading.buffers.take();
             }
         }
     };
-    if end == BodyEnd::TooLong {
-        to_write.close();
-        let _ = written.await;
-        return Received {
-            stored: 0,
-            digest: None,
-            end,
-        };
+    if end != BodyEnd::TooLong && !filling.is_empty() {
+        let _ = pieces.send(Piece::Bytes(filling)).await;
+    } else {
+        reading.buffers.give(filling);
     }
-    if !filling.is_empty() {
-        let _ = to_write.swap(filling).await;
-    }
-    to_write.close();
-    match written.await {
-        Ok((sink, None)) => sink.finish(end),
-        Ok((_, Some(why))) => failed(why),
-        Err(e) => failed(format!("the writing thread failed: {e}")),
+    let _ = pieces.send(Piece::End(end)).await;
+    drop(pieces);
+    match done.await {
+        Ok(Some(settled)) => Ok(settled),
+        Ok(None) => Err(io::Error::other(
+            "the body's end never reached the writing thread",
+        )),
+        Err(e) => Err(io::Error::other(format!("the writing thread failed: {e}"))),
     }
 }
 
@@ -100,46 +145,63 @@ fn failed(why: String) -> Received {
     }
 }
 
-/// The async side of the writer: full buffers go out, empty ones come back.
-struct ToWrite {
-    full: mpsc::Sender<Vec<u8>>,
-    empty: mpsc::Receiver<Vec<u8>>,
+/// What goes to the writing thread.
+enum Piece {
+    /// A full buffer (or the last one).
+    Bytes(Vec<u8>),
+    /// The body ended so.
+    End(BodyEnd),
 }
 
-impl ToWrite {
-    /// Hands `full` to the writer and takes an empty buffer back (`None`: the writer stopped).
-    async fn swap(&mut self, full: Vec<u8>) -> Option<Vec<u8>> {
-        self.full.send(full).await.ok()?;
-        self.empty.recv().await
-    }
-
-    /// No more buffers: the writer finishes what it has and returns.
-    fn close(self) {}
-}
-
-type Written = tokio::task::JoinHandle<(BodySink, Option<String>)>;
-
-/// Starts the blocking thread that feeds full buffers through `sink` into `file`; it returns
-/// the sink and the first error once the buffers stop coming (or at that error).
-fn writer(file: DataFile, sink: BodySink) -> (ToWrite, Written) {
-    let (full_tx, mut full_rx) = mpsc::channel::<Vec<u8>>(1);
-    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>(2);
-    // The second buffer: the reader fills one while the writer writes the other.
-    let _ = empty_tx.try_send(Vec::with_capacity(BUFFER));
-    let written = tokio::task::spawn_blocking(move || {
-        let (mut file, mut sink) = (file, sink);
-        while let Some(mut buffer) = full_rx.blocking_recv() {
-            if let Err(e) = sink.feed(&mut file, &buffer) {
-                return (sink, Some(e.to_string()));
-            }
-            buffer.clear();
-            let _ = empty_tx.blocking_send(buffer);
+/// Starts the blocking thread that opens the file, feeds the buffers through the sink into it,
+/// and settles once the body ended or the file failed; `None` when the request was dropped
+/// first (the channel closed without an end).
+fn writer<T, O, S>(
+    to: Destination<O, S>,
+    buffers: Arc<BufferPool>,
+    job: FileJob,
+) -> (mpsc::Sender<Piece>, tokio::task::JoinHandle<Option<T>>)
+where
+    T: Send + 'static,
+    O: FnOnce() -> io::Result<DataFile> + Send + 'static,
+    S: FnOnce(Option<&mut DataFile>, Received) -> T + Send + 'static,
+{
+    let (tx, mut rx) = mpsc::channel::<Piece>(QUEUED);
+    let done = tokio::task::spawn_blocking(move || {
+        let _job = job;
+        let Destination {
+            open,
+            mut sink,
+            settle,
+        } = to;
+        let mut file = open();
+        let mut error = file.as_ref().err().map(ToString::to_string);
+        if error.is_some() {
+            rx.close();
         }
-        (sink, None)
+        let end = loop {
+            match rx.blocking_recv() {
+                Some(Piece::Bytes(buffer)) => {
+                    if let (Ok(file), None) = (&mut file, &error) {
+                        if let Err(e) = sink.feed(file, &buffer) {
+                            error = Some(e.to_string());
+                            // The reader stops at its next buffer.
+                            rx.close();
+                        }
+                    }
+                    buffers.give(buffer);
+                }
+                Some(Piece::End(end)) => break Some(end),
+                None => break None,
+            }
+        };
+        let received = match (error, end) {
+            (Some(why), _) => failed(why),
+            (None, Some(end)) => sink.finish(end),
+            // The request was dropped before its body ended.
+            (None, None) => return None,
+        };
+        Some(settle(file.as_mut().ok(), received))
     });
-    let to_write = ToWrite {
-        full: full_tx,
-        empty: empty_rx,
-    };
-    (to_write, written)
+    (tx, done)
 }

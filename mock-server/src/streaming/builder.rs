@@ -10,6 +10,8 @@ use tokio::sync::watch;
 use url::Url;
 
 use super::accept::serve;
+use super::body::{BUFFER, POOLED_BUFFERS};
+use super::buffers::BufferPool;
 use super::files::Layout;
 use super::handler::App;
 use super::host::HostGuard;
@@ -185,6 +187,8 @@ impl StreamingTusServerBuilder {
             host_guard: HostGuard::for_address(address, self.proxy_port),
             idle_timeout: self.idle_timeout,
             changes,
+            buffers: Arc::new(BufferPool::new(BUFFER, POOLED_BUFFERS)),
+            jobs: Arc::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(serve(

@@ -3,7 +3,7 @@
 //! upload's info saved before the answer.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -14,10 +14,12 @@ use hyper::body::{Body, Incoming};
 use tokio::sync::watch;
 use url::Url;
 
-use super::body::{discard, receive};
+use super::body::{discard, receive, Destination, Reading};
+use super::buffers::BufferPool;
+use super::file_jobs::FileJobs;
 use super::files::{DataFile, Layout};
 use super::host::HostGuard;
-use super::registry::Registry;
+use super::registry::{Registry, Reservation};
 use super::response::into_response;
 use crate::tus::append::{commit_append, plan_append};
 use crate::tus::body::{BodyEnd, BodySink, Received, UploadBytes};
@@ -45,6 +47,10 @@ pub(crate) struct App {
     pub(crate) idle_timeout: Duration,
     /// Bumped after every change to an upload.
     pub(crate) changes: watch::Sender<u64>,
+    /// The buffers bodies are gathered in.
+    pub(crate) buffers: Arc<BufferPool>,
+    /// The file work in progress.
+    pub(crate) jobs: Arc<FileJobs>,
 }
 
 impl App {
@@ -55,7 +61,7 @@ impl App {
         into_response(reply, is_head)
     }
 
-    async fn reply(&self, req: Request<Incoming>) -> Reply {
+    async fn reply(self: &Arc<Self>, req: Request<Incoming>) -> Reply {
         let (parts, body) = req.into_parts();
         let host = parts
             .headers
@@ -94,10 +100,10 @@ impl App {
         }
     }
 
-    /// `POST`: plans under the registry's lock, takes the first bytes into a new file, saves
-    /// the info, then makes the upload visible.
+    /// `POST`: plans under the registry's lock, then on one blocking thread takes the first
+    /// bytes into a new file, saves the info, and makes the upload visible.
     async fn create(
-        &self,
+        self: &Arc<Self>,
         head: &RequestHead<'_>,
         body: Incoming,
         now: SystemTime,
@@ -125,31 +131,67 @@ impl App {
             Ok((Creation::New(plan), Some(reservation))) => (plan, reservation),
             Ok((Creation::New(_), None)) => return Reply::error(500, "no id for the new upload"),
         };
-        let id = reservation.id.clone();
-        let received = self
-            .first_bytes(&plan, body, self.layout.data_path(&id))
-            .await;
+        let path = self.layout.data_path(&reservation.id);
+        let (first, expected) = (plan.body.clone(), plan.info.length);
+        let app = Arc::clone(self);
+        let location = self.location(host, &reservation.id);
+        let settle = move |file: Option<&mut DataFile>, received: Received| {
+            app.settle_creation(plan, reservation, file, &received, location)
+        };
+        let created = match first {
+            CreationBody::Upload(body_plan) => {
+                let to = Destination {
+                    open: move || DataFile::create(&path),
+                    sink: BodySink::new(&body_plan, None),
+                    settle,
+                };
+                receive(body, to, self.reading(body_plan.limit)).await
+            }
+            CreationBody::Nothing => {
+                let fill = |_: &mut DataFile| Received::complete(0);
+                self.blocking(move || Ok(fill_new(&path, fill, settle)))
+                    .await
+            }
+            CreationBody::Concatenate(ids) => {
+                let sources: Vec<PathBuf> =
+                    ids.iter().map(|id| self.layout.data_path(id)).collect();
+                let fill = move |file: &mut DataFile| concatenate(file, &sources, expected);
+                self.blocking(move || Ok(fill_new(&path, fill, settle)))
+                    .await
+            }
+        };
+        created.unwrap_or_else(|e| Reply::error(500, format!("creating the upload: {e}")))
+    }
+
+    /// A new upload's first bytes are in `file` (`None`: it could not be made): commits the
+    /// creation, saves the info, and makes the upload visible; or removes what was stored.
+    fn settle_creation(
+        &self,
+        plan: CreationPlan,
+        reservation: Reservation,
+        file: Option<&mut DataFile>,
+        received: &Received,
+        location: String,
+    ) -> Reply {
         let answer_offset = plan.answer_offset;
-        let mut info = match commit_creation(plan, &received) {
+        let id = reservation.id.clone();
+        let mut info = match commit_creation(plan, received) {
             Ok(info) => info,
             Err(reply) => {
-                let layout = self.layout.clone();
-                if let Err(e) = blocking(move || layout.remove(&id)).await {
+                if let Err(e) = self.layout.remove(&id) {
                     tracing::warn!(error = %e, "removing the bytes of a refused creation");
                 }
                 return reply;
             }
         };
         info.id = id;
-        if let Err(e) = self.save(&info).await {
-            let layout = self.layout.clone();
-            let id = info.id.clone();
-            let _ = blocking(move || layout.remove(&id)).await;
+        if let Err(e) = self.save(file, &info) {
+            let _ = self.layout.remove(&info.id);
             return Reply::error(500, format!("saving the new upload: {e}"));
         }
-        let reply = created(&info, self.location(host, &info.id), answer_offset);
+        let reply = created(&info, location, answer_offset);
         reservation.insert(info);
-        self.changes.send_modify(|n| *n += 1);
+        self.changed();
         reply
     }
 
@@ -167,50 +209,10 @@ impl App {
         reply
     }
 
-    /// The first bytes of a new upload, into a new data file at `path`.
-    async fn first_bytes(&self, plan: &CreationPlan, body: Incoming, path: PathBuf) -> Received {
-        let file = match blocking({
-            let path = path.clone();
-            move || DataFile::create(&path)
-        })
-        .await
-        {
-            Ok(file) => file,
-            Err(e) => return store_failed(e),
-        };
-        match &plan.body {
-            CreationBody::Nothing => Received::complete(0),
-            CreationBody::Upload(body_plan) => {
-                let sink = BodySink::new(body_plan, None);
-                receive(body, file, sink, body_plan.limit, self.idle_timeout).await
-            }
-            CreationBody::Concatenate(ids) => {
-                let sources: Vec<PathBuf> =
-                    ids.iter().map(|id| self.layout.data_path(id)).collect();
-                let expected = plan.info.length;
-                let concatenated = blocking(move || {
-                    let mut file = file;
-                    for source in &sources {
-                        file.append_file(source)?;
-                    }
-                    Ok(file.stored())
-                })
-                .await;
-                match concatenated {
-                    Ok(n) if Some(n) == expected => Received::complete(n),
-                    Ok(n) => store_failed(io::Error::other(format!(
-                        "the partial uploads hold {n} bytes, expected {expected:?}"
-                    ))),
-                    Err(e) => store_failed(e),
-                }
-            }
-        }
-    }
-
-    /// `PATCH`: claims the upload (423 while another request writes it), streams the body to
-    /// its file, commits, and saves the info.
+    /// `PATCH`: claims the upload (423 while another request writes it), then on one blocking
+    /// thread streams the body to its file, commits, saves the info and gives the claim back.
     async fn patch(
-        &self,
+        self: &Arc<Self>,
         head: &RequestHead<'_>,
         id: &str,
         body: Incoming,
@@ -226,29 +228,30 @@ impl App {
             return Reply::error(500, "an upload planned without its claim");
         };
         let path = self.layout.data_path(id);
-        let offset = plan.offset;
-        // Bytes past the offset are left by a request cut short: they go.
-        let opened = blocking(move || {
-            let mut file = DataFile::open(&path)?;
-            file.truncate_to(offset)?;
-            Ok(file)
-        })
-        .await;
-        let received = match opened {
-            Ok(file) => {
-                let sink = BodySink::new(&plan.body, None);
-                receive(body, file, sink, plan.body.limit, self.idle_timeout).await
-            }
-            Err(e) => store_failed(e),
+        let (offset, limit) = (plan.offset, plan.body.limit);
+        let app = Arc::clone(self);
+        let to = Destination {
+            // Bytes past the offset are left by a request cut short: they go.
+            open: move || {
+                let mut file = DataFile::open(&path)?;
+                file.truncate_to(offset)?;
+                Ok(file)
+            },
+            sink: BodySink::new(&plan.body, None),
+            settle: move |file: Option<&mut DataFile>, received: Received| {
+                let reply = commit_append(&plan, &mut info, &received);
+                let saved = app.save(file, &info);
+                claim.update(info);
+                app.changed();
+                match saved {
+                    Ok(()) => reply,
+                    Err(e) => Reply::error(500, format!("saving the upload's info: {e}")),
+                }
+            },
         };
-        let reply = commit_append(&plan, &mut info, &received);
-        let saved = self.save(&info).await;
-        claim.update(info);
-        self.changes.send_modify(|n| *n += 1);
-        match saved {
-            Ok(()) => reply,
-            Err(e) => Reply::error(500, format!("saving the upload's info: {e}")),
-        }
+        receive(body, to, self.reading(limit))
+            .await
+            .unwrap_or_else(|e| Reply::error(500, format!("storing the body: {e}")))
     }
 
     /// `DELETE`: removes the upload's files, then the upload.
@@ -264,23 +267,50 @@ impl App {
         };
         let layout = self.layout.clone();
         let owned = id.to_owned();
-        if let Err(e) = blocking(move || layout.remove(&owned)).await {
+        if let Err(e) = self.blocking(move || layout.remove(&owned)).await {
             return Reply::error(500, format!("removing the upload's files: {e}"));
         }
         claim.remove();
-        self.changes.send_modify(|n| *n += 1);
+        self.changed();
         resource::terminate(&mut info)
     }
 
-    /// Cuts the data file to `info.offset` and saves the info.
-    async fn save(&self, info: &UploadInfo) -> io::Result<()> {
-        let layout = self.layout.clone();
-        let info = info.clone();
-        blocking(move || {
-            DataFile::open(&layout.data_path(&info.id))?.truncate_to(info.offset)?;
-            layout.save_info(&info)
+    /// Cuts the data file (`None`: opens it) to `info.offset` and saves the info.
+    fn save(&self, file: Option<&mut DataFile>, info: &UploadInfo) -> io::Result<()> {
+        match file {
+            Some(file) => file.truncate_to(info.offset)?,
+            None => DataFile::open(&self.layout.data_path(&info.id))?.truncate_to(info.offset)?,
+        }
+        self.layout.save_info(info)
+    }
+
+    /// Tells the watchers of [`StreamingTusServer::changes`](super::StreamingTusServer::changes).
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    /// Runs file work on a blocking thread, counted in [`App::jobs`].
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        let job = self.jobs.start();
+        tokio::task::spawn_blocking(move || {
+            let _job = job;
+            work()
         })
         .await
+        .unwrap_or_else(|e| Err(io::Error::other(format!("the file thread failed: {e}"))))
+    }
+
+    /// How bodies of at most `limit` bytes are read.
+    fn reading(&self, limit: u64) -> Reading<'_> {
+        Reading {
+            limit,
+            idle: self.idle_timeout,
+            buffers: &self.buffers,
+            jobs: &self.jobs,
+        }
     }
 
     /// The URL of upload `id` as the client addressed this server (its `Host`), or on the
@@ -301,21 +331,42 @@ fn is_authority(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
-fn store_failed(e: io::Error) -> Received {
+/// Creates a data file at `path`, `fill`s it, and `settle`s what became of it.
+fn fill_new<T>(
+    path: &Path,
+    fill: impl FnOnce(&mut DataFile) -> Received,
+    settle: impl FnOnce(Option<&mut DataFile>, Received) -> T,
+) -> T {
+    let mut file = DataFile::create(path);
+    let received = match &mut file {
+        Ok(file) => fill(file),
+        Err(e) => store_failed(e),
+    };
+    settle(file.as_mut().ok(), received)
+}
+
+/// A final upload's bytes: every partial's file, in order, appended to `file`; `expected`
+/// bytes in all (the partials' lengths).
+fn concatenate(file: &mut DataFile, sources: &[PathBuf], expected: Option<u64>) -> Received {
+    for source in sources {
+        if let Err(e) = file.append_file(source) {
+            return store_failed(&e);
+        }
+    }
+    match file.stored() {
+        n if Some(n) == expected => Received::complete(n),
+        n => store_failed(&io::Error::other(format!(
+            "the partial uploads hold {n} bytes, expected {expected:?}"
+        ))),
+    }
+}
+
+fn store_failed(e: &io::Error) -> Received {
     Received {
         stored: 0,
         digest: None,
         end: BodyEnd::StoreFailed(e.to_string()),
     }
-}
-
-/// Runs file work on a blocking thread.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> io::Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| Err(io::Error::other(format!("the file thread failed: {e}"))))
 }
 
 #[cfg(test)]

@@ -3,10 +3,13 @@
 
 mod accept;
 mod body;
+mod buffers;
 mod builder;
+mod file_jobs;
 mod files;
 mod handler;
 mod host;
+mod info_file;
 mod registry;
 mod response;
 mod server;

@@ -40,6 +40,10 @@ impl StreamingTusServer {
     /// The default `Tus-Max-Size`: 1 TiB (a sanity bound, not a promise of disk space).
     pub const DEFAULT_MAX_SIZE: u64 = 1 << 40;
 
+    /// How long [`shutdown`](Self::shutdown) waits, after the connections are closed, for the
+    /// file work of their requests (the rest of a buffer to write, an info to save).
+    pub const FILE_WORK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
     /// A builder for a server keeping its uploads in `dir` (created if missing; uploads
     /// already there are served again).
     pub fn builder(dir: impl AsRef<Path>) -> StreamingTusServerBuilder {
@@ -144,11 +148,21 @@ impl StreamingTusServer {
 
     /// Stops accepting connections, lets the requests in progress finish within the grace
     /// period ([`StreamingTusServerBuilder::shutdown_grace`]), then closes every connection.
-    /// Bytes of a body still arriving then are dropped (the upload keeps its offset).
+    /// Bytes of a body still arriving then are dropped (the upload keeps its offset). Returns
+    /// once the files of the requests it stopped are written (within
+    /// [`FILE_WORK_DEADLINE`](Self::FILE_WORK_DEADLINE)): a server started on the directory
+    /// then reads what this one left.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        let finished = self.app.jobs.finished();
+        if tokio::time::timeout(Self::FILE_WORK_DEADLINE, finished)
+            .await
+            .is_err()
+        {
+            tracing::warn!("file work still running after the shutdown's deadline");
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::raw::{path_of, RawRequest};
+use super::raw::RawRequest;
 use super::start;
 use crate::support::*;
 
@@ -22,24 +22,9 @@ async fn a_second_patch_while_one_is_in_progress_is_423() {
     )
     .await;
     let url = header(&resp, "location").unwrap();
-    let path = server.upload_path(&url).unwrap();
-
-    let mut first = RawRequest::patch(
-        server.address(),
-        &path_of(&url),
-        0,
-        Some(data.len() as u64),
-        &[],
-    )
-    .await;
-    // More than the server's buffer, so that some of it reaches the file: then the first
+    // More than the server's buffers, so that some of it reaches the file: then the first
     // PATCH is surely in progress.
-    first.send(&data[..2 * MIB]).await;
-    wait_until("the first PATCH writing", Duration::from_secs(10), || {
-        let path = path.clone();
-        async move { std::fs::metadata(&path).is_ok_and(|m| m.len() >= MIB as u64) }
-    })
-    .await;
+    let mut first = RawRequest::patch_in_progress(&server, &url, &data, 2 * MIB, MIB as u64).await;
 
     let second = patch(&url, 0, b"abc").await;
     assert_eq!(second.status(), 423);

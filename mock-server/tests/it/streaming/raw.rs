@@ -2,9 +2,13 @@
 //! stop, go quiet, or send a chosen `Host`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tusky_mock_server::StreamingTusServer;
+
+use crate::support::wait_until;
 
 /// A request whose head is sent and whose body goes out piece by piece.
 pub struct RawRequest {
@@ -67,6 +71,28 @@ impl RawRequest {
             length,
         )
         .await
+    }
+
+    /// A PATCH of the upload at `url` on `server` from offset 0 announcing all of `data`, of
+    /// which `sent` bytes are sent; returns once at least `on_disk` bytes are in the upload's
+    /// file (the request is surely in progress then).
+    pub async fn patch_in_progress(
+        server: &StreamingTusServer,
+        url: &str,
+        data: &[u8],
+        sent: usize,
+        on_disk: u64,
+    ) -> Self {
+        let path = server.upload_path(url).expect("the upload's file");
+        let length = Some(data.len() as u64);
+        let mut req = Self::patch(server.address(), &path_of(url), 0, length, &[]).await;
+        req.send(&data[..sent]).await;
+        wait_until("the PATCH writing", Duration::from_secs(10), || {
+            let path = path.clone();
+            async move { std::fs::metadata(&path).is_ok_and(|m| m.len() >= on_disk) }
+        })
+        .await;
+        req
     }
 
     /// Sends `bytes` of the body.
