@@ -117,7 +117,10 @@ fn describe_changes(server: &StreamingTusServer, dir: &Path, described: &mut Has
         described.remove(&id);
         let url = format!("{}{id}", server.endpoint());
         match localdata::remove_upload(dir, &id) {
-            Ok(()) => eprintln!("tusky: {} was terminated; its files were removed", escape(&url)),
+            Ok(()) => eprintln!(
+                "tusky: {} was terminated; its files were removed",
+                escape(&url)
+            ),
             Err(e) => warn(&format!("{url} was terminated; removing its files: {e}")),
         }
     }
