@@ -377,12 +377,14 @@ impl Source {
             Self::Seekable {
                 reader: Reader::File { file, look_ahead },
                 base,
+                size,
                 ..
             } => {
                 let failure = ReadFailure::default();
                 let when_sent = look_ahead.when_sent();
                 let at = *base + offset;
-                let body = FileBody::new(file.clone(), at, len, sent, failure.clone(), when_sent);
+                let range = (at..at + len, *base + *size);
+                let body = FileBody::new(file.clone(), range, sent, failure.clone(), when_sent);
                 let body = Body::Stream {
                     length: len,
                     stream: Box::pin(body),
@@ -494,6 +496,65 @@ mod tests {
     use futures_util::StreamExt;
 
     use super::*;
+
+    /// Sends `[offset, offset + len)` of `source`, taking the body whole; returns its bytes.
+    async fn sent_bytes(source: &mut Source, offset: u64, len: u64) -> Vec<u8> {
+        let sent = Arc::new(AtomicU64::new(0));
+        let (pieces, read_error) = source
+            .send_range(offset, len, sent, |body| async move {
+                match body {
+                    Body::Stream { stream, .. } => stream.collect::<Vec<_>>().await,
+                    _ => panic!("a non-empty chunk is streamed"),
+                }
+            })
+            .await;
+        assert!(read_error.is_none());
+        pieces
+            .into_iter()
+            .flat_map(|p| p.unwrap().to_vec())
+            .collect()
+    }
+
+    /// Once a file's body has been taken whole, the next chunk's first block is read while the
+    /// answer is awaited; the next body starts with it when it starts there (truncated to a
+    /// shorter chunk), and reads afresh when it starts elsewhere (a resend, a partial answer).
+    #[tokio::test]
+    async fn the_next_chunks_first_block_is_read_while_the_answer_is_awaited() {
+        const BLOCK: u64 = buffers::BLOCK as u64;
+        let bytes: Vec<u8> = (0..3 * BLOCK + 777).map(|i| (i * 13 % 251) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file.bin");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut source = Source::open(SourceSpec::Path(path)).await.unwrap();
+        let hits = |source: &Source| match source {
+            Source::Seekable {
+                reader: Reader::File { file, .. },
+                ..
+            } => file.prefetch_hits(),
+            _ => panic!("a file source"),
+        };
+        let range = |at: u64, len: u64| bytes[at as usize..(at + len) as usize].to_vec();
+        let chunk = BLOCK + 4099;
+        assert_eq!(sent_bytes(&mut source, 0, chunk).await, range(0, chunk));
+        assert_eq!(hits(&source), 0);
+        // The next chunk, shorter than the block read ahead.
+        assert_eq!(
+            sent_bytes(&mut source, chunk, 1000).await,
+            range(chunk, 1000)
+        );
+        assert_eq!(hits(&source), 1);
+        // The same chunk again (a resend): not where the read-ahead block starts.
+        assert_eq!(
+            sent_bytes(&mut source, chunk, 1000).await,
+            range(chunk, 1000)
+        );
+        assert_eq!(hits(&source), 1);
+        // The rest, to the end of the file.
+        let at = chunk + 1000;
+        let rest = bytes.len() as u64 - at;
+        assert_eq!(sent_bytes(&mut source, at, rest).await, range(at, rest));
+        assert_eq!(hits(&source), 2);
+    }
 
     #[tokio::test]
     async fn a_stream_sends_the_chunk_it_holds_without_copying_it() {

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use tokio::runtime::Handle;
@@ -24,6 +24,17 @@ pub(crate) struct PositionalFile {
     runtime: Handle,
     /// Bytes digested so far (what tests watch to see a digest made while a chunk is sent).
     digested: Arc<AtomicU64>,
+    /// The first block of the next chunk, read while the server answers the current one.
+    prefetched: Arc<Mutex<Option<Prefetched>>>,
+    /// How many bodies started with a prefetched block (what tests watch).
+    prefetch_hits: Arc<AtomicU64>,
+}
+
+/// A block read ahead of its body: `len` bytes at `at`.
+struct Prefetched {
+    at: u64,
+    len: usize,
+    read: JoinHandle<io::Result<Bytes>>,
 }
 
 impl PositionalFile {
@@ -35,7 +46,38 @@ impl PositionalFile {
             pool: Arc::default(),
             runtime,
             digested: Arc::default(),
+            prefetched: Arc::default(),
+            prefetch_hits: Arc::default(),
         })
+    }
+
+    /// Starts reading the `len` bytes at `at` (at most [`BLOCK`]) for a body that is to come:
+    /// the next chunk's first block, read while the server answers the current chunk, so that
+    /// the next PATCH does not wait for it. Replaces any earlier one.
+    pub(crate) fn prefetch(&self, at: u64, len: usize) {
+        let read = self.read_block(at, len);
+        let mut slot = self
+            .prefetched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *slot = Some(Prefetched { at, len, read });
+    }
+
+    /// The read of the `len` bytes at `at`: the prefetched one when it starts there and holds
+    /// at least that much (the caller keeps the first `len` bytes), else a new one.
+    pub(crate) fn read_first_block(&self, at: u64, len: usize) -> JoinHandle<io::Result<Bytes>> {
+        let prefetched = self
+            .prefetched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match prefetched {
+            Some(p) if p.at == at && p.len >= len => {
+                self.prefetch_hits.fetch_add(1, Ordering::Relaxed);
+                p.read
+            }
+            _ => self.read_block(at, len),
+        }
     }
 
     /// The file, for a caller that wants it back (a second handle if a task still reads it).
@@ -104,6 +146,12 @@ impl PositionalFile {
             let _ = go.await;
             joined(this.digest(at, len, algorithm, stop).await)
         })
+    }
+
+    /// How many bodies started with a prefetched block.
+    #[cfg(test)]
+    pub(crate) fn prefetch_hits(&self) -> u64 {
+        self.prefetch_hits.load(Ordering::Relaxed)
     }
 
     /// The count of bytes digested, as it grows.
