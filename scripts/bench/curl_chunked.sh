@@ -14,15 +14,7 @@ endpoint=${1:?endpoint}
 file=${2:?file}
 pieces=${3:?pieces dir}
 size=$(stat -c %s "$file")
-name=$(printf %s "$(basename "$file")" | base64 -w0)
-type=$(printf application/octet-stream | base64 -w0)
-location=$(curl -sS -o /dev/null -D - -X POST "$endpoint" -H 'Tus-Resumable: 1.0.0' \
-  -H "Upload-Length: $size" -H "Upload-Metadata: filename $name,filetype $type" |
-  tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}' | tail -n1)
-case "$location" in
-  http*) url=$location ;;
-  *) url="$(echo "$endpoint" | sed -E 's#(https?://[^/]+).*#\1#')$location" ;;
-esac
+url=$("$(dirname "${BASH_SOURCE[0]}")/curl_create.sh" "$endpoint" "$file")
 args=()
 offset=0
 for piece in "$pieces"/*; do

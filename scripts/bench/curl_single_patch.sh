@@ -9,15 +9,7 @@ set -euo pipefail
 endpoint=${1:?endpoint}
 file=${2:?file}
 size=$(stat -c %s "$file")
-name=$(printf %s "$(basename "$file")" | base64 -w0)
-type=$(printf application/octet-stream | base64 -w0)
-location=$(curl -sS -o /dev/null -D - -X POST "$endpoint" -H 'Tus-Resumable: 1.0.0' \
-  -H "Upload-Length: $size" -H "Upload-Metadata: filename $name,filetype $type" |
-  tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}' | tail -n1)
-case "$location" in
-  http*) url=$location ;;
-  *) url="$(echo "$endpoint" | sed -E 's#(https?://[^/]+).*#\1#')$location" ;;
-esac
+url=$("$(dirname "${BASH_SOURCE[0]}")/curl_create.sh" "$endpoint" "$file")
 offset=$(curl -sS -o /dev/null -D - -X PATCH "$url" -T "$file" -H 'Tus-Resumable: 1.0.0' \
   -H 'Upload-Offset: 0' -H 'Content-Type: application/offset+octet-stream' -H 'Expect:' |
   tr -d '\r' | awk -F': ' 'tolower($1)=="upload-offset"{print $2}')

@@ -65,7 +65,12 @@ impl Running {
     /// A digest that starts once `go` fires (or its sender is dropped).
     fn start_after(file: &PositionalFile, of: DigestOf, go: oneshot::Receiver<()>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let task = file.digest_after(go, of.at, of.len, of.algorithm, Arc::clone(&stop));
+        let (digesting, stopped) = (file.clone(), Arc::clone(&stop));
+        let task = file.spawn(async move {
+            // Either way: the body was sent, or it is gone (dropped, failed, never sent).
+            let _ = go.await;
+            joined(digesting.digest(of.at, of.len, of.algorithm, stopped).await)
+        });
         Self { of, task, stop }
     }
 

@@ -131,21 +131,12 @@ impl PositionalFile {
         })
     }
 
-    /// [`digest`](Self::digest), started once `go` fires (or its sender is dropped).
-    pub(crate) fn digest_after(
+    /// Runs `task` on the runtime the source was opened on (whoever polls the caller).
+    pub(crate) fn spawn<T: Send + 'static>(
         &self,
-        go: tokio::sync::oneshot::Receiver<()>,
-        at: u64,
-        len: u64,
-        algorithm: ChecksumAlgorithm,
-        stop: Arc<AtomicBool>,
-    ) -> JoinHandle<io::Result<Option<String>>> {
-        let this = self.clone();
-        self.runtime.spawn(async move {
-            // Either way: sent, or the body is gone (dropped, failed, never sent).
-            let _ = go.await;
-            joined(this.digest(at, len, algorithm, stop).await)
-        })
+        task: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> JoinHandle<T> {
+        self.runtime.spawn(task)
     }
 
     /// How many bodies started with a prefetched block.

@@ -129,11 +129,19 @@ impl<F: StoreFile> GroupCommit<F> {
 
 /// Writes the waiting edits, all of them in each write, until none waits.
 async fn write_all<F: StoreFile>(store: GroupCommit<F>) {
+    // If this task ends early (a panic in an edit, the runtime shutting down), the next write
+    // starts a writer again, and the edits left waiting fail instead of waiting for ever.
+    let mut stopped = OnStop {
+        queue: &store.queue,
+        early: true,
+    };
     loop {
         let batch = {
             let mut queue = store.queue.lock().unwrap_or_else(PoisonError::into_inner);
             if queue.waiting.is_empty() {
+                // Under the lock: an edit pushed after this starts a writer of its own.
                 queue.writing = false;
+                stopped.early = false;
                 return;
             }
             std::mem::take(&mut queue.waiting)
@@ -141,6 +149,24 @@ async fn write_all<F: StoreFile>(store: GroupCommit<F>) {
         let batch: Vec<Waiting<F>> = batch.into_iter().filter(|w| !w.done.is_closed()).collect();
         if !batch.is_empty() {
             write_batch(&store, batch).await;
+        }
+    }
+}
+
+/// Marks the queue as without a writer when the writing task ends `early` (a panic, the
+/// runtime shutting down); edits still waiting then are dropped, which their callers see as
+/// [`StorageError::Cancelled`].
+struct OnStop<'a, F> {
+    queue: &'a Mutex<Queue<F>>,
+    early: bool,
+}
+
+impl<F> Drop for OnStop<'_, F> {
+    fn drop(&mut self) {
+        if self.early {
+            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            queue.writing = false;
+            queue.waiting.clear();
         }
     }
 }
@@ -254,6 +280,14 @@ mod tests {
         .await;
     }
 
+    /// A store of [`Lines`] in a new directory (kept while the first value lives).
+    fn store() -> (tempfile::TempDir, Arc<Path>, GroupCommit<Lines>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path: Arc<Path> = Arc::from(dir.path().join("lines.txt"));
+        let store = GroupCommit::new(Arc::clone(&path), LockOptions::default());
+        (dir, path, store)
+    }
+
     /// Holds the file's lock as another process's writer would.
     fn hold_lock(path: &Path) -> StoreLock {
         let options = LockOptions::default();
@@ -270,9 +304,7 @@ mod tests {
     /// order they came; every caller returns once its edit is on disk.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn edits_that_arrive_during_a_write_share_the_next_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let path: Arc<Path> = Arc::from(dir.path().join("lines.txt"));
-        let store = GroupCommit::<Lines>::new(Arc::clone(&path), LockOptions::default());
+        let (_dir, path, store) = store();
         // Another process's writer holds the file: the first write waits for it.
         let held = hold_lock(&path);
         let first = spawn_push(&store, "0");
@@ -296,9 +328,7 @@ mod tests {
     /// edits are written.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_edit_whose_caller_stopped_waiting_is_not_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let path: Arc<Path> = Arc::from(dir.path().join("lines.txt"));
-        let store = GroupCommit::<Lines>::new(Arc::clone(&path), LockOptions::default());
+        let (_dir, path, store) = store();
         let held = hold_lock(&path);
         let first = spawn_push(&store, "kept 1");
         until("the first write under way", || store.all_taken()).await;
@@ -320,12 +350,9 @@ mod tests {
     /// A write that fails fails for every caller whose edit it carried, with the same error.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_write_is_every_callers_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path: Arc<Path> = Arc::from(dir.path().join("lines.txt"));
+        let (_dir, path, store) = store();
         // A directory where the temporary file goes: writing the new version fails.
         std::fs::create_dir(atomic_file::temp_path(&path)).unwrap();
-        let options = LockOptions::default();
-        let store = GroupCommit::<Lines>::new(Arc::clone(&path), options);
         let held = hold_lock(&path);
         let mut writes = vec![spawn_push(&store, "0")];
         until("the first write under way", || store.all_taken()).await;
@@ -337,5 +364,21 @@ mod tests {
             assert!(matches!(error, StorageError::Io { .. }), "{error:?}");
         }
         assert!(!path.exists());
+    }
+
+    /// An edit that panics ends that write (its callers get `Cancelled`), not the store: the
+    /// next write goes out.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_that_died_does_not_stop_the_next_one() {
+        let (_dir, path, store) = store();
+        let panicking: Edit<Lines> = Box::new(|_: &mut Lines| panic!("an edit that panics"));
+        let died = store.apply(panicking).await;
+        assert!(matches!(died, Err(StorageError::Cancelled)), "{died:?}");
+        let next = tokio::time::timeout(Duration::from_secs(10), spawn_push(&store, "after"));
+        next.await
+            .expect("the next write waited for ever")
+            .unwrap()
+            .unwrap();
+        assert_eq!(read(&path), (1, vec!["after".to_owned()]));
     }
 }
