@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use http::{HeaderValue, Method};
 use url::Url;
 
@@ -103,6 +103,8 @@ pub(crate) struct ParallelUpload<T: Transport> {
     resumed: bool,
     /// The final POST's key an earlier run stored, with the parts it was stored for.
     stored_final: Option<(IdempotencyKey, Vec<Option<Url>>)>,
+    /// The parts' cancellation: the caller's, and a part's failure, which stops the others.
+    parts_cancel: crate::progress::CancellationToken,
 }
 
 /// How a parallel upload ended well.
@@ -137,6 +139,7 @@ impl<T: Transport> ParallelUpload<T> {
         let ranges = split_ranges(size, count);
         let acknowledged: Arc<Vec<AtomicU64>> =
             Arc::new(ranges.iter().map(|_| AtomicU64::new(0)).collect());
+        let parts_cancel = options.cancel.child_token();
         let parts = ranges
             .iter()
             .enumerate()
@@ -151,7 +154,7 @@ impl<T: Transport> ParallelUpload<T> {
                 });
                 let mut part = SingleUpload::new(
                     client.clone(),
-                    part_options(options, progress),
+                    part_options(options, progress, &parts_cancel),
                     range(path, start, len),
                     None,
                 );
@@ -176,6 +179,7 @@ impl<T: Transport> ParallelUpload<T> {
             acknowledged,
             resumed: stored.is_some(),
             stored_final,
+            parts_cancel,
         }
     }
 
@@ -242,7 +246,9 @@ impl<T: Transport> ParallelUpload<T> {
 
     /// Runs every part to its end, `workers` at a time: each worker takes the next part in
     /// file order when it is done with one (creating it first when it has no upload yet).
-    /// Returns the parts' summaries in file order; the first failure stops the others.
+    /// Returns the parts' summaries in file order. The first failure stops the others through
+    /// their cancellation, not by dropping them: a part being created finishes its creation
+    /// and records it (dropped after the server made the upload, nobody would have its URL).
     async fn upload_parts<S: Storage, F: Fingerprint>(
         &mut self,
         record: &PartsRecord<'_, S, F>,
@@ -258,10 +264,21 @@ impl<T: Transport> ParallelUpload<T> {
                 Ok::<_, Error>((index, summary))
             })
             .collect();
-        let mut done: Vec<(usize, UploadSummary)> = futures_util::stream::iter(runs)
-            .buffer_unordered(self.workers)
-            .try_collect()
-            .await?;
+        let mut running = futures_util::stream::iter(runs).buffer_unordered(self.workers);
+        let (mut done, mut failure) = (Vec::new(), None);
+        while let Some(result) = running.next().await {
+            match result {
+                Ok(part) => done.push(part),
+                Err(error) if failure.is_none() => {
+                    self.parts_cancel.cancel();
+                    failure = Some(error);
+                }
+                Err(_) => {}
+            }
+        }
+        if let Some(error) = failure {
+            return Err(error);
+        }
         done.sort_by_key(|(index, _)| *index);
         Ok(done.into_iter().map(|(_, summary)| summary).collect())
     }
@@ -350,8 +367,13 @@ impl<T: Transport> ParallelUpload<T> {
 /// The options of one part: the upload's, as a partial upload (`Upload-Concat: partial`, no
 /// metadata, recreated whenever gone, its record a slot of the parallel upload's record that
 /// its end does not remove), reporting its progress through `progress`.
-fn part_options(options: &Options, progress: Option<crate::progress::ProgressCallback>) -> Options {
+fn part_options(
+    options: &Options,
+    progress: Option<crate::progress::ProgressCallback>,
+    cancel: &crate::progress::CancellationToken,
+) -> Options {
     let mut part = options.clone();
+    part.cancel = cancel.clone();
     part.role = Role::Part;
     part.parallel = 1;
     part.metadata = None;

@@ -88,6 +88,8 @@ pub(crate) enum SourceSlot {
 pub(crate) enum Step {
     Done,
     Sent,
+    /// The upload was created, without bytes (no creation-with-upload): the next step sends.
+    Created,
 }
 
 /// One upload of one source.
@@ -255,12 +257,20 @@ impl<T: Transport> SingleUpload<T> {
             }
             let before = self.state.offset();
             let cancel = self.options.cancel.clone();
-            let result = tokio::select! {
-                result = self.step(limit, records) => result,
-                () = cancel.cancelled() => Err(self.cancelled()),
+            let result = if self.state.remote().is_none() {
+                // A creation is not dropped half-way: dropped once the server made the upload,
+                // it would leave an upload nobody has the URL of. It ends (its request has
+                // deadlines) and is recorded; the cancellation is seen right after.
+                self.step(limit, records).await
+            } else {
+                tokio::select! {
+                    result = self.step(limit, records) => result,
+                    () = cancel.cancelled() => Err(self.cancelled()),
+                }
             };
             match result {
                 Ok(Step::Done) => break,
+                Ok(Step::Created) => {}
                 Ok(Step::Sent) => {
                     if self.state.offset() > before {
                         attempts.progressed();
@@ -366,11 +376,9 @@ impl<T: Transport> SingleUpload<T> {
         self.bound_chunks().await?;
         if self.state.remote().is_none() {
             self.create(limit.stop_at(), records).await?;
-            if self.state.offset() > 0 && limit.sends() {
-                // The creation POST carried the first chunk (creation-with-upload). It is not
-                // timed for the chunk size: creating costs more than a PATCH does.
-                return Ok(Step::Sent);
-            }
+            // With bytes, the creation POST carried the first chunk (creation-with-upload).
+            let sent = self.state.offset() > 0 && limit.sends();
+            return Ok(if sent { Step::Sent } else { Step::Created });
         }
         if self.state.synced_offset().is_none() {
             self.sync(records).await?;
