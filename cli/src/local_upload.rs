@@ -61,15 +61,16 @@ impl Local {
         self.server.endpoint()
     }
 
-    /// The upload at `url` and the file holding its bytes.
-    pub fn received(&self, url: &str) -> Result<(UploadSnapshot, PathBuf), Failure> {
+    /// The upload at `url` and the file holding its bytes (a final upload's once its
+    /// partials' bytes are copied in: the server answers its POST before).
+    pub async fn received(&self, url: &str) -> Result<(UploadSnapshot, PathBuf), Failure> {
         let missing = || {
             Failure::new(
                 Exit::Other,
                 format!("the bundled server has no upload at {url}"),
             )
         };
-        let upload = self.server.upload(url).ok_or_else(missing)?;
+        let upload = self.server.concatenated(url).await.ok_or_else(missing)?;
         let path = self.server.upload_path(url).ok_or_else(missing)?;
         Ok((upload, path))
     }

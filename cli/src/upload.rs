@@ -465,7 +465,7 @@ async fn finish_local(
     summary: &UploadSummary,
     reporter: &Reporter,
 ) -> Result<PathBuf, Failure> {
-    let (snapshot, received) = local.received(summary.url.as_str())?;
+    let (snapshot, received) = local.received(summary.url.as_str()).await?;
     let same = match input {
         Input::File { path, .. } => same_files(path, &received).await?,
         Input::Stdin { digest } => {

@@ -66,7 +66,7 @@
 //! | `POST` repeating the `Idempotency-Key` of a live upload | 201 with that upload's `Location` (and its `Upload-Offset` when the request carried upload data, which is not read again) |
 //! | `POST` repeating an `Idempotency-Key` with another `Upload-Length`, `Upload-Defer-Length` or `Upload-Concat` | 422, nothing created |
 //! | `POST` with an empty `Idempotency-Key` or one over 255 characters | 400 |
-//! | `HEAD` | 200, `Upload-Offset`, `Upload-Length` or `Upload-Defer-Length: 1`, `Upload-Metadata` and `Upload-Concat` as received, `Upload-Expires`, `Cache-Control: no-store` |
+//! | `HEAD` | 200, `Upload-Offset` (on the streaming server, not while a final upload's bytes are being copied in), `Upload-Length` or `Upload-Defer-Length: 1`, `Upload-Metadata` and `Upload-Concat` as received, `Upload-Expires`, `Cache-Control: no-store` |
 //! | `PATCH` without `Content-Type: application/offset+octet-stream` | 415 |
 //! | `PATCH` with a missing/bad `Upload-Offset` | 400 |
 //! | `PATCH` at the wrong offset | 409 carrying the right `Upload-Offset` |
@@ -108,8 +108,13 @@
 //!   offset (a request cut short by a crash) are dropped and expired uploads removed.
 //! - Every extension the mock has: creation, creation-with-upload, creation-defer-length,
 //!   checksum (verified: a mismatch is 460 and nothing of that body is kept), termination
-//!   (the files are removed), expiration, concatenation (the final upload's file is a copy of
-//!   its partials'), and idempotent creation (below).
+//!   (the files are removed), expiration, concatenation, and idempotent creation (below).
+//! - **A final upload is answered before its bytes are copied**: its file becomes a copy of
+//!   its partials' (which are kept) on a blocking thread after the answer to its POST, so the
+//!   answer does not take time in proportion to the size. Until the copy ends, `HEAD` answers
+//!   without `Upload-Offset` (as the concatenation extension asks), `DELETE` gets `423`, and
+//!   [`StreamingTusServer::concatenated`] (or [`upload_path`](StreamingTusServer::upload_path),
+//!   blocking) waits for it; a server stopped mid-copy copies again at its next start.
 //! - **One request writes an upload at a time**: a second `PATCH` or a `DELETE` while one is
 //!   in progress gets `423 Locked` at once (tus clients retry it); `HEAD` still answers.
 //! - **A body cut short keeps the bytes that arrived** (the client went away, or sent nothing

@@ -12,6 +12,7 @@ use url::Url;
 use super::accept::serve;
 use super::body::{BUFFER, POOLED_BUFFERS};
 use super::buffers::BufferPool;
+use super::concatenation;
 use super::files::Layout;
 use super::handler::App;
 use super::host::HostGuard;
@@ -190,6 +191,7 @@ impl StreamingTusServerBuilder {
             buffers: Arc::new(BufferPool::new(BUFFER, POOLED_BUFFERS)),
             jobs: Arc::default(),
         });
+        concatenation::resume_all(&app);
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(serve(
             listener,

@@ -3,7 +3,7 @@
 //! upload's info saved before the answer.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -16,6 +16,7 @@ use url::Url;
 
 use super::body::{discard, receive, Destination, Reading};
 use super::buffers::BufferPool;
+use super::concatenation;
 use super::file_jobs::FileJobs;
 use super::files::{DataFile, Layout};
 use super::host::HostGuard;
@@ -131,10 +132,18 @@ impl App {
             Ok((Creation::New(plan), Some(reservation))) => (plan, reservation),
             Ok((Creation::New(_), None)) => return Reply::error(500, "no id for the new upload"),
         };
-        let path = self.layout.data_path(&reservation.id);
-        let (first, expected) = (plan.body.clone(), plan.info.length);
-        let app = Arc::clone(self);
         let location = self.location(host, &reservation.id);
+        if let CreationBody::Concatenate(ids) = plan.body.clone() {
+            let app = Arc::clone(self);
+            let create = move || Ok(app.create_final(plan, reservation, &ids, location));
+            return self
+                .blocking(create)
+                .await
+                .unwrap_or_else(|e| Reply::error(500, format!("creating the final upload: {e}")));
+        }
+        let path = self.layout.data_path(&reservation.id);
+        let first = plan.body.clone();
+        let app = Arc::clone(self);
         let settle = move |file: Option<&mut DataFile>, received: Received| {
             app.settle_creation(plan, reservation, file, &received, location)
         };
@@ -152,13 +161,7 @@ impl App {
                 self.blocking(move || Ok(fill_new(&path, fill, settle)))
                     .await
             }
-            CreationBody::Concatenate(ids) => {
-                let sources: Vec<PathBuf> =
-                    ids.iter().map(|id| self.layout.data_path(id)).collect();
-                let fill = move |file: &mut DataFile| concatenate(file, &sources, expected);
-                self.blocking(move || Ok(fill_new(&path, fill, settle)))
-                    .await
-            }
+            CreationBody::Concatenate(_) => Ok(Reply::error(500, "a final upload planned twice")),
         };
         created.unwrap_or_else(|e| Reply::error(500, format!("creating the upload: {e}")))
     }
@@ -191,6 +194,39 @@ impl App {
         }
         let reply = created(&info, location, answer_offset);
         reservation.insert(info);
+        self.changed();
+        reply
+    }
+
+    /// A final upload: opens its partials' files, creates its empty file, saves its info and
+    /// makes it visible, claimed by the copy of the partials' bytes, which starts now
+    /// (`concatenation.rs`): the answer does not wait for the copy.
+    fn create_final(
+        self: &Arc<Self>,
+        plan: CreationPlan,
+        reservation: Reservation,
+        ids: &[String],
+        location: String,
+    ) -> Reply {
+        let sources = match concatenation::open_sources(&self.layout, &self.registry, ids) {
+            Ok(sources) => sources,
+            Err(e) => return Reply::error(500, format!("opening the partial uploads: {e}")),
+        };
+        let answer_offset = plan.answer_offset;
+        let mut info = match commit_creation(plan, &Received::complete(0)) {
+            Ok(info) => info,
+            Err(reply) => return reply,
+        };
+        info.id = reservation.id.clone();
+        let made = DataFile::create(&self.layout.data_path(&info.id))
+            .and_then(|_| self.layout.save_info(&info));
+        if let Err(e) = made {
+            let _ = self.layout.remove(&info.id);
+            return Reply::error(500, format!("saving the new upload: {e}"));
+        }
+        let reply = created(&info, location, answer_offset);
+        let claim = reservation.insert_claimed(info.clone());
+        concatenation::start(self, info, claim, sources);
         self.changed();
         reply
     }
@@ -276,7 +312,7 @@ impl App {
     }
 
     /// Cuts the data file (`None`: opens it) to `info.offset` and saves the info.
-    fn save(&self, file: Option<&mut DataFile>, info: &UploadInfo) -> io::Result<()> {
+    pub(crate) fn save(&self, file: Option<&mut DataFile>, info: &UploadInfo) -> io::Result<()> {
         match file {
             Some(file) => file.truncate_to(info.offset)?,
             None => DataFile::open(&self.layout.data_path(&info.id))?.truncate_to(info.offset)?,
@@ -285,7 +321,7 @@ impl App {
     }
 
     /// Tells the watchers of [`StreamingTusServer::changes`](super::StreamingTusServer::changes).
-    fn changed(&self) {
+    pub(crate) fn changed(&self) {
         self.changes.send_modify(|n| *n += 1);
     }
 
@@ -343,22 +379,6 @@ fn fill_new<T>(
         Err(e) => store_failed(e),
     };
     settle(file.as_mut().ok(), received)
-}
-
-/// A final upload's bytes: every partial's file, in order, appended to `file`; `expected`
-/// bytes in all (the partials' lengths).
-fn concatenate(file: &mut DataFile, sources: &[PathBuf], expected: Option<u64>) -> Received {
-    for source in sources {
-        if let Err(e) = file.append_file(source) {
-            return store_failed(&e);
-        }
-    }
-    match file.stored() {
-        n if Some(n) == expected => Received::complete(n),
-        n => store_failed(&io::Error::other(format!(
-            "the partial uploads hold {n} bytes, expected {expected:?}"
-        ))),
-    }
 }
 
 fn store_failed(e: &io::Error) -> Received {

@@ -5,6 +5,7 @@ mod accept;
 mod body;
 mod buffers;
 mod builder;
+mod concatenation;
 mod file_jobs;
 mod files;
 mod handler;

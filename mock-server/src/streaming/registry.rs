@@ -5,9 +5,13 @@
 //! gets **423 Locked** at once (as tusd answers; tus clients retry it, tusky included) rather
 //! than waiting behind a body that may never end. `HEAD` is never locked out: it answers the
 //! offset of the last finished request.
+//!
+//! A final upload is claimed by the copy of its partials' bytes (`concatenation.rs`) until
+//! the copy ends; [`Registry::wait_concatenated`] waits for that.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::tus::creation::Creation;
 use crate::tus::idempotency::KeyLookup;
@@ -36,6 +40,8 @@ struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     inner: Mutex<Inner>,
+    /// Notified whenever a claimed upload's info changes or it goes.
+    updated: Condvar,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +59,7 @@ impl Registry {
         }
         Registry {
             inner: Mutex::new(inner),
+            updated: Condvar::new(),
         }
     }
 
@@ -69,6 +76,28 @@ impl Registry {
     /// Upload `id`'s info.
     pub(crate) fn info(&self, id: &str) -> Option<UploadInfo> {
         self.lock().uploads.get(id).map(|e| e.info.clone())
+    }
+
+    /// Upload `id`'s info once it is not a final upload being concatenated, waiting (blocking
+    /// the thread) at most `timeout` for that; `None` for an unknown upload. After the timeout
+    /// the info is returned as it stands.
+    pub(crate) fn wait_concatenated(&self, id: &str, timeout: Duration) -> Option<UploadInfo> {
+        let deadline = Instant::now() + timeout;
+        let mut inner = self.lock();
+        loop {
+            let info = inner.uploads.get(id).map(|e| e.info.clone());
+            let left = deadline.saturating_duration_since(Instant::now());
+            match info {
+                Some(info) if info.is_concatenating() && !left.is_zero() => {
+                    inner = self
+                        .updated
+                        .wait_timeout(inner, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Every upload's info.
@@ -180,6 +209,7 @@ impl Claim {
         if let Some(entry) = inner.uploads.get_mut(&self.id) {
             entry.info = info;
         }
+        self.registry.updated.notify_all();
     }
 
     /// Forgets the upload (terminated) and its key.
@@ -188,6 +218,7 @@ impl Claim {
         if let Some(entry) = inner.uploads.remove(&self.id) {
             inner.forget_key(&entry.info);
         }
+        self.registry.updated.notify_all();
     }
 }
 
@@ -197,6 +228,7 @@ impl Drop for Claim {
         if let Some(entry) = inner.uploads.get_mut(&self.id) {
             entry.busy = false;
         }
+        self.registry.updated.notify_all();
     }
 }
 
@@ -214,6 +246,22 @@ impl Reservation {
     pub(crate) fn insert(mut self, info: UploadInfo) {
         self.key = None;
         self.registry.lock().insert(info);
+    }
+
+    /// Adds the new upload claimed: no other request writes it until the claim is dropped
+    /// (a final upload, while its partials' bytes are copied into it).
+    pub(crate) fn insert_claimed(mut self, info: UploadInfo) -> Claim {
+        self.key = None;
+        let id = info.id.clone();
+        let mut inner = self.registry.lock();
+        inner.insert(info);
+        if let Some(entry) = inner.uploads.get_mut(&id) {
+            entry.busy = true;
+        }
+        Claim {
+            registry: Arc::clone(&self.registry),
+            id,
+        }
     }
 }
 
@@ -302,5 +350,37 @@ mod tests {
         // A refusal reserves nothing.
         let refused = registry.decide_creation(|_| Err(Reply::new(400)));
         assert_eq!(refused.unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn a_final_upload_is_claimed_by_its_copy_and_waited_for() {
+        use crate::tus::info::Concat;
+        use std::time::Duration;
+
+        let registry = Arc::new(Registry::default());
+        let (_, reservation) = registry.decide_creation(|_| Ok(new_upload("k"))).unwrap();
+        let reservation = reservation.unwrap();
+        let mut info = keyed(&reservation.id, "k");
+        info.concat = Concat::Final(vec!["p".into()]);
+        let id = info.id.clone();
+        let copy = reservation.insert_claimed(info.clone());
+        assert!(registry.claim(&id).1.is_none(), "DELETE meets 423");
+        let early = registry.wait_concatenated(&id, Duration::ZERO).unwrap();
+        assert!(
+            early.is_concatenating(),
+            "a deadline passed returns it as it stands"
+        );
+
+        let waiter = std::thread::spawn({
+            let registry = Arc::clone(&registry);
+            let id = id.clone();
+            move || registry.wait_concatenated(&id, Duration::from_secs(30))
+        });
+        info.offset = 1;
+        copy.update(info);
+        let settled = waiter.join().unwrap().unwrap();
+        assert!(settled.is_complete() && !settled.is_concatenating());
+        drop(copy);
+        assert!(registry.claim(&id).1.is_some(), "free once copied");
     }
 }

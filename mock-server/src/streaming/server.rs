@@ -105,22 +105,49 @@ impl StreamingTusServer {
 
     /// The file holding an upload's bytes (by absolute URL, path or id); `None` for an
     /// unknown or terminated upload. It holds exactly [`UploadSnapshot::offset`] bytes
-    /// between requests, more while a body is arriving.
+    /// between requests, more while a body is arriving. For a final upload whose partials'
+    /// bytes are still being copied in (the answer to its POST does not wait for that), it
+    /// waits for the copy, blocking the thread, at most
+    /// [`FILE_WORK_DEADLINE`](Self::FILE_WORK_DEADLINE); [`concatenated`](Self::concatenated)
+    /// waits without blocking.
     pub fn upload_path(&self, url_or_id: &str) -> Option<PathBuf> {
-        let id = id_from(url_or_id);
         self.app
             .registry
-            .info(id)
+            .wait_concatenated(id_from(url_or_id), Self::FILE_WORK_DEADLINE)
             .map(|info| self.app.layout.data_path(&info.id))
     }
 
     /// An upload's bytes, read whole from its file into memory (for tests: mind the size);
-    /// `None` for an unknown or terminated upload or an unreadable file.
+    /// `None` for an unknown or terminated upload or an unreadable file. Waits for a final
+    /// upload's concatenation as [`upload_path`](Self::upload_path) does.
     pub fn upload_bytes(&self, url_or_id: &str) -> Option<Vec<u8>> {
-        let info = self.app.registry.info(id_from(url_or_id))?;
+        let info = self
+            .app
+            .registry
+            .wait_concatenated(id_from(url_or_id), Self::FILE_WORK_DEADLINE)?;
         let mut bytes = std::fs::read(self.app.layout.data_path(&info.id)).ok()?;
         bytes.truncate(usize::try_from(info.offset).unwrap_or(usize::MAX));
         Some(bytes)
+    }
+
+    /// The upload (by absolute URL, path or id) once it holds all the bytes it has been
+    /// given: a final upload is answered before its partials' bytes are copied into it, and
+    /// this waits for the copy, at most [`FILE_WORK_DEADLINE`](Self::FILE_WORK_DEADLINE)
+    /// (then returns the upload as it stands); any other upload is returned at once. `None`
+    /// for an unknown or terminated upload, or a final upload whose copy failed (it is
+    /// removed).
+    pub async fn concatenated(&self, url_or_id: &str) -> Option<UploadSnapshot> {
+        let id = id_from(url_or_id);
+        let mut changes = self.app.changes.subscribe();
+        let settled = |_: &u64| {
+            !self
+                .app
+                .registry
+                .info(id)
+                .is_some_and(|i| i.is_concatenating())
+        };
+        let _ = tokio::time::timeout(Self::FILE_WORK_DEADLINE, changes.wait_for(settled)).await;
+        self.upload(id)
     }
 
     /// A counter bumped after every change to an upload (created, bytes received,

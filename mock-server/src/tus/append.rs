@@ -35,10 +35,12 @@ pub(crate) fn plan_append(
     now: SystemTime,
     locked: bool,
 ) -> Result<AppendPlan, Reply> {
-    let upload = live(info, now, locked)?;
+    // 403 on a final upload even while its concatenation holds it (423 would invite a retry).
+    let upload = live(info, now, false)?;
     if matches!(upload.concat, Concat::Final(_)) {
         return Err(Reply::error(403, "PATCH on a final upload"));
     }
+    let upload = live(Some(upload), now, locked)?;
     if !head.is_offset_stream() {
         return Err(Reply::error(
             415,

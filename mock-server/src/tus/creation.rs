@@ -237,7 +237,9 @@ pub(crate) fn commit_creation(plan: CreationPlan, got: &Received) -> Result<Uplo
     if let CreationBody::Concatenate(ids) = plan.body {
         info.concat = Concat::Final(ids);
     }
-    if !info.is_complete() {
+    // A final upload short of its length is being concatenated: the server, not the client,
+    // finishes it, so it does not expire.
+    if !info.is_complete() && !info.is_concatenating() {
         info.expires = plan.expires_at;
     }
     Ok(info)

@@ -12,7 +12,9 @@ use super::metadata::{self, Metadata};
 pub(crate) enum Concat {
     None,
     Partial,
-    /// The partials' ids, in order.
+    /// The partials' ids, in order. Its bytes are its partials', copied in after the answer
+    /// to its POST on the streaming server: until the copy ends, its offset is short of its
+    /// length ([`UploadInfo::is_concatenating`]); no request ever appends to it.
     Final(Vec<String>),
 }
 
@@ -41,6 +43,11 @@ pub(crate) struct UploadInfo {
 impl UploadInfo {
     pub(crate) fn is_complete(&self) -> bool {
         self.length == Some(self.offset)
+    }
+
+    /// A final upload whose partials' bytes are still being copied into it.
+    pub(crate) fn is_concatenating(&self) -> bool {
+        matches!(self.concat, Concat::Final(_)) && !self.is_complete()
     }
 
     pub(crate) fn is_expired(&self, now: SystemTime) -> bool {

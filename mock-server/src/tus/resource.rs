@@ -26,11 +26,13 @@ pub(crate) fn live(
     Ok(info)
 }
 
-/// `HEAD`: where the upload stands.
+/// `HEAD`: where the upload stands. A final upload whose concatenation has not finished
+/// answers without `Upload-Offset`, as the concatenation extension asks.
 pub(crate) fn head(info: &UploadInfo) -> Reply {
-    let mut r = Reply::new(200)
-        .header("Cache-Control", "no-store")
-        .header("Upload-Offset", info.offset);
+    let mut r = Reply::new(200).header("Cache-Control", "no-store");
+    if !info.is_concatenating() {
+        r = r.header("Upload-Offset", info.offset);
+    }
     r = match info.length {
         Some(l) => r.header("Upload-Length", l),
         None => r.header("Upload-Defer-Length", 1),
@@ -56,7 +58,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::tus::info::blank;
+    use crate::tus::info::{blank, Concat};
 
     #[test]
     fn gone_expired_and_locked_uploads() {
@@ -82,5 +84,18 @@ mod tests {
         assert_eq!(r.header_value("upload-metadata"), Some("a YQ=="));
         assert_eq!(r.header_value("cache-control"), Some("no-store"));
         assert_eq!(r.header_value("upload-length"), None);
+    }
+
+    #[test]
+    fn a_final_upload_being_concatenated_has_no_offset_yet() {
+        let mut info = blank(Some(7));
+        info.concat = Concat::Final(vec!["a".into()]);
+        info.concat_header = Some("final;/files/a".into());
+        let r = head(&info);
+        assert_eq!(r.header_value("upload-offset"), None);
+        assert_eq!(r.header_value("upload-length"), Some("7"));
+        assert_eq!(r.header_value("upload-concat"), Some("final;/files/a"));
+        info.offset = 7;
+        assert_eq!(head(&info).header_value("upload-offset"), Some("7"));
     }
 }

@@ -83,6 +83,15 @@ impl Backend {
         }
     }
 
+    /// Waits until the final upload at `url` holds its partials' bytes: the streaming server
+    /// answers the final POST before it copies them (the mock, after).
+    pub async fn concatenated(&self, url: &str) {
+        if let Backend::Streaming { server, .. } = self {
+            let upload = server.concatenated(url).await.expect("the final upload");
+            assert!(upload.is_complete(), "concatenated within the deadline");
+        }
+    }
+
     /// How many uploads the server holds (terminated ones not counted).
     pub fn live_uploads(&self) -> usize {
         match self {

@@ -270,6 +270,12 @@ async fn partials_concatenate_into_a_final_upload(kind: Kind) {
     let resp = post_to(&server.endpoint(), &[("Upload-Concat", &concat)], None).await;
     assert_eq!(resp.status(), 201);
     let url = header(&resp, "location").unwrap();
+    // While the partials' bytes are copied in, HEAD tells no offset; never a short one.
+    let early = head(&url).await;
+    assert_eq!(early.status(), 200);
+    let offset = early.headers().get("upload-offset").map(|v| v.as_bytes());
+    assert!(matches!(offset, None | Some(b"1000")), "{offset:?}");
+    server.concatenated(&url).await;
     let resp = head(&url).await;
     assert_header(&resp, "upload-length", "1000");
     assert_header(&resp, "upload-offset", "1000");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tusky_mock_server::StreamingTusServer;
 
 use super::raw::RawRequest;
-use super::start;
+use super::{start, start_on};
 use crate::support::*;
 
 const MIB: usize = 1024 * 1024;
@@ -113,14 +113,6 @@ async fn a_save_torn_by_a_kill_leaves_the_info_before_it() {
     server.shutdown().await;
     let server = start_on(dir.path(), port).await;
     assert_eq!(server.upload_bytes(&id).unwrap(), b"abcDEF");
-}
-
-async fn start_on(dir: &Path, port: u16) -> StreamingTusServer {
-    StreamingTusServer::builder(dir)
-        .port(port)
-        .start()
-        .await
-        .unwrap()
 }
 
 /// Damages the `.info` slot with the highest `seq` (the last save) in its JSON, as a process
