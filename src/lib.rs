@@ -63,7 +63,7 @@ pub use progress::{CancellationToken, ProgressEvent};
 pub use protocol::ChecksumAlgorithm;
 pub use retry::{ExponentialBackoff, NoRetry, RetryPolicy};
 pub use source::{SeekableReader, StreamReader};
-pub use upload_status::UploadStatus;
+pub use upload_status::{Concatenation, UploadStatus};
 pub use uploader::{
     ChunkSize, FinalAnswer, UploadSummary, Uploader, UploaderBuilder, DEFAULT_CHUNK_SIZE,
     DEFAULT_MAX_AUTO_CHUNK_SIZE, FINAL_ANSWER_BODY,

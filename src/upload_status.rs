@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::client::{parse_url, Client};
 use crate::error::{Context, Operation};
+use crate::protocol::ConcatRole;
 use crate::transport::Transport;
 use crate::Result;
 
@@ -24,6 +25,33 @@ pub struct UploadStatus {
     pub metadata: Vec<(String, Vec<u8>)>,
     /// When the upload expires, if the server said.
     pub expires: Option<SystemTime>,
+    /// How it takes part in concatenation, when the server said (`Upload-Concat`).
+    pub concatenation: Option<Concatenation>,
+}
+
+/// How an upload takes part in concatenation (parallel uploads), as its server says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concatenation {
+    /// A partial upload, to be joined into a final one.
+    Partial,
+    /// A final upload, joining partial ones. `finished: false` while the server is still
+    /// putting their bytes together: it answers `HEAD` without `Upload-Offset` then, as tus
+    /// allows (the repository's `StreamingTusServer` copies the partials after answering the
+    /// final POST), and [`UploadStatus::offset`] is 0 meanwhile.
+    Final {
+        /// Whether the server has finished joining the partial uploads.
+        finished: bool,
+    },
+}
+
+impl Concatenation {
+    /// The role an `Upload-Concat` header names, for an answer that carried `Upload-Offset`.
+    pub(crate) fn finished(role: ConcatRole) -> Self {
+        match role {
+            ConcatRole::Partial => Concatenation::Partial,
+            ConcatRole::Final => Concatenation::Final { finished: true },
+        }
+    }
 }
 
 impl UploadStatus {
@@ -54,6 +82,7 @@ impl<T: Transport> Client<T> {
             length: answer.length,
             metadata: answer.metadata,
             expires: answer.expires,
+            concatenation: answer.concatenation,
         })
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tusky::{Client, UploadStatus};
+use tusky::{Client, Concatenation, UploadStatus};
 
 use crate::args::{ConnectionArgs, DeleteArgs, ForgetArgs, StatusArgs, StoreArgs};
 use crate::connection::{self, shown_url, UserUrl};
@@ -79,16 +79,24 @@ pub async fn status(args: StatusArgs) -> Result<(), Failure> {
         return Ok(());
     }
     println!("url       {}", escape(status.url.as_str()));
-    println!(
-        "offset    {} ({} bytes)",
-        human(status.offset),
-        status.offset
-    );
+    let joining = status.concatenation == Some(Concatenation::Final { finished: false });
+    if joining {
+        println!("offset    not yet known (the server is joining the partial uploads)");
+    } else {
+        println!(
+            "offset    {} ({} bytes)",
+            human(status.offset),
+            status.offset
+        );
+    }
     match status.length {
         Some(length) => println!("length    {} ({length} bytes)", human(length)),
         None => println!("length    not yet known (deferred)"),
     }
     let complete = match status.length {
+        _ if joining => {
+            "no (a final upload whose partial uploads the server is joining)".to_owned()
+        }
         Some(length) if status.offset >= length => "yes".to_owned(),
         Some(length) if length > 0 => {
             format!("no ({:.1}%)", status.offset as f64 * 100.0 / length as f64)
@@ -110,6 +118,16 @@ pub async fn status(args: StatusArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `{"role": "partial"}`, or `{"role": "final", "finished": bool}`.
+fn concatenation_json(concatenation: Concatenation) -> serde_json::Value {
+    match concatenation {
+        Concatenation::Partial => serde_json::json!({ "role": "partial" }),
+        Concatenation::Final { finished } => {
+            serde_json::json!({ "role": "final", "finished": finished })
+        }
+    }
+}
+
 pub fn status_json(status: &UploadStatus) -> serde_json::Value {
     let metadata: serde_json::Map<String, serde_json::Value> = status
         .metadata
@@ -126,6 +144,7 @@ pub fn status_json(status: &UploadStatus) -> serde_json::Value {
         "offset": status.offset,
         "length": status.length,
         "complete": status.is_complete(),
+        "concatenation": status.concatenation.map(concatenation_json),
         "expires_unix": status.expires.map(unix),
         "metadata": metadata,
     })

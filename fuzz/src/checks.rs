@@ -16,9 +16,9 @@ use std::time::UNIX_EPOCH;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tusky::protocol::{
-    decode_metadata, encode_metadata, parse_expires, parse_upload_length, parse_upload_offset,
-    resolve_location, validate_metadata_key, ChecksumAlgorithm, Extension, HeaderError,
-    ServerCapabilities,
+    decode_metadata, encode_metadata, parse_expires, parse_upload_concat, parse_upload_length,
+    parse_upload_offset, resolve_location, validate_metadata_key, ChecksumAlgorithm, ConcatRole,
+    Extension, HeaderError, ServerCapabilities,
 };
 use url::Url;
 
@@ -40,6 +40,7 @@ pub const TARGETS: &[(&str, Check)] = &[
 pub fn headers(data: &[u8]) {
     check_number(parse_upload_offset, data);
     check_number(parse_upload_length, data);
+    check_concat(data);
     check_expires(data);
     check_capabilities(&header_lines(data));
     if let Ok(value) = HeaderValue::from_bytes(data) {
@@ -301,4 +302,16 @@ pub fn location(data: &[u8]) {
     }
     // The URL survives being stored as text and read back (what resuming from a store does).
     assert_eq!(Url::parse(url.as_str()).as_ref(), Ok(&url), "{url}");
+}
+
+/// `Upload-Concat`: never panics; a role only for `partial` or a value starting `final;`.
+fn check_concat(data: &[u8]) {
+    let trimmed = data.trim_ascii();
+    match parse_upload_concat(data) {
+        Some(ConcatRole::Partial) => assert!(trimmed.eq_ignore_ascii_case(b"partial")),
+        Some(ConcatRole::Final) => {
+            assert!(trimmed.len() >= 6 && trimmed[..6].eq_ignore_ascii_case(b"final;"))
+        }
+        None => {}
+    }
 }

@@ -97,9 +97,44 @@ pub fn parse_retry_after(
     Ok(when.duration_since(now).unwrap_or_default())
 }
 
+/// How an upload takes part in concatenation, as its `Upload-Concat` header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConcatRole {
+    /// `partial`: a part, to be joined into a final upload.
+    Partial,
+    /// `final;<url> …`: the upload joining partial ones.
+    Final,
+}
+
+/// Parses an `Upload-Concat` value: `partial`, or `final;` followed by the partial uploads'
+/// URLs (not checked here). `None` for anything else.
+pub fn parse_upload_concat(value: &[u8]) -> Option<ConcatRole> {
+    let value = value.trim_ascii();
+    if value.eq_ignore_ascii_case(b"partial") {
+        return Some(ConcatRole::Partial);
+    }
+    let head = value.get(..6)?;
+    head.eq_ignore_ascii_case(b"final;")
+        .then_some(ConcatRole::Final)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concat_roles() {
+        assert_eq!(parse_upload_concat(b"partial"), Some(ConcatRole::Partial));
+        assert_eq!(parse_upload_concat(b" Partial "), Some(ConcatRole::Partial));
+        assert_eq!(
+            parse_upload_concat(b"final;/files/a http://h/files/b"),
+            Some(ConcatRole::Final)
+        );
+        assert_eq!(parse_upload_concat(b"final;"), Some(ConcatRole::Final));
+        for other in [&b""[..], b"final", b"partial;x", b"finale;", b"\xff"] {
+            assert_eq!(parse_upload_concat(other), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn offsets_parse_strictly() {

@@ -11,8 +11,8 @@ mod metadata;
 pub use capabilities::{Extension, ServerCapabilities};
 pub use checksum::{ChecksumAlgorithm, Digest};
 pub use headers::{
-    parse_expires, parse_retry_after, parse_upload_length, parse_upload_offset, required,
-    HeaderError, TUS_VERSION,
+    parse_expires, parse_retry_after, parse_upload_concat, parse_upload_length,
+    parse_upload_offset, required, ConcatRole, HeaderError, TUS_VERSION,
 };
 pub use location::resolve_location;
 pub use metadata::{decode_metadata, encode_metadata, validate_metadata_key, MetadataError};

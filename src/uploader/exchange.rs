@@ -12,6 +12,7 @@ use crate::error::{Context, Operation};
 use crate::protocol::{self, names, ChecksumAlgorithm, Extension};
 use crate::source::{ChunkPlan, Source};
 use crate::transport::{Response, Transport};
+use crate::upload_status::Concatenation;
 use crate::{Error, Result};
 
 /// The offset a PATCH answer moves the upload to: its `Upload-Offset`, which may not go
@@ -266,6 +267,12 @@ impl<T: Transport> SingleUpload<T> {
             self.options.stall_timeout,
         )
         .await?;
+        if answer.concatenation == Some(Concatenation::Final { finished: false }) {
+            return Err(Error::protocol(
+                context,
+                "the server is still joining this final upload's partial uploads (HEAD without Upload-Offset): there is no offset to resume from",
+            ));
+        }
         let local = self.size();
         if let (Some(server), Some(local)) = (answer.length, local) {
             if server != local {

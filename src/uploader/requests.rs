@@ -8,8 +8,9 @@ use url::Url;
 
 use crate::client::Client;
 use crate::error::Context;
-use crate::protocol::{self, names};
+use crate::protocol::{self, names, ConcatRole};
 use crate::transport::{Body, Response, Transport, TransportError, TransportErrorKind};
+use crate::upload_status::Concatenation;
 use crate::{Error, Result};
 
 /// A header value tusky formats itself (numbers, base64, names): always valid.
@@ -78,7 +79,9 @@ pub(crate) fn created_url(context: &Context, requested: &Url, response: &Respons
 /// What a HEAD says about an upload.
 #[derive(Debug, Clone)]
 pub(crate) struct HeadAnswer {
+    /// 0 for a final upload still being concatenated (`concatenation`).
     pub offset: u64,
+    pub concatenation: Option<Concatenation>,
     pub length: Option<u64>,
     pub expires: Option<SystemTime>,
     pub metadata: Vec<(String, Vec<u8>)>,
@@ -112,11 +115,22 @@ pub(crate) async fn head<T: Transport>(
     head_answer(context, &response)
 }
 
-/// Parses a HEAD answer; an offset beyond the length is a protocol error.
+/// Parses a HEAD answer; an offset beyond the length is a protocol error. A final upload may
+/// answer without `Upload-Offset` while its server joins the partials (the concatenation
+/// extension says so): offset 0, `Concatenation::Final { finished: false }`.
 fn head_answer(context: &Context, response: &Response) -> Result<HeadAnswer> {
-    let offset = protocol::required("Upload-Offset", response.header(names::UPLOAD_OFFSET))
-        .and_then(protocol::parse_upload_offset)
-        .map_err(|e| Error::header(context.clone(), e))?;
+    let role = response
+        .header(names::UPLOAD_CONCAT)
+        .and_then(protocol::parse_upload_concat);
+    let (offset, concatenation) = match (response.header(names::UPLOAD_OFFSET), role) {
+        (None, Some(ConcatRole::Final)) => (0, Some(Concatenation::Final { finished: false })),
+        (offset, role) => {
+            let offset = protocol::required("Upload-Offset", offset)
+                .and_then(protocol::parse_upload_offset)
+                .map_err(|e| Error::header(context.clone(), e))?;
+            (offset, role.map(Concatenation::finished))
+        }
+    };
     let length = response
         .header(names::UPLOAD_LENGTH)
         .map(protocol::parse_upload_length)
@@ -135,6 +149,7 @@ fn head_answer(context: &Context, response: &Response) -> Result<HeadAnswer> {
         .unwrap_or_default();
     Ok(HeadAnswer {
         offset,
+        concatenation,
         length,
         expires: parse_expires(response),
         metadata,

@@ -237,3 +237,58 @@ async fn without_concatenation_a_single_upload_is_made() {
         assert_eq!(header(&request, "upload-concat"), None);
     }
 }
+
+/// A final upload whose server is still joining its partials answers HEAD without
+/// `Upload-Offset`, as tus allows (`StreamingTusServer` does while it copies them): its status
+/// says so instead of failing on the missing header; once joined, it is a finished final.
+#[tokio::test]
+async fn the_status_of_a_final_upload_being_joined_has_no_offset_yet() {
+    use tusky::Concatenation;
+    use tusky_mock_server::wiremock::matchers::path;
+
+    let (server, client) = server_and_client().await;
+    let joining = |offset: Option<&str>| {
+        let mut answer = tus_response(200)
+            .insert_header("Upload-Length", "10")
+            .insert_header("Upload-Concat", "final;/files/a /files/b");
+        if let Some(offset) = offset {
+            answer = answer.insert_header("Upload-Offset", offset);
+        }
+        answer
+    };
+    Mock::given(method("HEAD"))
+        .and(path("/files/joining"))
+        .respond_with(joining(None))
+        .mount(server.wiremock())
+        .await;
+    Mock::given(method("HEAD"))
+        .and(path("/files/joined"))
+        .respond_with(joining(Some("10")))
+        .mount(server.wiremock())
+        .await;
+    Mock::given(method("HEAD"))
+        .and(path("/files/plain"))
+        .respond_with(tus_response(200).insert_header("Upload-Length", "10"))
+        .mount(server.wiremock())
+        .await;
+    let url = |id: &str| format!("{}{id}", server.endpoint());
+
+    let status = client.upload_status(&url("joining")).await.unwrap();
+    assert_eq!(
+        status.concatenation,
+        Some(Concatenation::Final { finished: false })
+    );
+    assert_eq!((status.offset, status.length), (0, Some(10)));
+    assert!(!status.is_complete());
+
+    let status = client.upload_status(&url("joined")).await.unwrap();
+    assert_eq!(
+        status.concatenation,
+        Some(Concatenation::Final { finished: true })
+    );
+    assert!(status.is_complete());
+
+    // Any other upload without Upload-Offset is still a broken answer.
+    let error = client.upload_status(&url("plain")).await.unwrap_err();
+    assert!(error.to_string().contains("Upload-Offset"), "{error}");
+}
