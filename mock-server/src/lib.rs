@@ -75,7 +75,7 @@
 //! | `PATCH` on a final upload | 403 |
 //! | `PATCH` with an unsupported/malformed `Upload-Checksum` / a mismatch | 400 / 460, nothing stored |
 //! | `PATCH` accepted | 204 with the new `Upload-Offset` (and `Upload-Expires` while unfinished and expiring) |
-//! | `DELETE` | 204 |
+//! | `DELETE` | 204 (on the streaming server, 423 while a request writes the upload or a final upload's bytes are being copied in) |
 //! | unknown or terminated upload | 404 (no `Upload-Offset`) |
 //! | expired upload (`HEAD`, `PATCH`, `DELETE`) | 410 Gone |
 //! | [`TusMockServer::lock_uploads`] on (`HEAD`, `PATCH`, `DELETE`) | 423 Locked |

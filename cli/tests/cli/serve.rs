@@ -53,6 +53,48 @@ async fn serve_takes_uploads_and_writes_them_to_the_directory() {
     server.stop().await.expect_code(0);
 }
 
+/// `--parallel` to `tusky serve`: the server answers the final POST before it joins the parts,
+/// and describes the final upload once its bytes are all there; the parts are not described.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_describes_a_parallel_upload_once_its_parts_are_joined() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.file("joined.bin", 3 * 1024 * 1024 + 7, 33);
+    let server = sandbox.serve().await;
+    let args = ["upload", "joined.bin", &server.endpoint, "--json"];
+    let json = sandbox
+        .run_json([&args[..], &["--parallel", "3", "-c", "256KiB"]].concat())
+        .await;
+    let url = json["url"].as_str().unwrap().to_owned();
+    let id = url.rsplit('/').next().unwrap().to_owned();
+    let dir = sandbox.path().join("uploads");
+    let description = dir.join(format!("{id}.json"));
+    wait_until(
+        "the final upload described",
+        Duration::from_secs(10),
+        || description.exists(),
+    )
+    .await;
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&description).unwrap()).unwrap();
+    assert_eq!(info["size"], 3 * 1024 * 1024 + 7);
+    assert_eq!(
+        std::fs::read(dir.join(&id)).unwrap(),
+        std::fs::read(&file).unwrap()
+    );
+    let descriptions = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .count();
+    assert_eq!(descriptions, 1, "the parts are not described");
+
+    let status = sandbox.run_json(["status", &url, "--json"]).await;
+    assert_eq!(status["complete"], true);
+    assert_eq!(status["concatenation"]["role"], "final");
+    assert_eq!(status["concatenation"]["finished"], true);
+    server.stop().await.expect_code(0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_on_a_taken_port_is_a_local_error() {
     let sandbox = Sandbox::new();
