@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
-use tusky::mock::{StreamingTusServer, UploadSnapshot};
+use tusky::mock::{StreamingTusServer, UploadConcat, UploadSnapshot};
 
 use crate::failure::{Exit, Failure};
 use crate::localdata;
@@ -71,6 +71,12 @@ impl Local {
             )
         };
         let upload = self.server.concatenated(url).await.ok_or_else(missing)?;
+        if matches!(upload.concat, UploadConcat::Final(_)) && !upload.is_complete() {
+            return Err(Failure::local(format!(
+                "the bundled server did not finish joining the parts of {url} within {:?}",
+                StreamingTusServer::FILE_WORK_DEADLINE
+            )));
+        }
         let path = self.server.upload_path(url).ok_or_else(missing)?;
         Ok((upload, path))
     }

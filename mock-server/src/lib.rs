@@ -112,7 +112,8 @@
 //! - **A final upload is answered before its bytes are copied**: its file becomes a copy of
 //!   its partials' (which are kept) on a blocking thread after the answer to its POST, so the
 //!   answer does not take time in proportion to the size. Until the copy ends, `HEAD` answers
-//!   without `Upload-Offset` (as the concatenation extension asks), `DELETE` gets `423`, and
+//!   without `Upload-Offset` (as the concatenation extension asks), `DELETE` of it or of one of
+//!   its partial uploads gets `423`, and
 //!   [`StreamingTusServer::concatenated`] (or [`upload_path`](StreamingTusServer::upload_path),
 //!   blocking) waits for it; a server stopped mid-copy copies again at its next start.
 //! - **One request writes an upload at a time**: a second `PATCH` or a `DELETE` while one is

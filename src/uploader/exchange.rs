@@ -5,7 +5,7 @@ use http::{HeaderValue, Method};
 
 use super::chunk_size::Outcome;
 use super::options::{ChecksumMode, DigestTiming, Role};
-use super::requests::{created_url, head, header_value, parse_expires, status_error};
+use super::requests::{created_url, head, header_value, parse_expires, status_error, HeadAnswer};
 use super::single::{Recorder, SingleUpload};
 use super::state::{Offset, RemoteUpload, UploadState, UrlOrigin};
 use crate::error::{Context, Operation};
@@ -267,12 +267,7 @@ impl<T: Transport> SingleUpload<T> {
             self.options.stall_timeout,
         )
         .await?;
-        if answer.concatenation == Some(Concatenation::Final { finished: false }) {
-            return Err(Error::protocol(
-                context,
-                "the server is still joining this final upload's partial uploads (HEAD without Upload-Offset): there is no offset to resume from",
-            ));
-        }
+        let answer = joined(answer, &context)?;
         let local = self.size();
         if let (Some(server), Some(local)) = (answer.length, local) {
             if server != local {
@@ -464,6 +459,23 @@ impl<T: Transport> SingleUpload<T> {
             _ => Ok(()),
         }
     }
+}
+
+/// A final upload's HEAD while its server is still joining the partials (no `Upload-Offset`,
+/// as tus allows): its partials were complete when it was made, so nothing is left to send and
+/// it counts as complete at its length (a kept record of a finished parallel upload, looked
+/// at again before the server's copy ended). Without a length there is no offset to go on.
+fn joined(mut answer: HeadAnswer, context: &Context) -> Result<HeadAnswer> {
+    if answer.concatenation != Some(Concatenation::Final { finished: false }) {
+        return Ok(answer);
+    }
+    answer.offset = answer.length.ok_or_else(|| {
+        Error::protocol(
+            context.clone(),
+            "a final upload the server is still joining, without Upload-Offset or Upload-Length: there is no offset to go on",
+        )
+    })?;
+    Ok(answer)
 }
 
 #[cfg(test)]

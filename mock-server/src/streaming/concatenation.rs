@@ -8,14 +8,14 @@
 //! While it runs, the final upload
 //! - answers `HEAD` without `Upload-Offset`, as the concatenation extension asks of a final
 //!   upload whose concatenation has not finished (`UploadInfo::is_concatenating`);
-//! - is claimed by the copy: `DELETE` gets 423, as for any upload being written;
+//! - is claimed by the copy: `DELETE` gets 423, as for any upload being written, and so does a
+//!   `DELETE` of one of its partial uploads (the next start copies from their files again);
 //! - holds offset 0 in its saved info: a server stopped before the copy ended copies again at
 //!   its next start, from the partials' files (partial uploads are kept after concatenation);
 //! - is waited for by [`upload_path`], [`upload_bytes`] and [`concatenated`].
 //!
-//! The copy reads from files opened before the answer, so a partial terminated meanwhile
-//! still gives its bytes. A copy that fails removes the final upload (a warning; `HEAD` then
-//! answers 404).
+//! A copy that fails (a disk error, or a partial's file gone from the directory before a
+//! restart) removes the final upload (a warning; `HEAD` then answers 404).
 //!
 //! [`upload_path`]: super::StreamingTusServer::upload_path
 //! [`upload_bytes`]: super::StreamingTusServer::upload_bytes
@@ -95,7 +95,7 @@ fn finish(app: &App, mut info: UploadInfo, claim: Claim, sources: Vec<Source>) {
         Ok(mut file) => {
             info.offset = file.stored();
             match app.save(Some(&mut file), &info) {
-                Ok(()) => claim.update(info),
+                Ok(()) => claim.release_with(info),
                 Err(e) => return fail(app, &info.id, claim, &e),
             }
         }

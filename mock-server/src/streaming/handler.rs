@@ -301,6 +301,9 @@ impl App {
         let Some(claim) = claim else {
             return Reply::error(500, "an upload deleted without its claim");
         };
+        if self.registry.feeds_a_concatenation(id) {
+            return Reply::error(423, "a final upload is being made from this partial upload");
+        }
         let layout = self.layout.clone();
         let owned = id.to_owned();
         if let Err(e) = self.blocking(move || layout.remove(&owned)).await {

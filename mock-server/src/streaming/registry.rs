@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::tus::creation::Creation;
 use crate::tus::idempotency::KeyLookup;
-use crate::tus::info::UploadInfo;
+use crate::tus::info::{Concat, UploadInfo};
 use crate::tus::reply::Reply;
 use crate::tus::upload_id::random_id;
 use crate::tus::uploads::Uploads;
@@ -100,6 +100,15 @@ impl Registry {
         }
     }
 
+    /// Whether a final upload whose copy has not ended is made from upload `id` (a partial
+    /// upload: its file must stay until then, a restart copies from it again).
+    pub(crate) fn feeds_a_concatenation(&self, id: &str) -> bool {
+        self.lock().uploads.values().any(|e| {
+            e.info.is_concatenating()
+                && matches!(&e.info.concat, Concat::Final(ids) if ids.iter().any(|p| p == id))
+        })
+    }
+
     /// Every upload's info.
     pub(crate) fn all(&self) -> Vec<UploadInfo> {
         self.lock()
@@ -123,6 +132,7 @@ impl Registry {
             Some(Claim {
                 registry: Arc::clone(self),
                 id: id.to_owned(),
+                held: true,
             })
         };
         (Some(entry.info.clone()), claim)
@@ -200,6 +210,8 @@ impl Uploads for Inner {
 pub(crate) struct Claim {
     registry: Arc<Registry>,
     id: String,
+    /// Still to be given back when dropped (`false` once [`Claim::release_with`] did).
+    held: bool,
 }
 
 impl Claim {
@@ -209,6 +221,19 @@ impl Claim {
         if let Some(entry) = inner.uploads.get_mut(&self.id) {
             entry.info = info;
         }
+        self.registry.updated.notify_all();
+    }
+
+    /// Records the upload's new info (already saved to disk) and gives the claim back, in one
+    /// step: whoever is woken by the change (a waiter for a final upload's copy) finds the
+    /// upload free, so a `DELETE` right after gets no 423.
+    pub(crate) fn release_with(mut self, info: UploadInfo) {
+        let mut inner = self.registry.lock();
+        if let Some(entry) = inner.uploads.get_mut(&self.id) {
+            entry.info = info;
+            entry.busy = false;
+        }
+        self.held = false;
         self.registry.updated.notify_all();
     }
 
@@ -224,6 +249,9 @@ impl Claim {
 
 impl Drop for Claim {
     fn drop(&mut self) {
+        if !self.held {
+            return;
+        }
         let mut inner = self.registry.lock();
         if let Some(entry) = inner.uploads.get_mut(&self.id) {
             entry.busy = false;
@@ -261,6 +289,7 @@ impl Reservation {
         Claim {
             registry: Arc::clone(&self.registry),
             id,
+            held: true,
         }
     }
 }
@@ -354,7 +383,6 @@ mod tests {
 
     #[test]
     fn a_final_upload_is_claimed_by_its_copy_and_waited_for() {
-        use crate::tus::info::Concat;
         use std::time::Duration;
 
         let registry = Arc::new(Registry::default());
@@ -365,22 +393,37 @@ mod tests {
         let id = info.id.clone();
         let copy = reservation.insert_claimed(info.clone());
         assert!(registry.claim(&id).1.is_none(), "DELETE meets 423");
+        assert!(registry.feeds_a_concatenation("p") && !registry.feeds_a_concatenation(&id));
         let early = registry.wait_concatenated(&id, Duration::ZERO).unwrap();
         assert!(
             early.is_concatenating(),
             "a deadline passed returns it as it stands"
         );
 
+        // A waiter woken by the end of the copy finds the upload settled and free at once.
+        let (started, woken) = (std::sync::mpsc::channel(), std::sync::mpsc::channel());
         let waiter = std::thread::spawn({
             let registry = Arc::clone(&registry);
             let id = id.clone();
-            move || registry.wait_concatenated(&id, Duration::from_secs(30))
+            let (started, woken) = (started.0, woken.0);
+            move || {
+                let _ = started.send(());
+                let settled = registry.wait_concatenated(&id, Duration::from_secs(3600));
+                let free = registry.claim(&id).1.is_some();
+                let _ = woken.send((settled, free));
+            }
         });
+        started.1.recv().unwrap();
         info.offset = 1;
-        copy.update(info);
-        let settled = waiter.join().unwrap().unwrap();
+        copy.release_with(info);
+        let (settled, free) = woken.1.recv_timeout(Duration::from_secs(30)).unwrap();
+        let settled = settled.unwrap();
         assert!(settled.is_complete() && !settled.is_concatenating());
-        drop(copy);
-        assert!(registry.claim(&id).1.is_some(), "free once copied");
+        assert!(free, "the claim is given back with the last info");
+        assert!(
+            !registry.feeds_a_concatenation("p"),
+            "the partial is free too"
+        );
+        waiter.join().unwrap();
     }
 }

@@ -53,6 +53,48 @@ async fn a_kept_parallel_record_is_found_complete_and_not_uploaded_again() {
     );
 }
 
+/// The same, while the server is still joining the parts (its HEAD of the final upload has no
+/// `Upload-Offset` yet, as tus allows: `StreamingTusServer` copies after answering the final
+/// POST): the final upload is taken as finished, nothing is sent again.
+#[tokio::test]
+async fn a_kept_final_upload_the_server_is_still_joining_counts_as_finished() {
+    use tusky_mock_server::wiremock::matchers::{method, path};
+    use tusky_mock_server::wiremock::Mock;
+
+    let (server, client) = server_and_client().await;
+    let store = Arc::new(MemoryStorage::new());
+    let (_, _dir, path_) = data_file(60_000);
+    let build = || {
+        parallel_upload_of(&client, &path_, 3, 10_000)
+            .storage(Arc::clone(&store))
+            .remove_record_on_success(false)
+            .build()
+            .unwrap()
+    };
+    let first = build().upload().await.unwrap();
+    Mock::given(method("HEAD"))
+        .and(path(first.url.path()))
+        .respond_with(
+            crate::common::tus_response(200)
+                .insert_header("Upload-Length", "60000")
+                .insert_header("Upload-Concat", "final;/files/a /files/b /files/c"),
+        )
+        .with_priority(1)
+        .mount(server.wiremock())
+        .await;
+    let patches_before = server.request_count("PATCH");
+
+    let second = build().upload().await.unwrap();
+
+    assert_eq!(second.url, first.url);
+    assert_eq!(second.bytes_uploaded, 0);
+    assert_eq!(
+        server.request_count("PATCH"),
+        patches_before,
+        "nothing sent again"
+    );
+}
+
 /// A stored record whose URL names a complete upload of another size (a stale record, a
 /// server that reused the id) is not taken for this file's finished parallel upload.
 #[tokio::test]
