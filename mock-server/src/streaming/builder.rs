@@ -190,6 +190,7 @@ impl StreamingTusServerBuilder {
             changes,
             buffers: Arc::new(BufferPool::new(BUFFER, POOLED_BUFFERS)),
             jobs: Arc::default(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         });
         concatenation::resume_all(&app);
         let (stop, stopped) = watch::channel(false);

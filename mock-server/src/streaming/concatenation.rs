@@ -10,8 +10,9 @@
 //!   upload whose concatenation has not finished (`UploadInfo::is_concatenating`);
 //! - is claimed by the copy: `DELETE` gets 423, as for any upload being written, and so does a
 //!   `DELETE` of one of its partial uploads (the next start copies from their files again);
-//! - holds offset 0 in its saved info: a server stopped before the copy ended copies again at
-//!   its next start, from the partials' files (partial uploads are kept after concatenation);
+//! - holds offset 0 in its saved info: a server stopped before the copy ended (a shutdown
+//!   stops the copy within [`COPY_PIECE`] bytes) copies again at its next start, from the
+//!   partials' files (partial uploads are kept after concatenation);
 //! - is waited for by [`upload_path`], [`upload_bytes`] and [`concatenated`].
 //!
 //! A copy that fails (a disk error, or a partial's file gone from the directory before a
@@ -23,6 +24,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::files::{DataFile, Layout};
@@ -91,30 +93,62 @@ pub(crate) fn resume_all(app: &Arc<App>) {
 }
 
 fn finish(app: &App, mut info: UploadInfo, claim: Claim, sources: Vec<Source>) {
-    match copy(&app.layout, &info, sources) {
-        Ok(mut file) => {
+    match copy(&app.layout, &info, sources, &app.stopping) {
+        Ok(Copied::Whole(mut file)) => {
             info.offset = file.stored();
             match app.save(Some(&mut file), &info) {
                 Ok(()) => claim.release_with(info),
                 Err(e) => return fail(app, &info.id, claim, &e),
             }
         }
+        Ok(Copied::Stopped) => {
+            // Its saved info still says offset 0: the next start copies again.
+            tracing::info!(id = %info.id, "server stopping: the final upload's copy is left for the next start");
+            return;
+        }
         Err(e) => return fail(app, &info.id, claim, &e),
     }
     app.changed();
 }
 
-/// The final upload's file with every source appended in order, exactly `info.length` bytes.
-fn copy(layout: &Layout, info: &UploadInfo, sources: Vec<Source>) -> io::Result<DataFile> {
+/// How much is copied between two looks at whether the server is stopping.
+const COPY_PIECE: u64 = 16 * 1024 * 1024;
+
+/// What became of a copy.
+#[derive(Debug)]
+enum Copied {
+    /// The final upload's file, every byte in.
+    Whole(DataFile),
+    /// The server is stopping: the copy ended half-way.
+    Stopped,
+}
+
+/// The final upload's file with every source appended in order, exactly `info.length` bytes;
+/// or [`Copied::Stopped`] once `stopping` is set (checked every [`COPY_PIECE`]).
+fn copy(
+    layout: &Layout,
+    info: &UploadInfo,
+    sources: Vec<Source>,
+    stopping: &AtomicBool,
+) -> io::Result<Copied> {
     let mut file = DataFile::open(&layout.data_path(&info.id))?;
     file.truncate_to(0)?;
-    for source in sources {
-        let copied = file.append_from(&mut source.file.take(source.len))?;
-        if copied != source.len {
-            return Err(io::Error::other(format!(
-                "a partial upload's file holds {copied} of its {} bytes",
-                source.len
-            )));
+    for mut source in sources {
+        let mut left = source.len;
+        while left > 0 {
+            if stopping.load(Ordering::SeqCst) {
+                return Ok(Copied::Stopped);
+            }
+            let piece = left.min(COPY_PIECE);
+            let copied = file.append_from(&mut (&mut source.file).take(piece))?;
+            if copied != piece {
+                return Err(io::Error::other(format!(
+                    "a partial upload's file holds {} of its {} bytes",
+                    source.len - left + copied,
+                    source.len
+                )));
+            }
+            left -= piece;
         }
     }
     if Some(file.stored()) != info.length {
@@ -124,7 +158,7 @@ fn copy(layout: &Layout, info: &UploadInfo, sources: Vec<Source>) -> io::Result<
             info.length
         )));
     }
-    Ok(file)
+    Ok(Copied::Whole(file))
 }
 
 fn fail(app: &App, id: &str, claim: Claim, error: &io::Error) {
@@ -134,4 +168,61 @@ fn fail(app: &App, id: &str, claim: Claim, error: &io::Error) {
     }
     claim.remove();
     app.changed();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+    use crate::tus::info::blank;
+
+    fn source(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Source {
+        let path = dir.join(name);
+        fs::write(&path, bytes).unwrap();
+        Source {
+            file: File::open(&path).unwrap(),
+            len: bytes.len() as u64,
+        }
+    }
+
+    fn final_upload(layout: &Layout, length: u64) -> UploadInfo {
+        let mut info = blank(Some(length));
+        info.id = crate::tus::upload_id::random_id();
+        DataFile::create(&layout.data_path(&info.id)).unwrap();
+        info
+    }
+
+    #[test]
+    fn the_copy_joins_the_sources_in_order_and_stops_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::create(&dir.path().join("uploads")).unwrap();
+        let big: Vec<u8> = (0..COPY_PIECE + 5).map(|i| (i % 251) as u8).collect();
+        let sources = || {
+            vec![
+                source(dir.path(), "a", &big),
+                source(dir.path(), "b", b"tail"),
+            ]
+        };
+        let info = final_upload(&layout, big.len() as u64 + 4);
+
+        let running = AtomicBool::new(false);
+        let Copied::Whole(file) = copy(&layout, &info, sources(), &running).unwrap() else {
+            panic!("stopped without being asked");
+        };
+        assert_eq!(file.stored(), info.length.unwrap());
+        let on_disk = fs::read(layout.data_path(&info.id)).unwrap();
+        assert_eq!(on_disk, [&big[..], b"tail"].concat());
+
+        let stopping = AtomicBool::new(true);
+        let copied = copy(&layout, &info, sources(), &stopping).unwrap();
+        assert!(matches!(copied, Copied::Stopped), "{copied:?}");
+
+        let short = final_upload(&layout, 10);
+        let error = copy(&layout, &short, sources(), &running).unwrap_err();
+        assert!(
+            error.to_string().contains("the partial uploads hold"),
+            "{error}"
+        );
+    }
 }

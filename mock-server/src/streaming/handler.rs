@@ -52,6 +52,8 @@ pub(crate) struct App {
     pub(crate) buffers: Arc<BufferPool>,
     /// The file work in progress.
     pub(crate) jobs: Arc<FileJobs>,
+    /// Set when the server stops: long file work (a final upload's copy) ends early.
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
 }
 
 impl App {

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -178,9 +179,11 @@ impl StreamingTusServer {
     /// Bytes of a body still arriving then are dropped (the upload keeps its offset). Returns
     /// once the files of the requests it stopped are written (within
     /// [`FILE_WORK_DEADLINE`](Self::FILE_WORK_DEADLINE)): a server started on the directory
-    /// then reads what this one left.
+    /// then reads what this one left. A final upload's copy still running stops (within 16 MiB)
+    /// and is done again by the next server started on the directory.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
+        self.app.stopping.store(true, Ordering::SeqCst);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -199,6 +202,7 @@ impl Drop for StreamingTusServer {
     /// [`shutdown`](Self::shutdown) to let requests finish.
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+        self.app.stopping.store(true, Ordering::SeqCst);
         if let Some(task) = self.task.take() {
             task.abort();
         }

@@ -121,3 +121,20 @@ fn cut_to_half(path: &Path) {
     let len = file.metadata().unwrap().len();
     file.set_len(len / 2).unwrap();
 }
+
+/// A shutdown right after the final POST's answer stops the copy (or finds it done); the
+/// next server on the directory has the final upload whole either way.
+#[tokio::test]
+async fn a_shutdown_during_the_copy_leaves_it_to_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let port = server.address().port();
+    let parts = [noise(40 * MIB, 6), noise(9 * MIB + 3, 7)];
+    let urls = partials(&server, &[&parts[0], &parts[1]]).await;
+    let url = final_of(&server, &urls).await;
+    server.shutdown().await;
+
+    let server = start_on(dir.path(), port).await;
+    assert!(server.concatenated(&url).await.unwrap().is_complete());
+    assert_eq!(server.upload_bytes(&url).unwrap(), parts.concat());
+}
