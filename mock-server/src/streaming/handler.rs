@@ -135,37 +135,40 @@ impl App {
             Ok((Creation::New(_), None)) => return Reply::error(500, "no id for the new upload"),
         };
         let location = self.location(host, &reservation.id);
-        if let CreationBody::Concatenate(ids) = plan.body.clone() {
-            let app = Arc::clone(self);
-            let create = move || Ok(app.create_final(plan, reservation, &ids, location));
-            return self
-                .blocking(create)
-                .await
-                .unwrap_or_else(|e| Reply::error(500, format!("creating the final upload: {e}")));
-        }
         let path = self.layout.data_path(&reservation.id);
-        let first = plan.body.clone();
-        let app = Arc::clone(self);
-        let settle = move |file: Option<&mut DataFile>, received: Received| {
-            app.settle_creation(plan, reservation, file, &received, location)
-        };
-        let created = match first {
+        let created = match plan.body.clone() {
             CreationBody::Upload(body_plan) => {
                 let to = Destination {
                     open: move || DataFile::create(&path),
                     sink: BodySink::new(&body_plan, None),
-                    settle,
+                    settle: self.settler(plan, reservation, location),
                 };
                 receive(body, to, self.reading(body_plan.limit)).await
             }
             CreationBody::Nothing => {
                 let fill = |_: &mut DataFile| Received::complete(0);
+                let settle = self.settler(plan, reservation, location);
                 self.blocking(move || Ok(fill_new(&path, fill, settle)))
                     .await
             }
-            CreationBody::Concatenate(_) => Ok(Reply::error(500, "a final upload planned twice")),
+            CreationBody::Concatenate(ids) => {
+                let app = Arc::clone(self);
+                self.blocking(move || Ok(app.create_final(plan, reservation, &ids, location)))
+                    .await
+            }
         };
         created.unwrap_or_else(|e| Reply::error(500, format!("creating the upload: {e}")))
+    }
+
+    /// What settles a new upload once its first bytes are stored ([`App::settle_creation`]).
+    fn settler(
+        self: &Arc<Self>,
+        plan: CreationPlan,
+        reservation: Reservation,
+        location: String,
+    ) -> impl FnOnce(Option<&mut DataFile>, Received) -> Reply + Send + 'static {
+        let app = Arc::clone(self);
+        move |file, received| app.settle_creation(plan, reservation, file, &received, location)
     }
 
     /// A new upload's first bytes are in `file` (`None`: it could not be made): commits the

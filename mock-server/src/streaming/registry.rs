@@ -40,7 +40,7 @@ struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     inner: Mutex<Inner>,
-    /// Notified whenever a claimed upload's info changes or it goes.
+    /// Notified when a final upload's copy ends ([`Claim::release_with`]) or an upload goes.
     updated: Condvar,
 }
 
@@ -221,7 +221,6 @@ impl Claim {
         if let Some(entry) = inner.uploads.get_mut(&self.id) {
             entry.info = info;
         }
-        self.registry.updated.notify_all();
     }
 
     /// Records the upload's new info (already saved to disk) and gives the claim back, in one
@@ -256,7 +255,6 @@ impl Drop for Claim {
         if let Some(entry) = inner.uploads.get_mut(&self.id) {
             entry.busy = false;
         }
-        self.registry.updated.notify_all();
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tusky::fingerprint::{DefaultFingerprint, Fingerprint};
 use tusky::storage::{MemoryStorage, Storage, UploadRecord};
-use tusky::ProgressEvent;
+use tusky::{Client, ProgressEvent, Uploader};
 use tusky_mock_server::{PatchAction, PatchContext, TusMockServer};
 
 use crate::common::{
@@ -17,6 +17,20 @@ use crate::common::{
     QUICK,
 };
 
+/// A `parallel(3)` uploader of `path` in 10 000-byte chunks, its record kept in `store` on
+/// success.
+fn kept_parallel(
+    client: &Client,
+    path: &std::path::Path,
+    store: &Arc<MemoryStorage>,
+) -> Uploader<tusky::transport::ReqwestTransport, Arc<MemoryStorage>, DefaultFingerprint> {
+    parallel_upload_of(client, path, 3, 10_000)
+        .storage(Arc::clone(store))
+        .remove_record_on_success(false)
+        .build()
+        .unwrap()
+}
+
 /// A parallel upload whose record is kept on success (`remove_record_on_success(false)`) is
 /// found complete by a later run of the same file: nothing is created or sent again.
 #[tokio::test]
@@ -24,13 +38,7 @@ async fn a_kept_parallel_record_is_found_complete_and_not_uploaded_again() {
     let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
     let (bytes, _dir, path) = data_file(60_000);
-    let build = || {
-        parallel_upload_of(&client, &path, 3, 10_000)
-            .storage(Arc::clone(&store))
-            .remove_record_on_success(false)
-            .build()
-            .unwrap()
-    };
+    let build = || kept_parallel(&client, &path, &store);
     let first = build().upload().await.unwrap();
     assert_eq!(stored(&server, &first.url), bytes);
     assert_eq!(store.list().await.unwrap().len(), 1, "the record is kept");
@@ -64,13 +72,7 @@ async fn a_kept_final_upload_the_server_is_still_joining_counts_as_finished() {
     let (server, client) = server_and_client().await;
     let store = Arc::new(MemoryStorage::new());
     let (_, _dir, path_) = data_file(60_000);
-    let build = || {
-        parallel_upload_of(&client, &path_, 3, 10_000)
-            .storage(Arc::clone(&store))
-            .remove_record_on_success(false)
-            .build()
-            .unwrap()
-    };
+    let build = || kept_parallel(&client, &path_, &store);
     let first = build().upload().await.unwrap();
     Mock::given(method("HEAD"))
         .and(path(first.url.path()))

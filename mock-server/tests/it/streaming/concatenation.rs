@@ -1,7 +1,7 @@
 //! Final uploads on the streaming server: the final POST is answered before the partials'
 //! bytes are copied in; the copy survives the partials' termination and a restart.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tusky_mock_server::StreamingTusServer;
 
@@ -79,41 +79,67 @@ async fn partials_are_kept_until_the_copy_ends() {
     assert_eq!(server.upload_bytes(&url).unwrap(), parts.concat());
 }
 
+/// A final upload as a server stopped half-way through its copy leaves it (its file cut to
+/// half, after a complete copy and a shutdown), in `dir`.
+struct CutShort {
+    port: u16,
+    url: String,
+    whole: Vec<u8>,
+    /// The final upload's file.
+    path: PathBuf,
+    /// The partial uploads' files.
+    partials: Vec<PathBuf>,
+}
+
+async fn cut_short(dir: &Path) -> CutShort {
+    let server = start(dir).await;
+    let port = server.address().port();
+    let (urls, url, whole) = concatenated(&server).await;
+    let path = server.upload_path(&url).unwrap();
+    let partials = urls
+        .iter()
+        .map(|u| server.upload_path(u).unwrap())
+        .collect();
+    server.shutdown().await;
+    cut_to_half(&path);
+    CutShort {
+        port,
+        url,
+        whole,
+        path,
+        partials,
+    }
+}
+
 #[tokio::test]
 async fn a_final_upload_cut_short_by_a_stop_is_copied_again_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
-    let port = server.address().port();
-    let (_, url, whole) = concatenated(&server).await;
-    let path = server.upload_path(&url).unwrap();
-    server.shutdown().await;
-    // What a server stopped half-way through the copy leaves.
-    cut_to_half(&path);
+    let stopped = cut_short(dir.path()).await;
 
-    let server = start_on(dir.path(), port).await;
-    let upload = server.concatenated(&url).await.unwrap();
+    let server = start_on(dir.path(), stopped.port).await;
+    let url = &stopped.url;
+    let upload = server.concatenated(url).await.unwrap();
     assert!(upload.is_complete());
-    assert_eq!(std::fs::read(&path).unwrap(), whole, "copied again");
-    assert_header(&head(&url).await, "upload-offset", &whole.len().to_string());
+    assert_eq!(
+        std::fs::read(&stopped.path).unwrap(),
+        stopped.whole,
+        "copied again"
+    );
+    let length = stopped.whole.len().to_string();
+    assert_header(&head(url).await, "upload-offset", &length);
 }
 
 #[tokio::test]
 async fn a_final_upload_whose_partial_is_gone_at_start_is_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
-    let port = server.address().port();
-    let (urls, url, _) = concatenated(&server).await;
-    let path = server.upload_path(&url).unwrap();
-    let partial = server.upload_path(&urls[1]).unwrap();
-    server.shutdown().await;
-    cut_to_half(&path);
-    std::fs::remove_file(&partial).unwrap();
+    let stopped = cut_short(dir.path()).await;
+    std::fs::remove_file(&stopped.partials[1]).unwrap();
 
-    let server = start_on(dir.path(), port).await;
-    assert!(server.concatenated(&url).await.is_none());
-    assert_eq!(head(&url).await.status(), 404);
-    assert!(!path.exists(), "its file is removed");
-    assert!(server.upload(&urls[0]).is_some(), "the other partials stay");
+    let server = start_on(dir.path(), stopped.port).await;
+    assert!(server.concatenated(&stopped.url).await.is_none());
+    assert_eq!(head(&stopped.url).await.status(), 404);
+    assert!(!stopped.path.exists(), "its file is removed");
+    assert_eq!(server.uploads().len(), 2, "the other partials stay");
 }
 
 fn cut_to_half(path: &Path) {
